@@ -1,0 +1,37 @@
+# consortia: contract-conforming dataset in, clean consortium-year panel,
+# tables and figures out.
+#
+#   snakemake --cores all                                   # the demo
+#   snakemake --cores all --config dataset=DIR results=OUT  # any dataset
+#
+# `snakemake --list-rules` (or `consortia rules`) lists the rules with their
+# one-line descriptions.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "config/schemas/config.schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/outputs.smk"
+
+
+rule all:
+    """Everything the dataset allows: panel, tasks, quality report, tables, figures."""
+    input:
+        final_outputs(),
+    default_target: True
+
+
+onstart:
+    print_plan()
+
+
+onsuccess:
+    print_quality_summary()

@@ -1,0 +1,73 @@
+rule clean:
+    """Read, validate and clean every table; quarantine broken rows; write the quality report."""
+    input:
+        **PLAN.files,
+    output:
+        **clean_tables(),
+        quarantine=results_path("data", "quarantine.csv"),
+        fixes=results_path("data", "fixes.csv"),
+        quality=results_path("data", "quality.json"),
+    params:
+        dataset=config["dataset"],
+        tables_cfg=config.get("tables", {}),
+        columns_cfg=config.get("columns", {}),
+        org_type_synonyms=config.get("org_type_synonyms", {}),
+        industry_map=config.get("industry_map", {}),
+        money=config["money"],
+        absent_tables=PLAN.absent_tables,
+    log:
+        log_path("clean"),
+    conda:
+        "../environment.yml"
+    script:
+        "scripts/clean.py"
+
+
+rule panel:
+    """Build the consortium-year panel: structure, conduct and performance measures."""
+    input:
+        **clean_tables(),
+    output:
+        panel=results_path("data", "panel.parquet"),
+        measures=results_path("data", "panel_measures.json"),
+    log:
+        log_path("panel"),
+    conda:
+        "../environment.yml"
+    script:
+        "scripts/panel.py"
+
+
+rule tasks:
+    """Breakthrough-cycle durations with their right-censoring flags, one row per task."""
+    input:
+        tasks=results_path("data", "clean", "tasks.parquet"),
+        consortia=results_path("data", "clean", "consortia.parquet"),
+    output:
+        tasks=results_path("data", "tasks.parquet"),
+    params:
+        censoring_date=config.get("censoring_date"),
+    log:
+        log_path("tasks"),
+    conda:
+        "../environment.yml"
+    script:
+        "scripts/tasks.py"
+
+
+rule metadata:
+    """Describe the clean data: source dataset, money units and base year, row counts."""
+    input:
+        unpack(metadata_inputs),
+    output:
+        metadata=results_path("data", "metadata.json"),
+    params:
+        dataset=config["dataset"],
+        money=config["money"],
+        censoring_date=config.get("censoring_date"),
+    log:
+        log_path("metadata"),
+    conda:
+        "../environment.yml"
+    script:
+        "scripts/metadata.py"

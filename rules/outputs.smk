@@ -1,0 +1,27 @@
+rule table1:
+    """Table 1: descriptive statistics of the main measures by lead type."""
+    input:
+        panel=results_path("data", "panel.parquet"),
+        metadata=results_path("data", "metadata.json"),
+    output:
+        multiext(table_stem("table1_descriptives"), *wf.TABLE_EXTENSIONS),
+    log:
+        log_path("table1"),
+    conda:
+        "../environment.yml"
+    script:
+        "scripts/table1.py"
+
+
+rule figure_transfer_rate:
+    """Figure: distribution of the technology-transfer rate by lead type."""
+    input:
+        panel=results_path("data", "panel.parquet"),
+    output:
+        multiext(figure_stem("transfer_rate_by_lead_type"), *wf.FIGURE_EXTENSIONS),
+    log:
+        log_path("figure_transfer_rate"),
+    conda:
+        "../environment.yml"
+    script:
+        "scripts/figure_transfer_rate.py"

@@ -1,0 +1,97 @@
+"""Command line: what a user does outside Snakemake.
+
+    consortia simulate OUT [--consortia N] [--years T] [--seed S] [--truth FILE] [--format csv]
+    consortia validate DIR [--config config/config.yaml] [--show 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from consortia import io, report, workflow
+from consortia.config import load_config
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from consortia.simulate import simulate_to_folder
+
+    overrides = yaml.safe_load(Path(args.truth).read_text(encoding="utf-8")) if args.truth else None
+    simulate_to_folder(
+        args.out,
+        n_consortia=args.consortia,
+        n_years=args.years,
+        seed=args.seed,
+        truth_overrides=overrides,
+        fmt=args.format,
+    )
+    print(f"wrote a simulated dataset of {args.consortia} consortia x {args.years} years to {args.out}")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    """Check a folder against the contract and show what cleaning would set aside."""
+    config = load_config(args.config, {"dataset": str(args.dataset)})
+    try:
+        plan = workflow.plan_dataset(config["dataset"], config["tables"], config["columns"])
+        cleaned = workflow.read_and_clean(
+            plan.files,
+            tables_cfg=config["tables"],
+            columns_cfg=config["columns"],
+            org_type_synonyms=config["org_type_synonyms"],
+            industry_map=config["industry_map"],
+            money=config["money"],
+        )
+    except io.ContractError as error:
+        print(f"contract error: {error}", file=sys.stderr)
+        return 2
+    quality = report.quality_report(
+        cleaned, dataset=config["dataset"], absent_tables=plan.absent_tables
+    )
+    print(report.summary_text(quality))
+    if len(cleaned.quarantine):
+        shown = cleaned.quarantine.head(args.show)
+        with pd.option_context("display.max_colwidth", 60, "display.width", 200):
+            print(f"\nfirst {len(shown)} of {len(cleaned.quarantine)} rows that would be set aside:")
+            print(shown[["table", "source_row", "rule", "column", "detail"]].to_string(index=False))
+    if args.json:
+        print(json.dumps(quality, indent=2, default=str))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="consortia", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    simulate = commands.add_parser("simulate", help="write a simulated dataset with a known truth")
+    simulate.add_argument("out", type=Path, help="folder to write the four tables and truth.json into")
+    simulate.add_argument("--consortia", type=int, default=300, help="number of consortia (300)")
+    simulate.add_argument("--years", type=int, default=8, help="number of panel years (8)")
+    simulate.add_argument("--seed", type=int, default=20251220, help="random seed (20251220)")
+    simulate.add_argument("--truth", help="YAML/JSON file overriding parameters of the default truth")
+    simulate.add_argument("--format", choices=["csv", "parquet", "xlsx"], default="csv")
+    simulate.set_defaults(handler=_simulate)
+
+    validate = commands.add_parser("validate", help="check a dataset folder against the contract")
+    validate.add_argument("dataset", type=Path, help="the dataset folder")
+    validate.add_argument("--config", type=Path, default=Path("config/config.yaml"),
+                          help="study config giving column maps, units, synonyms")
+    validate.add_argument("--show", type=int, default=20, help="quarantined rows to list (20)")
+    validate.add_argument("--json", action="store_true", help="also print the quality report")
+    validate.set_defaults(handler=_validate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
