@@ -19,6 +19,8 @@ rule figure_transfer_rate:
         panel=results_path("data", "panel.parquet"),
     output:
         multiext(figure_stem("transfer_rate_by_lead_type"), *wf.FIGURE_EXTENSIONS),
+    params:
+        seed=config["seed"],
     log:
         log_path("figure_transfer_rate"),
     conda:

@@ -6,4 +6,5 @@ with logged_step(snakemake.log[0]):  # noqa: F821 (injected by Snakemake)
     figure_transfer_rate_step(
         panel_path=snakemake.input.panel,  # noqa: F821
         outputs=list(snakemake.output),  # noqa: F821
+        seed=snakemake.params.seed,  # noqa: F821
     )

@@ -215,11 +215,10 @@ def table1_step(panel_path: str, metadata_path: str, outputs: list[str]) -> None
     tables.write_table(table, _common_stem(outputs))
 
 
-def figure_transfer_rate_step(panel_path: str, outputs: list[str]) -> None:
+def figure_transfer_rate_step(panel_path: str, outputs: list[str], seed: int) -> None:
     from consortia import figures
 
-    figures.set_theme()
-    figure = figures.transfer_rate_by_lead_type(pd.read_parquet(panel_path))
+    figure = figures.transfer_rate_by_lead_type(pd.read_parquet(panel_path), seed=seed)
     figures.save_figure(figure, _common_stem(outputs))
 
 

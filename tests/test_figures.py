@@ -1,0 +1,156 @@
+"""Tests of consortia.figures: theme, deterministic files, the transfer-rate figure."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from consortia import figures
+from consortia.figures import (
+    LEAD_TYPE_ORDER,
+    LEAD_TYPE_PALETTE,
+    save_figure,
+    set_theme,
+    theme_rc,
+    transfer_rate_by_lead_type,
+)
+
+# The panel used by the determinism tests, also rebuilt in a subprocess.
+PANEL_CODE = textwrap.dedent(
+    """
+    import numpy as np, pandas as pd
+    rng = np.random.default_rng(7)
+    rows = []
+    for i in range(24):
+        lead = ["enterprise", "university", "government"][i % 3]
+        for year in (2019, 2020, 2021):
+            rate = rng.uniform(0, 1) if rng.uniform() > 0.2 else np.nan
+            rows.append((f"C{i:02d}", year, lead, rate))
+    panel = pd.DataFrame(rows, columns=["consortium_id", "year", "lead_type", "transfer_rate"])
+    """
+)
+
+
+@pytest.fixture
+def panel() -> pd.DataFrame:
+    scope: dict = {}
+    exec(PANEL_CODE, scope)
+    return scope["panel"]
+
+
+def _ticks(fig) -> list[str]:
+    return [t.get_text() for t in fig.axes[0].get_xticklabels()]
+
+
+def test_files_written_png_300_dpi(panel, tmp_path):
+    paths = save_figure(transfer_rate_by_lead_type(panel), tmp_path / "sub" / "fig")
+    assert paths["png"].name == "fig.png" and paths["pdf"].name == "fig.pdf"
+    with Image.open(paths["png"]) as im:
+        dpi = im.info["dpi"]
+        assert dpi[0] == pytest.approx(300, abs=0.01) and dpi[1] == pytest.approx(300, abs=0.01)
+        assert not {"Software", "Creation Time"} & set(im.info)
+    pdf = paths["pdf"].read_bytes()
+    assert pdf.startswith(b"%PDF") and b"CreationDate" not in pdf
+
+
+def test_two_runs_are_byte_identical(panel, tmp_path):
+    a = save_figure(transfer_rate_by_lead_type(panel), tmp_path / "a")
+    b = save_figure(transfer_rate_by_lead_type(panel), tmp_path / "b")
+    for kind in ("png", "pdf"):
+        assert a[kind].read_bytes() == b[kind].read_bytes(), kind
+
+
+def test_rerun_in_a_fresh_process_is_byte_identical(panel, tmp_path):
+    """A workflow rerun is a new process (new hash seed, global rcParams untouched)."""
+    here = save_figure(transfer_rate_by_lead_type(panel), tmp_path / "here")
+    code = PANEL_CODE + textwrap.dedent(
+        f"""
+        from consortia import figures
+        figures.set_theme()
+        figures.save_figure(figures.transfer_rate_by_lead_type(panel), {str(tmp_path / "there")!r})
+        """
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345", "MPLBACKEND": "Agg"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
+    for kind in ("png", "pdf"):
+        there = (tmp_path / f"there.{kind}").read_bytes()
+        assert here[kind].read_bytes() == there, kind
+
+
+def test_error_when_transfer_rate_absent_or_all_missing(panel):
+    with pytest.raises(ValueError, match="no 'transfer_rate' column"):
+        transfer_rate_by_lead_type(panel.drop(columns="transfer_rate"))
+    with pytest.raises(ValueError, match="missing in every consortium-year"):
+        transfer_rate_by_lead_type(panel.assign(transfer_rate=np.nan))
+
+
+def test_only_present_lead_types_with_n_in_ticks(panel):
+    fig = transfer_rate_by_lead_type(panel)
+    ticks = _ticks(fig)
+    # enterprise, university, government in vocabulary order; research_institute/other absent
+    assert [t.split("\n")[0] for t in ticks] == ["Enterprise", "University", "Government"]
+    defined = panel.dropna(subset=["transfer_rate"])
+    for tick, lead in zip(ticks, ["enterprise", "university", "government"], strict=True):
+        n = defined.loc[defined.lead_type == lead, "consortium_id"].nunique()
+        assert tick.endswith(f"(N = {n})")
+    ax = fig.axes[0]
+    assert ax.get_ylabel() and ax.get_xlabel() and fig.get_suptitle()
+    assert "%" in ax.get_ylabel()
+
+
+def test_consortium_year_level_and_lead_type_without_rates(panel):
+    extra = pd.DataFrame(
+        {"consortium_id": ["Z"], "year": [2020], "lead_type": ["other"], "transfer_rate": [np.nan]}
+    )
+    fig = transfer_rate_by_lead_type(pd.concat([panel, extra]), level="consortium-year")
+    ticks = _ticks(fig)
+    assert ticks[-1] == "Other\n(N = 0)"  # present in the panel, never a defined rate
+    n_ent = int(panel.loc[panel.lead_type == "enterprise", "transfer_rate"].notna().sum())
+    assert ticks[0] == f"Enterprise\n(N = {n_ent})"
+
+
+def test_colours_follow_the_fixed_palette(panel):
+    fig = transfer_rate_by_lead_type(panel[panel.lead_type != "enterprise"])
+    colours = [mpl.colors.to_hex(c.get_facecolor()[0]) for c in fig.axes[0].collections]
+    assert colours == [LEAD_TYPE_PALETTE[t].lower() for t in ("university", "government")]
+
+
+def test_theme_is_one_set_of_settings():
+    assert list(LEAD_TYPE_PALETTE) == list(LEAD_TYPE_ORDER)
+    assert len(set(LEAD_TYPE_PALETTE.values())) == len(LEAD_TYPE_PALETTE)
+    rc = theme_rc()
+    with mpl.rc_context():
+        set_theme()
+        for key in ("axes.grid", "axes.facecolor", "font.sans-serif", "font.size", "pdf.fonttype"):
+            assert mpl.rcParams[key] == rc[key], key
+        cycle = [mpl.colors.to_hex(c) for c in mpl.rcParams["axes.prop_cycle"].by_key()["color"]]
+        assert cycle == [LEAD_TYPE_PALETTE[t].lower() for t in LEAD_TYPE_ORDER]
+
+
+def test_figure_ignores_callers_rcparams(panel, tmp_path):
+    a = save_figure(transfer_rate_by_lead_type(panel), tmp_path / "a")
+    with mpl.rc_context({"font.size": 20, "axes.facecolor": "black"}):
+        fig = transfer_rate_by_lead_type(panel)
+    b = save_figure(fig, tmp_path / "b")
+    assert a["png"].read_bytes() == b["png"].read_bytes()
+
+
+def test_save_figure_rejects_a_file_name(panel, tmp_path):
+    with pytest.raises(ValueError, match="stem"):
+        save_figure(transfer_rate_by_lead_type(panel), tmp_path / "fig.png")
+
+
+def test_figures_reexports_table_vocabulary():
+    from consortia import tables
+
+    assert figures.LEAD_TYPE_ORDER is tables.LEAD_TYPE_ORDER
+    assert Path(figures.__file__).name == "figures.py"
