@@ -1,0 +1,62 @@
+"""Structure → conduct → performance models, with specifications as data.
+
+Public API::
+
+    spec = ModelSpec.from_dict({...})          # a config entry
+    validate_spec(spec, panel.columns)         # SpecError naming missing variables
+    res = fit(spec, panel)                     # FitResult
+    res.to_frame(); res.to_json(path); FitResult.from_json(path)
+    re_vs_fe_tests(spec, panel)                # {"hausman": ..., "mundlak": ...}
+
+Estimators: ``ols`` (pooled, time effects), ``twfe``, ``re``, ``mundlak``,
+``ppml`` (counts), ``fraclogit`` (rates in [0, 1]).  Standard errors are
+clustered by the entity by default, CR1 as Stata reghdfe / R fixest (see
+:mod:`consortia.estimate.vcov`).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .design import Design, SampleReport, build_design
+from .results import FitResult
+from .spec import ESTIMATORS, ModelSpec, SpecError, VcovOptions, load_specs, validate_spec
+from .specification_tests import TestResult, hausman, mundlak_test, re_vs_fe_tests
+from .vcov import CR1_TEXT
+
+__all__ = [
+    "CR1_TEXT",
+    "ESTIMATORS",
+    "Design",
+    "FitResult",
+    "ModelSpec",
+    "SampleReport",
+    "SpecError",
+    "TestResult",
+    "VcovOptions",
+    "build_design",
+    "fit",
+    "hausman",
+    "load_specs",
+    "mundlak_test",
+    "re_vs_fe_tests",
+    "validate_spec",
+]
+
+
+def fit(spec: ModelSpec | dict, data: pd.DataFrame) -> FitResult:
+    """Fit one model spec on the consortium-year panel."""
+    from .counts import fit_ppml
+    from .fractional import fit_fraclogit
+    from .linear import fit_mundlak, fit_ols, fit_re, fit_twfe
+
+    spec = spec if isinstance(spec, ModelSpec) else ModelSpec.from_dict(spec)
+    design = build_design(spec, data)
+    return {
+        "ols": fit_ols,
+        "twfe": fit_twfe,
+        "re": fit_re,
+        "mundlak": fit_mundlak,
+        "ppml": fit_ppml,
+        "fraclogit": fit_fraclogit,
+    }[spec.estimator](design)

@@ -1,0 +1,254 @@
+"""From a spec and the panel to the estimation sample and design matrix.
+
+Every row that leaves the sample is counted, by reason: the spec's sample
+filter, a missing value in a variable the model uses (counted per
+variable), a singleton in an absorbed fixed effect (dropped as R fixest
+does, iteratively), and for PPML a fixed-effect group whose outcome is
+zero throughout (no information; fixest / ppmlhdfe drop it too).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .spec import ModelSpec, SpecError, validate_spec
+
+ABSORBING = ("ols", "twfe", "ppml")  # estimators whose fixed effects are absorbed
+
+
+@dataclass
+class SampleReport:
+    n_input: int
+    n_dropped_sample_filter: int = 0
+    n_dropped_missing: int = 0
+    missing_by_variable: dict[str, int] = field(default_factory=dict)
+    n_dropped_singletons: int = 0
+    n_dropped_all_zero_fe: int = 0
+    nobs: int = 0
+
+    def messages(self) -> list[str]:
+        out = []
+        if self.n_dropped_sample_filter:
+            out.append(f"{self.n_dropped_sample_filter} row(s) outside the sample filter")
+        if self.n_dropped_missing:
+            by = ", ".join(f"{k}: {v}" for k, v in self.missing_by_variable.items() if v)
+            out.append(f"{self.n_dropped_missing} row(s) dropped for missing values ({by})")
+        if self.n_dropped_singletons:
+            out.append(
+                f"{self.n_dropped_singletons} singleton observation(s) dropped (fixed effects)"
+            )
+        if self.n_dropped_all_zero_fe:
+            out.append(
+                f"{self.n_dropped_all_zero_fe} observation(s) in fixed-effect groups with an "
+                "all-zero outcome dropped (PPML)"
+            )
+        return out
+
+
+@dataclass
+class Design:
+    spec: ModelSpec
+    y: pd.Series
+    X: pd.DataFrame  # numeric, safe column names, no constant
+    labels: dict[str, str]  # safe column name -> display label
+    source: dict[str, str]  # safe column name -> spec variable it came from
+    absorbed: list[str]  # fixed effects absorbed by the estimator (column names in frame)
+    frame: pd.DataFrame  # y, X, absorbed FE, clusters, entity, time (for formula interfaces)
+    report: SampleReport
+    time_dummies: list[str] = field(default_factory=list)
+
+    @property
+    def clusters(self) -> np.ndarray | None:
+        cv = self.spec.cluster_vars
+        if not cv:
+            return None
+        return self.frame[[f"_cl_{c}" for c in cv]].to_numpy()
+
+    @property
+    def entity(self) -> pd.Series:
+        return self.frame["_entity"]
+
+    @property
+    def time(self) -> pd.Series:
+        return self.frame["_time"]
+
+    def formula(self, extra: list[str] | None = None) -> str:
+        rhs = list(self.X.columns) + list(extra or [])
+        f = f"{self.y.name} ~ {' + '.join(rhs) if rhs else '1'}"
+        if self.absorbed:
+            f += " | " + " + ".join(self.absorbed)
+        return f
+
+
+def safe_name(text: str) -> str:
+    s = re.sub(r"\W+", "_", str(text)).strip("_")
+    if not s or s[0].isdigit():
+        s = "v_" + s
+    return s
+
+
+def _is_categorical(s: pd.Series) -> bool:
+    return (
+        isinstance(s.dtype, pd.CategoricalDtype)
+        or pd.api.types.is_object_dtype(s)
+        or pd.api.types.is_string_dtype(s)
+    )
+
+
+def _dummies(s: pd.Series, var: str, reference: str | None) -> tuple[pd.DataFrame, dict, str]:
+    levels = sorted(pd.unique(s.dropna()).tolist(), key=str)
+    if reference is None:
+        reference = levels[0]
+    elif reference not in levels:
+        raise SpecError(f"reference level {reference!r} of {var!r} is not in the sample ({levels})")
+    out, labels = {}, {}
+    for lev in levels:
+        if lev == reference:
+            continue
+        col = f"{safe_name(var)}__{safe_name(lev)}"
+        out[col] = (s == lev).astype(float).to_numpy()
+        labels[col] = f"{var}[{lev}]"
+    return pd.DataFrame(out, index=s.index), labels, str(reference)
+
+
+def drop_singletons(fe: pd.DataFrame) -> np.ndarray:
+    """Boolean mask of rows kept after iteratively removing FE singletons (fixest rule)."""
+    keep = np.ones(len(fe), dtype=bool)
+    if fe.shape[1] == 0:
+        return keep
+    while True:
+        changed = False
+        for c in fe.columns:
+            counts = fe.loc[keep, c].map(fe.loc[keep, c].value_counts())
+            single = counts.to_numpy() == 1
+            if single.any():
+                idx = np.flatnonzero(keep)[single]
+                keep[idx] = False
+                changed = True
+        if not changed:
+            return keep
+
+
+def _all_zero_groups(y: pd.Series, fe: pd.DataFrame, keep: np.ndarray) -> np.ndarray:
+    drop = np.zeros(len(y), dtype=bool)
+    for c in fe.columns:
+        tot = y[keep].groupby(fe.loc[keep, c]).transform(lambda v: np.all(v == 0))
+        drop[np.flatnonzero(keep)[tot.to_numpy().astype(bool)]] = True
+    return drop
+
+
+def build_design(spec: ModelSpec, data: pd.DataFrame) -> Design:
+    """The estimation sample and numeric design of ``spec`` on ``data``."""
+    spec = validate_spec(spec, data.columns)
+    report = SampleReport(n_input=len(data))
+    df = data
+    if spec.sample:
+        try:
+            df = data.query(spec.sample)
+        except Exception as exc:
+            raise SpecError(
+                f"model {spec.name!r}: sample filter {spec.sample!r} failed: {exc}"
+            ) from exc
+        report.n_dropped_sample_filter = len(data) - len(df)
+    cols = spec.required_columns()
+    na = df[cols].isna()
+    report.missing_by_variable = {c: int(v) for c, v in na.sum().items() if v}
+    complete = ~na.any(axis=1)
+    report.n_dropped_missing = int((~complete).sum())
+    df = df.loc[complete].copy()
+
+    absorbed = list(spec.fixed_effects) if spec.estimator in ABSORBING else []
+    if absorbed:
+        keep = drop_singletons(df[absorbed])
+        report.n_dropped_singletons = int((~keep).sum())
+        if spec.estimator == "ppml":
+            while True:
+                zero = _all_zero_groups(df[spec.outcome], df[absorbed], keep)
+                if not zero.any():
+                    break
+                report.n_dropped_all_zero_fe += int(zero.sum())
+                keep &= ~zero
+                k2 = drop_singletons(df.loc[keep, absorbed])
+                report.n_dropped_singletons += int((~k2).sum())
+                keep[np.flatnonzero(keep)[~k2]] = False
+        df = df.loc[keep]
+    if len(df) == 0:
+        raise SpecError(f"model {spec.name!r}: no observations left in the estimation sample")
+
+    y = pd.to_numeric(df[spec.outcome], errors="raise").astype(float)
+    if spec.estimator == "fraclogit" and ((y < 0) | (y > 1)).any():
+        raise SpecError(f"model {spec.name!r}: fractional logit needs {spec.outcome!r} in [0, 1]")
+    if spec.estimator == "ppml" and (y < 0).any():
+        raise SpecError(f"model {spec.name!r}: PPML needs a non-negative outcome {spec.outcome!r}")
+
+    blocks, labels, source = [], {}, {}
+    for var in spec.rhs:
+        s = df[var]
+        if _is_categorical(s):
+            d, lab, _ = _dummies(s, var, spec.reference_levels.get(var))
+            blocks.append(d)
+            labels.update(lab)
+            source.update({c: var for c in d.columns})
+        else:
+            col = safe_name(var)
+            blocks.append(pd.DataFrame({col: pd.to_numeric(s).astype(float)}, index=df.index))
+            labels[col] = var
+            source[col] = var
+    time_dummies: list[str] = []
+    if spec.estimator not in ABSORBING:
+        for fe in spec.fixed_effects:  # time-type effects entered as dummies
+            d, lab, _ = _dummies(df[fe].astype(str), fe, None)
+            blocks.append(d)
+            labels.update(lab)
+            source.update({c: fe for c in d.columns})
+            time_dummies += list(d.columns)
+    X = pd.concat(blocks, axis=1) if blocks else pd.DataFrame(index=df.index)
+    yname = (
+        "y_" + safe_name(spec.outcome)
+        if safe_name(spec.outcome) in X.columns
+        else safe_name(spec.outcome)
+    )
+    y = y.rename(yname)
+
+    frame = pd.concat([y, X], axis=1)
+    for fe in absorbed:
+        frame[f"_fe_{safe_name(fe)}"] = pd.factorize(df[fe])[0]
+    for c in spec.cluster_vars:
+        frame[f"_cl_{c}"] = pd.factorize(df[c])[0]
+    frame["_entity"] = pd.factorize(df[spec.entity])[0] if spec.entity in df else np.arange(len(df))
+    if spec.time in df:
+        frame["_time"] = pd.to_numeric(df[spec.time], errors="coerce").to_numpy()
+        if frame["_time"].isna().any():
+            frame["_time"] = pd.factorize(df[spec.time], sort=True)[0]
+    else:
+        frame["_time"] = 0
+    report.nobs = len(frame)
+    return Design(
+        spec=spec,
+        y=y,
+        X=X,
+        labels=labels,
+        source=source,
+        absorbed=[f"_fe_{safe_name(fe)}" for fe in absorbed],
+        frame=frame,
+        report=report,
+        time_dummies=time_dummies,
+    )
+
+
+def entity_means(X: pd.DataFrame, entity: pd.Series, columns: list[str]) -> pd.DataFrame:
+    """Within-entity means (over the estimation sample) of the given columns."""
+    m = X[columns].groupby(entity.to_numpy()).transform("mean")
+    m.columns = [f"mean__{c}" for c in columns]
+    m.index = X.index
+    return m
+
+
+def time_varying(X: pd.DataFrame, entity: pd.Series, tol: float = 1e-12) -> list[str]:
+    """Columns of X that vary within at least one entity."""
+    sd = X.groupby(entity.to_numpy()).std(ddof=0).fillna(0.0)
+    return [c for c in X.columns if (sd[c] > tol).any()]

@@ -1,0 +1,155 @@
+"""Rates in [0, 1] (transfer_rate, industrial_task_share, ...): fractional
+logit, the Bernoulli quasi-MLE of Papke & Wooldridge (1996, JAE 11:619–632).
+
+E[y|x] = Λ(x'β) is estimated by statsmodels ``GLM(family=Binomial())``
+(logit link) on the fractional outcome; the Bernoulli likelihood is only a
+device, so inference is sandwich (cluster-robust) — computed here with the
+package convention, see :mod:`.vcov`.  (statsmodels' own
+``cov_type="cluster"`` with ``use_correction=True`` gives the same CR1
+G/(G−1)·(N−1)/(N−K) for one-way clustering; ``df_correction`` only changes
+the degrees of freedom of t tests, which GLM does not use.  Stata's
+``fracreg`` uses G/(G−1) only: ``vcov: {small_sample: CR1-G}``.)
+
+Average marginal effects: the derivative of Λ averaged over the sample for
+continuous regressors, the average discrete change 0→1 for 0/1 regressors
+(and the dummies of categorical ones), as Stata's ``margins, dydx(*)`` with
+factor variables; delta-method SEs from the same cluster-robust covariance.
+Time dummies get no AME (they are controls).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from .design import Design
+from .linear import _assemble, _with_labels
+from .results import FitResult, inference
+from .vcov import sandwich
+
+
+def _is_binary(x: np.ndarray) -> bool:
+    u = np.unique(x)
+    return len(u) <= 2 and set(u.tolist()) <= {0.0, 1.0}
+
+
+def average_marginal_effects(
+    beta: np.ndarray,
+    V: np.ndarray,
+    X: np.ndarray,
+    names: list[str],
+    skip: set[str] | None = None,
+    df: int | None = None,
+    siblings: dict[str, list[str]] | None = None,
+) -> dict[str, dict[str, float]]:
+    """AMEs of a logit index model with delta-method standard errors.
+
+    ``X`` includes the constant column; ``names`` its column names; columns
+    in ``skip`` (the constant) get no AME.  ``siblings[name]`` lists the other
+    dummies of the same categorical variable: for the discrete change they
+    are set to 0 in both counterfactuals (level vs reference level).
+    """
+    skip = skip or set()
+    siblings = siblings or {}
+    pos = {n: i for i, n in enumerate(names)}
+    xb = X @ beta
+    lam = expit(xb)
+    dens = lam * (1 - lam)
+    out = {}
+    for j, name in enumerate(names):
+        if name in skip:
+            continue
+        if _is_binary(X[:, j]):
+            X1, X0 = X.copy(), X.copy()
+            for sib in siblings.get(name, []):
+                if sib in pos:
+                    X1[:, pos[sib]] = 0.0
+                    X0[:, pos[sib]] = 0.0
+            X1[:, j], X0[:, j] = 1.0, 0.0
+            p1, p0 = expit(X1 @ beta), expit(X0 @ beta)
+            ame = float(np.mean(p1 - p0))
+            grad = ((p1 * (1 - p1))[:, None] * X1 - (p0 * (1 - p0))[:, None] * X0).mean(axis=0)
+            kind = "discrete change 0→1"
+        else:
+            ame = float(np.mean(dens) * beta[j])
+            grad = (dens * (1 - 2 * lam))[:, None] * X * beta[j]
+            grad = grad.mean(axis=0)
+            grad[j] += np.mean(dens)
+            kind = "derivative"
+        var = float(grad @ V @ grad)
+        se, stat, p, lo, hi = (a[0] for a in inference(np.array([ame]), np.array([[var]]), df))
+        out[name] = {
+            "estimate": ame,
+            "std_error": float(se),
+            "statistic": float(stat),
+            "p_value": float(p),
+            "ci_lower": float(lo),
+            "ci_upper": float(hi),
+            "kind": kind,
+        }
+    return out
+
+
+def fit_fraclogit(design: Design) -> FitResult:
+    import statsmodels.api as sm
+
+    X = pd.concat([pd.Series(1.0, index=design.X.index, name="const"), design.X], axis=1)
+    from .linear import _drop_collinear
+
+    X, dropped = _drop_collinear(X)
+    y = design.y.to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        glm = sm.GLM(y, X.to_numpy(), family=sm.families.Binomial()).fit(tol=1e-12, maxiter=200)
+    beta = np.asarray(glm.params)
+    Xa = X.to_numpy()
+    mu = expit(Xa @ beta)
+    bread = np.linalg.inv((Xa * (mu * (1 - mu))[:, None]).T @ Xa)
+    scores = Xa * (y - mu)[:, None]
+    k = Xa.shape[1]
+    V, _, _ = sandwich(bread, scores, design.clusters, design.spec.vcov, k)
+    names = list(X.columns)
+    labels = dict(design.labels, const="(Intercept)")
+    dl = _with_labels(design, labels)
+
+    # fit measures: Bernoulli quasi-log-likelihood (McFadden-type) and corr(y, ŷ)²
+    def qll(p):
+        p = np.clip(p, 1e-15, 1 - 1e-15)
+        return float(np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+    ll, ll0 = qll(mu), qll(np.full_like(y, y.mean()))
+    r2 = {
+        "pseudo (McFadden, Bernoulli quasi-LL)": 1 - ll / ll0 if ll0 != 0 else np.nan,
+        "squared corr(y, fitted)": float(np.corrcoef(y, mu)[0, 1] ** 2) if y.std() > 0 else np.nan,
+    }
+    fml = design.formula().replace(" ~ ", " ~ 1 + ") + "  [GLM Binomial, logit link, fractional y]"
+    notes = ["dropped as collinear: " + ", ".join(dropped)] if dropped else []
+    if not glm.converged:
+        notes.append("GLM did not report convergence")
+    res = _assemble(
+        dl,
+        "fraclogit",
+        names,
+        beta,
+        V,
+        fml,
+        r2,
+        linear=False,
+        k_df=k,
+        dropped=dropped,
+        extra={"quasi_loglik": ll},
+        notes=notes,
+    )
+    src = design.source
+    siblings = {
+        n: [m for m in names if m != n and src.get(m) == src.get(n) and src.get(n) is not None]
+        for n in names
+    }
+    me = average_marginal_effects(
+        beta, V, Xa, names, skip={"const", *design.time_dummies}, siblings=siblings
+    )
+    res.marginal_effects = {labels.get(n, n): v for n, v in me.items()}
+    return res
