@@ -60,3 +60,38 @@ def fit(spec: ModelSpec | dict, data: pd.DataFrame) -> FitResult:
         "ppml": fit_ppml,
         "fraclogit": fit_fraclogit,
     }[spec.estimator](design)
+
+
+# --- mediation, the SUR system view, regression / mediation tables, figures (issue 3) ---
+from .mediation import (
+    MediationResult,
+    mediation,
+    mediation_from_dict,
+    mediation_refit,
+)
+from .system import system_fit
+from .tables import mediation_table, regression_table
+
+_FIGURES = ("coefficient_plot", "coefficient_plots", "scp_path_diagram")
+
+__all__ += [
+    "MediationResult",
+    "coefficient_plot",
+    "coefficient_plots",
+    "mediation",
+    "mediation_from_dict",
+    "mediation_refit",
+    "mediation_table",
+    "regression_table",
+    "scp_path_diagram",
+    "system_fit",
+]
+
+
+def __getattr__(name: str):
+    """The figure functions are imported on first use (matplotlib is not loaded otherwise)."""
+    if name in _FIGURES:
+        from . import figures
+
+        return getattr(figures, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,1792 @@
+"""One evaluator per method of the claims registry, and the driver :func:`evaluate_claims`.
+
+An evaluator takes a claim record, the clean data (:class:`ClaimData`) and a
+:class:`Context` (confidence levels, the claim's seed, which of its tests to
+compute) and returns, per test name, an :class:`Estimate` (point estimate,
+confidence intervals, standard error, N) or an :class:`Unavailable` (why
+that test cannot be computed). The driver then applies the verdict rules of
+:mod:`.verdict` and the power calculations of :mod:`.power`; evaluators never
+decide verdicts.
+
+Inference conventions (see docs/claims.md):
+
+* every standard error is clustered by consortium (the unit of the claims:
+  consortium-years of one consortium, or tasks of one consortium, are not
+  independent);
+* ratio estimators (achievement-weighted rates, mean shares) use the
+  linearised (delta-method) cluster-robust variance with the G/(G−1) factor,
+  and t(G−1) intervals;
+* regression estimates come from :func:`consortia.estimate.fit` (CR1
+  clustered; its own t/z convention);
+* survival models: Weibull AFT and Cox (lifelines) with cluster-robust
+  sandwich variances (G/(G−1)), normal intervals; Kaplan–Meier medians with
+  a consortium (cluster) bootstrap;
+* proportions of consortia: exact (Clopper–Pearson) intervals.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import platform
+import warnings
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import power as pw
+from .registry import ClaimRecord, Registry, TestSpec, load_registry
+from .verdict import (
+    NOT_TESTABLE,
+    PENDING,
+    Contrast,
+    classify,
+    classify_best,
+    combine,
+    equivalent,
+    holm,
+)
+
+CID = "consortium_id"
+
+
+# --------------------------------------------------------------------------- data types
+
+
+class NotTestable(Exception):
+    """The claim (all its tests) cannot be evaluated on these data; the message says why."""
+
+    def __init__(self, reason: str, missing: Sequence[str] = ()):
+        super().__init__(reason)
+        self.reason = reason
+        self.missing = list(missing)
+
+
+class Pending(Exception):
+    """The claim's evaluator depends on a module that is not available yet."""
+
+
+@dataclass
+class ClaimData:
+    """The clean data a claim may use (docs/design.md): the consortium-year panel,
+    the task table, and optionally the consortia table (one row per consortium)."""
+
+    panel: pd.DataFrame | None = None
+    tasks: pd.DataFrame | None = None
+    consortia: pd.DataFrame | None = None
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        return getattr(self, name)
+
+
+@dataclass
+class Context:
+    ci_level: float
+    equivalence_alpha: float
+    seed: np.random.SeedSequence
+    wanted: frozenset[str]
+    claimed: Mapping[str, Any] = field(default_factory=dict)  # test name -> Claimed
+
+    @property
+    def equivalence_level(self) -> float:
+        return 1 - 2 * self.equivalence_alpha
+
+    def rng(self) -> np.random.Generator:
+        return np.random.Generator(np.random.PCG64(self.seed))
+
+
+@dataclass
+class Estimate:
+    """What an evaluator reports for one test.
+
+    ``estimate`` and the intervals are on the estimand's natural scale (a
+    ratio for ``scale='log'``); ``se`` is on the inference scale (the log for
+    ratios), which is also the scale of the power calculations.
+    """
+
+    estimate: float
+    ci: tuple[float, float]
+    ci_equiv: tuple[float, float] | None
+    se: float
+    n_obs: int
+    n_clusters: int
+    method: str
+    scale: str = "absolute"
+    df: int | None = None
+    contrasts: list[Contrast] | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    short: str = ""  # a few words for the claims table
+
+
+@dataclass
+class Unavailable:
+    reason: str
+    missing: list[str] = field(default_factory=list)
+
+
+Result = dict[str, Estimate | Unavailable]
+
+
+@dataclass(frozen=True)
+class Evaluator:
+    name: str
+    func: Callable[[ClaimRecord, ClaimData, Context], Result]
+    tests: tuple[str, ...]
+    description: str
+    supports_best: bool = False
+    best_tests: tuple[str, ...] = ()
+    allowed_params: tuple[str, ...] = ()
+    comparisons: tuple[str, ...] | None = None  # allowed values of the record's comparison
+    check: Callable[[ClaimRecord], None] | None = None  # further consistency checks
+
+    def check_params(self, claim: ClaimRecord) -> None:
+        unknown = sorted(set(claim.params) - set(self.allowed_params))
+        if unknown:
+            raise ValueError(
+                f"method {self.name!r} does not use param(s) {unknown} "
+                f"(it takes: {list(self.allowed_params)})"
+            )
+        if self.comparisons is not None and claim.comparison not in self.comparisons:
+            raise ValueError(
+                f"method {self.name!r}: comparison must be one of {list(self.comparisons)}, "
+                f"not {claim.comparison!r}"
+            )
+        if self.check is not None:
+            self.check(claim)
+
+
+EVALUATORS: dict[str, Evaluator] = {}
+
+
+def evaluator(name: str, tests: Sequence[str], description: str, **kw) -> Callable:
+    def deco(func):
+        EVALUATORS[name] = Evaluator(
+            name=name, func=func, tests=tuple(tests), description=description, **kw
+        )
+        return func
+
+    return deco
+
+
+# --------------------------------------------------------------------------- inference helpers
+
+
+def _crit(level: float, df: int | None) -> float:
+    q = 0.5 + level / 2
+    return float(stats.t.ppf(q, df)) if df else float(stats.norm.ppf(q))
+
+
+def wald(est: float, se: float, df: int | None, level: float, scale: str = "absolute"):
+    """Wald interval; for ``scale='log'`` ``est`` is the ratio and ``se`` that of its log."""
+    c = _crit(level, df)
+    if scale == "log":
+        return (float(est * math.exp(-c * se)), float(est * math.exp(c * se)))
+    return (float(est - c * se), float(est + c * se))
+
+
+def _estimate(
+    est,
+    se,
+    df,
+    ctx: Context,
+    *,
+    n_obs,
+    n_clusters,
+    method,
+    short="",
+    scale="absolute",
+    details=None,
+    contrasts=None,
+) -> Estimate:
+    if not (math.isfinite(est) and math.isfinite(se)):
+        raise NotTestable(f"the estimate or its standard error is not finite ({est}, {se})")
+    return Estimate(
+        estimate=float(est),
+        ci=wald(est, se, df, ctx.ci_level, scale),
+        ci_equiv=wald(est, se, df, ctx.equivalence_level, scale),
+        se=float(se),
+        n_obs=int(n_obs),
+        n_clusters=int(n_clusters),
+        method=method,
+        scale=scale,
+        df=df,
+        contrasts=contrasts,
+        details=details or {},
+        short=short,
+    )
+
+
+def ratio_influence(num: pd.Series, den: pd.Series, cluster: pd.Series):
+    """R = Σnum/Σden and its per-cluster influence sums ψ_g = Σ_g (num − R·den) / Σden."""
+    total = float(den.sum())
+    if total <= 0:
+        raise NotTestable("the denominator of a ratio estimate sums to zero")
+    r = float(num.sum()) / total
+    psi = ((num - r * den) / total).groupby(cluster.to_numpy()).sum()
+    return r, psi
+
+
+def linearised_se(terms: Sequence[tuple[float, pd.Series]]) -> tuple[float, int]:
+    """SE of Σ c_k θ_k from per-cluster influence sums (clusters aligned, absent = 0).
+
+    Var = G/(G−1) Σ_g (Σ_k c_k ψ_kg)², G = the clusters appearing in any term.
+    """
+    combined = None
+    for coef, psi in terms:
+        s = coef * psi
+        combined = s if combined is None else combined.add(s, fill_value=0.0)
+    g = len(combined)
+    if g < 2:
+        raise NotTestable(f"{g} consortium (cluster) in the sample: no cluster-robust SE")
+    return float(math.sqrt(g / (g - 1) * float((combined**2).sum()))), g
+
+
+def _binomial(
+    k: int, n: int, ctx: Context, method: str, details: dict, short: str = "Exact binomial"
+) -> Estimate:
+    if n == 0:
+        raise NotTestable("no consortia in the sample")
+    res = stats.binomtest(int(k), int(n))
+    ci = res.proportion_ci(confidence_level=ctx.ci_level, method="exact")
+    ce = res.proportion_ci(confidence_level=ctx.equivalence_level, method="exact")
+    p = k / n
+    se = math.sqrt(max(p * (1 - p), 1e-12) / n)
+    return Estimate(
+        estimate=p,
+        ci=(float(ci.low), float(ci.high)),
+        ci_equiv=(float(ce.low), float(ce.high)),
+        se=se,
+        n_obs=n,
+        n_clusters=n,
+        method=method,
+        details=dict(details, k=int(k), n=int(n)),
+        short=short,
+    )
+
+
+def _as_bool(s: pd.Series) -> pd.Series:
+    """0/1, True/False, 'true'/'false' (any case) as bool; missing as False."""
+    if s.dtype == bool:
+        return s
+    if isinstance(s.dtype, pd.BooleanDtype):
+        return s.fillna(False).astype(bool)
+    if pd.api.types.is_numeric_dtype(s):
+        return s.astype(float).fillna(0) != 0
+    mapped = (
+        s.astype("string")
+        .str.strip()
+        .str.lower()
+        .map({"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False})
+    )
+    return mapped.fillna(False).astype(bool)
+
+
+def _cols(df: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
+    return df.loc[:, list(dict.fromkeys(cols))]
+
+
+def _fit(spec: dict, data: pd.DataFrame):
+    from consortia.estimate import SpecError, fit
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fit(spec, data)
+    except SpecError as exc:
+        raise NotTestable(str(exc)) from exc
+
+
+def _coef(res, term: str, ctx: Context, method: str, details: dict | None = None, short: str = ""):
+    if term not in res.params or not math.isfinite(res.std_errors.get(term, math.nan)):
+        return Unavailable(
+            f"term {term!r} not estimable in model {res.name!r} (dropped: {res.dropped_terms})"
+        )
+    g = int(res.n_clusters.get(CID, 0)) or int(res.nobs)
+    d = {
+        "model": res.name,
+        "formula": res.formula,
+        "clustering": res.clustering,
+        "small_sample": res.small_sample,
+        "notes": res.notes,
+    }
+    d.update(details or {})
+    return _estimate(
+        res.params[term],
+        res.std_errors[term],
+        res.df_inference,
+        ctx,
+        n_obs=res.nobs,
+        n_clusters=g,
+        method=method,
+        details=d,
+        short=short,
+    )
+
+
+# --------------------------------------------------------------------------- transfer rates
+
+
+def _transfer_frame(panel: pd.DataFrame, extra: Sequence[str] = ()) -> pd.DataFrame:
+    d = _cols(panel, [CID, "lead_type", "achievements", "achievements_transferred", *extra])
+    d = d.dropna(subset=[CID, "lead_type", "achievements", "achievements_transferred"])
+    d = d[pd.to_numeric(d["achievements"]) > 0].copy()
+    d["achievements"] = pd.to_numeric(d["achievements"]).astype(float)
+    d["achievements_transferred"] = pd.to_numeric(d["achievements_transferred"]).astype(float)
+    return d
+
+
+@evaluator(
+    "transfer_rate",
+    tests=("level", "gap", "gap_adjusted"),
+    description="achievement-weighted transfer rate of the lead group (level), its gap to the "
+    "comparison group, and the fractional-logit AME of the lead group with controls",
+    allowed_params=("lead", "adjusted"),
+    comparisons=("other_led", "all"),
+)
+def eval_transfer_rate(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
+    lead = claim.params.get("lead", "enterprise")
+    comparison = claim.comparison
+    d = _transfer_frame(data.panel)
+    is_lead = d["lead_type"].astype(str) == lead
+    comp = ~is_lead if comparison == "other_led" else pd.Series(True, index=d.index)
+    if not is_lead.any():
+        raise NotTestable(f"no {lead}-led consortium-years with at least one achievement")
+    out: Result = {}
+    r1, psi1 = ratio_influence(
+        d.loc[is_lead, "achievements_transferred"],
+        d.loc[is_lead, "achievements"],
+        d.loc[is_lead, CID],
+    )
+    how = (
+        "achievement-weighted rate Σ transferred / Σ achievements over {grp} "
+        "consortium-years; linearised SE clustered by consortium (G/(G−1)), t(G−1) CI"
+    )
+    base = {
+        "rate_lead": r1,
+        "achievements_lead": float(d.loc[is_lead, "achievements"].sum()),
+        "consortium_years_lead": int(is_lead.sum()),
+    }
+    if "level" in ctx.wanted:
+        se, g = linearised_se([(1.0, psi1)])
+        out["level"] = _estimate(
+            r1,
+            se,
+            g - 1,
+            ctx,
+            n_obs=int(is_lead.sum()),
+            n_clusters=g,
+            method=how.format(grp=f"{lead}-led"),
+            details=base,
+            short="Weighted rate, cluster-robust",
+        )
+    if "gap" in ctx.wanted:
+        if not comp.any():
+            out["gap"] = Unavailable(f"no consortium-years in the comparison group {comparison!r}")
+        else:
+            r0, psi0 = ratio_influence(
+                d.loc[comp, "achievements_transferred"],
+                d.loc[comp, "achievements"],
+                d.loc[comp, CID],
+            )
+            se, g = linearised_se([(1.0, psi1), (-1.0, psi0)])
+            det = dict(
+                base,
+                rate_comparison=r0,
+                comparison=comparison,
+                consortium_years_comparison=int(comp.sum()),
+            )
+            out["gap"] = _estimate(
+                r1 - r0,
+                se,
+                g - 1,
+                ctx,
+                n_obs=int((is_lead | comp).sum()),
+                n_clusters=g,
+                method=f"difference of achievement-weighted rates, {lead}-led minus "
+                f"{comparison.replace('_', '-')}; linearised SE clustered by consortium "
+                "(covariance of overlapping groups included), t(G−1) CI",
+                details=det,
+                short="Difference of weighted rates, cluster-robust",
+            )
+    if "gap_adjusted" in ctx.wanted:
+        adj = dict(claim.params.get("adjusted") or {})
+        controls = list(adj.get("controls", ["industry", "n_members"]))
+        fes = list(adj.get("fixed_effects", ["year"]))
+        pan = data.panel.copy()
+        pan["lead_is_" + lead] = (pan["lead_type"].astype(str) == lead).astype(float)
+        if "transfer_rate" not in pan:
+            ach = pd.to_numeric(pan["achievements"])
+            pan["transfer_rate"] = (pd.to_numeric(pan["achievements_transferred"]) / ach).where(
+                ach > 0
+            )
+        term = "lead_is_" + lead
+        spec = {
+            "name": f"claim_{claim.id}_fraclogit",
+            "outcome": "transfer_rate",
+            "regressors": [term],
+            "controls": controls,
+            "estimator": "fraclogit",
+            "fixed_effects": fes,
+            "cluster": [CID],
+        }
+        res = _fit(spec, pan)
+        me = (res.marginal_effects or {}).get(term)
+        if me is None:
+            out["gap_adjusted"] = Unavailable(f"no marginal effect for {term}")
+        else:
+            note = (
+                ""
+                if comparison == "other_led"
+                else " (the AME always compares with all other-led consortia, whatever the "
+                "comparison group of the raw gap)"
+            )
+            g = int(res.n_clusters.get(CID, 0))
+            out["gap_adjusted"] = _estimate(
+                me["estimate"],
+                me["std_error"],
+                None,
+                ctx,
+                n_obs=res.nobs,
+                n_clusters=g,
+                method="fractional logit (Papke–Wooldridge QMLE) of the consortium-year transfer "
+                f"rate on a {lead}-led dummy + {', '.join(controls)}, "
+                f"{' + '.join(fes)} effects; average discrete change 0→1 (AME), "
+                "delta-method SE clustered by consortium (CR1)" + note,
+                details={
+                    "model": res.name,
+                    "formula": res.formula,
+                    "coefficient": res.params.get(term),
+                    "notes": res.notes,
+                    "weighting": "one observation per consortium-year with ≥ 1 "
+                    "achievement (not achievement-weighted)",
+                },
+                short="Fractional logit AME, controls",
+            )
+    return out
+
+
+@evaluator(
+    "rate_ratio",
+    tests=("ratio", "ratio_within_lead"),
+    description="ratio of achievement-weighted transfer rates, consortium-years with ≥ 1 "
+    "university / research-institute member vs the comparison group",
+    allowed_params=("lead",),
+    comparisons=("enterprise_only", "no_academic_partner"),
+)
+def eval_rate_ratio(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
+    comparison = claim.comparison
+    lead = claim.params.get("lead", "enterprise")
+    extra = ["has_academic_partner"] + (
+        ["share_enterprise"] if comparison == "enterprise_only" else []
+    )
+    d = _transfer_frame(data.panel, extra).dropna(subset=extra)
+    acad = _as_bool(d["has_academic_partner"])
+    if comparison == "enterprise_only":
+        comp = pd.to_numeric(d["share_enterprise"]).astype(float) >= 1 - 1e-9
+    else:
+        comp = ~acad
+    out: Result = {}
+    for name, within in (("ratio", None), ("ratio_within_lead", lead)):
+        if name not in ctx.wanted:
+            continue
+        m = (
+            pd.Series(True, index=d.index)
+            if within is None
+            else (d["lead_type"].astype(str) == within)
+        )
+        a, c = acad & m, comp & m
+        if not a.any() or not c.any():
+            out[name] = Unavailable(
+                "no consortium-years "
+                + (
+                    "with an academic partner"
+                    if not a.any()
+                    else f"in the comparison group {comparison!r}"
+                )
+                + ("" if within is None else f" among {within}-led consortia")
+            )
+            continue
+        ra, psa = ratio_influence(
+            d.loc[a, "achievements_transferred"], d.loc[a, "achievements"], d.loc[a, CID]
+        )
+        rc, psc = ratio_influence(
+            d.loc[c, "achievements_transferred"], d.loc[c, "achievements"], d.loc[c, CID]
+        )
+        if ra <= 0 or rc <= 0:
+            out[name] = Unavailable("a transfer rate of zero: the ratio is not defined")
+            continue
+        se, g = linearised_se([(1 / ra, psa), (-1 / rc, psc)])
+        out[name] = _estimate(
+            ra / rc,
+            se,
+            g - 1,
+            ctx,
+            n_obs=int((a | c).sum()),
+            n_clusters=g,
+            scale="log",
+            method="ratio of achievement-weighted transfer rates (academic partner / "
+            f"{comparison.replace('_', '-')})"
+            + ("" if within is None else f" within {within}-led consortia")
+            + "; delta-method SE of the log ratio clustered by consortium, t(G−1) CI",
+            details={
+                "rate_academic": ra,
+                "rate_comparison": rc,
+                "comparison": comparison,
+                "consortium_years_academic": int(a.sum()),
+                "consortium_years_comparison": int(c.sum()),
+            },
+            short="Ratio of weighted rates, delta method",
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- shares of consortia
+
+
+def _consortium_leads(data: ClaimData) -> pd.DataFrame:
+    src = data.consortia
+    if src is None or "lead_type" not in src or CID not in src:
+        src = data.panel
+    return src[[CID, "lead_type"]].dropna().drop_duplicates(CID)
+
+
+@evaluator(
+    "lead_share",
+    tests=("share", "highest"),
+    description="share of consortia led by the lead type (exact binomial CI) and its margin "
+    "over the next most common lead type",
+    allowed_params=("lead",),
+    comparisons=(None,),
+)
+def eval_lead_share(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
+    lead = claim.params.get("lead", "enterprise")
+    c = _consortium_leads(data)
+    n = len(c)
+    counts = c["lead_type"].astype(str).value_counts()
+    k = int(counts.get(lead, 0))
+    src = (
+        "consortia table"
+        if data.consortia is not None and "lead_type" in data.consortia
+        else "distinct consortia of the panel"
+    )
+    out: Result = {}
+    if "share" in ctx.wanted:
+        out["share"] = _binomial(
+            k,
+            n,
+            ctx,
+            method=f"share of {lead}-led consortia ({src}); exact Clopper–Pearson CI",
+            details={"counts": {str(i): int(v) for i, v in counts.items()}},
+            short="Share of consortia, exact binomial",
+        )
+    if "highest" in ctx.wanted:
+        others = counts.drop(lead, errors="ignore")
+        if n == 0 or others.empty:
+            out["highest"] = Unavailable("no other lead type in the data")
+        else:
+            p1, p2 = k / n, float(others.iloc[0]) / n
+            se = math.sqrt(max(p1 + p2 - (p1 - p2) ** 2, 1e-12) / n)
+            out["highest"] = _estimate(
+                p1 - p2,
+                se,
+                None,
+                ctx,
+                n_obs=n,
+                n_clusters=n,
+                method=f"share of {lead}-led minus the share of the next most common lead type "
+                f"({others.index[0]}); multinomial SE, normal CI",
+                details={
+                    "runner_up": str(others.index[0]),
+                    "share_lead": p1,
+                    "share_runner_up": p2,
+                },
+                short="Difference of shares, multinomial SE",
+            )
+    return out
+
+
+# --------------------------------------------------------------------------- means over consortia
+
+
+@evaluator(
+    "lead_decision_weight",
+    tests=("mean", "share_above"),
+    description="mean decision weight of the lead member over lead-type-led consortia, and the "
+    "share of those consortia whose lead holds more than the threshold",
+    allowed_params=("lead", "threshold"),
+    comparisons=(None,),
+)
+def eval_lead_weight(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
+    lead = claim.params.get("lead", "enterprise")
+    thr = float(claim.params.get("threshold", 0.6))
+    p = data.panel
+    d = p.loc[p["lead_type"].astype(str) == lead, [CID, "lead_decision_weight"]].dropna()
+    x = pd.to_numeric(d["lead_decision_weight"]).astype(float).groupby(d[CID]).mean()
+    g = len(x)
+    if g < 2:
+        raise NotTestable(f"{g} {lead}-led consortia with a known lead decision weight")
+    out: Result = {}
+    if "mean" in ctx.wanted:
+        se = float(x.std(ddof=1) / math.sqrt(g))
+        out["mean"] = _estimate(
+            float(x.mean()),
+            se,
+            g - 1,
+            ctx,
+            n_obs=g,
+            n_clusters=g,
+            method=f"mean over {lead}-led consortia of the lead member's decision weight "
+            "(one value per consortium: its mean over years); t(G−1) CI",
+            details={"consortia": g},
+            short="Mean over consortia, t test",
+        )
+    if "share_above" in ctx.wanted:
+        out["share_above"] = _binomial(
+            int((x > thr).sum()),
+            g,
+            ctx,
+            method=f"share of {lead}-led consortia whose lead holds a decision weight > {thr:g}; "
+            "exact Clopper–Pearson CI",
+            details={"threshold": thr},
+            short="Share of consortia, exact binomial",
+        )
+    return out
+
+
+@evaluator(
+    "industrial_task_share",
+    tests=("mean", "pooled"),
+    description="industrial share of R&D tasks in lead-type-led consortia: mean of the "
+    "consortium-year shares, and the pooled Σ industrial / Σ total",
+    allowed_params=("lead",),
+    comparisons=(None,),
+)
+def eval_industrial_share(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
+    lead = claim.params.get("lead", "enterprise")
+    p = data.panel
+    mine = p["lead_type"].astype(str) == lead
+    out: Result = {}
+    if "mean" in ctx.wanted:
+        d = p.loc[mine, [CID, "industrial_task_share"]].dropna()
+        if d.empty:
+            raise NotTestable(f"no {lead}-led consortium-years with a defined industrial share")
+        y = pd.to_numeric(d["industrial_task_share"]).astype(float)
+        m, psi = ratio_influence(y, pd.Series(1.0, index=d.index), d[CID])
+        se, g = linearised_se([(1.0, psi)])
+        out["mean"] = _estimate(
+            m,
+            se,
+            g - 1,
+            ctx,
+            n_obs=len(d),
+            n_clusters=g,
+            method=f"mean of tasks_industrial / tasks_total over {lead}-led consortium-years; "
+            "SE clustered by consortium, t(G−1) CI",
+            short="Mean share, cluster-robust",
+        )
+    if "pooled" in ctx.wanted:
+        d = p.loc[mine, [CID, "tasks_industrial", "tasks_total"]].dropna()
+        d = d[pd.to_numeric(d["tasks_total"]) > 0]
+        if d.empty:
+            out["pooled"] = Unavailable("no consortium-years with tasks")
+        else:
+            r, psi = ratio_influence(
+                pd.to_numeric(d["tasks_industrial"]).astype(float),
+                pd.to_numeric(d["tasks_total"]).astype(float),
+                d[CID],
+            )
+            se, g = linearised_se([(1.0, psi)])
+            out["pooled"] = _estimate(
+                r,
+                se,
+                g - 1,
+                ctx,
+                n_obs=len(d),
+                n_clusters=g,
+                method=f"Σ tasks_industrial / Σ tasks_total over {lead}-led consortium-years; "
+                "linearised SE clustered by consortium, t(G−1) CI",
+                short="Pooled ratio, cluster-robust",
+            )
+    return out
+
+
+# --------------------------------------------------------------------------- survival
+
+
+def _design_tasks(
+    tasks: pd.DataFrame, lead: str, reference: str, controls: Sequence[str], lead_types: str
+):
+    need = [CID, "lead_type", "duration_years", "event", *controls]
+    d = _cols(tasks, need).dropna().copy()
+    d["lead_type"] = d["lead_type"].astype(str)
+    if lead_types == "pair":
+        d = d[d["lead_type"].isin([lead, reference])]
+    d["T"] = pd.to_numeric(d["duration_years"]).astype(float)
+    d["E"] = pd.to_numeric(d["event"]).astype(float)
+    n_nonpos = int((d["T"] <= 0).sum())
+    d = d[d["T"] > 0]
+    for grp in (lead, reference):
+        sub = d[d["lead_type"] == grp]
+        if sub.empty or sub["E"].sum() == 0:
+            raise NotTestable(f"no {grp}-led tasks with an achieved breakthrough")
+    X = pd.DataFrame(index=d.index)
+    for lt in sorted(d["lead_type"].unique()):
+        if lt != reference:
+            X[f"lead_{lt}"] = (d["lead_type"] == lt).astype(float)
+    for c in controls:
+        s = d[c]
+        if s.dtype == bool or str(s.dtype) == "boolean" or pd.api.types.is_numeric_dtype(s):
+            X[c] = s.astype(float)
+        else:
+            levels = sorted(s.astype(str).unique())
+            for lev in levels[1:]:
+                X[f"{c}[{lev}]"] = (s.astype(str) == lev).astype(float)
+    X = X.loc[:, X.std(ddof=0) > 0]
+    return d, X, n_nonpos
+
+
+def weibull_aft_cluster_vcov(
+    aft,
+    X: pd.DataFrame,
+    T: np.ndarray,
+    E: np.ndarray,
+    cluster: np.ndarray,
+    small_sample: bool = True,
+) -> pd.DataFrame:
+    """Cluster-robust sandwich covariance of a lifelines WeibullAFTFitter fit.
+
+    Model (lifelines' parametrisation): S(t|x) = exp(−(t/λ)^ρ), log λ = x'β,
+    log ρ = γ. With u = ρ (log t − x'β) the log-likelihood of one task is
+    E (log ρ − log t + u) − e^u, so the scores are
+    ∂/∂β = −ρ x (E − e^u) and ∂/∂γ = E (1 + u) − u e^u. The covariance is
+    V (Σ_g s_g s_g') V with V the inverse Hessian lifelines reports and s_g the
+    score sums over the tasks of consortium g, times G/(G−1) when
+    ``small_sample``. (lifelines' own ``robust=True`` is the same with one task
+    per cluster and no G/(G−1).)
+    """
+    T = np.asarray(T, dtype=float)
+    E = np.asarray(E, dtype=float)
+    params = aft.params_
+    V = aft.variance_matrix_.loc[params.index, params.index].to_numpy()
+    lam_cov = list(params.loc["lambda_"].index)
+    Xl = np.column_stack(
+        [np.ones(len(X)) if c == "Intercept" else X[c].to_numpy(float) for c in lam_cov]
+    )
+    beta = params.loc["lambda_"].to_numpy(float)
+    gamma = float(params.loc[("rho_", "Intercept")])
+    rho = math.exp(gamma)
+    u = rho * (np.log(T) - Xl @ beta)
+    eu = np.exp(u)
+    s_beta = (-rho * (E - eu))[:, None] * Xl
+    s_gamma = E * (1 + u) - u * eu
+    # order of params_: lambda_ block then rho_ block (as in params.index)
+    scores = np.zeros((len(T), len(params)))
+    pos = {k: i for i, k in enumerate(params.index)}
+    for j, c in enumerate(lam_cov):
+        scores[:, pos[("lambda_", c)]] = s_beta[:, j]
+    scores[:, pos[("rho_", "Intercept")]] = s_gamma
+    codes, _ = pd.factorize(cluster)
+    g = codes.max() + 1
+    S = np.zeros((g, scores.shape[1]))
+    np.add.at(S, codes, scores)
+    meat = S.T @ S
+    Vc = V @ meat @ V * (g / (g - 1) if small_sample and g > 1 else 1.0)
+    return pd.DataFrame(Vc, index=params.index, columns=params.index)
+
+
+def km_median(t: np.ndarray, e: np.ndarray) -> float:
+    """Kaplan–Meier median: the first time S(t) ≤ 0.5 (lifelines' convention); inf if never."""
+    if len(t) == 0:
+        return math.nan
+    order = np.argsort(t, kind="stable")
+    t, e = t[order], e[order]
+    times, idx = np.unique(t, return_index=True)
+    deaths = np.add.reduceat(e, idx)
+    at_risk = len(t) - idx
+    surv = np.cumprod(1.0 - deaths / at_risk)
+    hit = np.flatnonzero(surv <= 0.5)
+    return float(times[hit[0]]) if hit.size else math.inf
+
+
+def _check_breakthrough(claim: ClaimRecord) -> None:
+    if claim.comparison == claim.params.get("lead", "enterprise"):
+        raise ValueError("the comparison lead type equals the lead type under test")
+
+
+@evaluator(
+    "breakthrough_time",
+    tests=("time_ratio", "hazard_ratio", "median_ratio"),
+    description="time to breakthrough of lead-type-led vs reference-led tasks: Weibull AFT time "
+    "ratio (right-censored), Cox hazard ratio and Kaplan–Meier median ratio",
+    allowed_params=("lead", "controls", "lead_types", "n_boot"),
+    comparisons=("university", "research_institute", "government", "other", "enterprise"),
+    check=_check_breakthrough,
+)
+def eval_breakthrough(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
+    from lifelines import CoxPHFitter, KaplanMeierFitter, WeibullAFTFitter
+
+    lead = claim.params.get("lead", "enterprise")
+    ref = claim.comparison
+    controls = list(claim.params.get("controls", ["industry"]))
+    lead_types = claim.params.get("lead_types", "all")
+    d, X, n_nonpos = _design_tasks(data.tasks, lead, ref, controls, lead_types)
+    T, E, cl = d["T"].to_numpy(), d["E"].to_numpy(), d[CID].to_numpy()
+    g_all = int(pd.Series(cl).nunique())
+    term = f"lead_{lead}"
+    base = {
+        "tasks": len(d),
+        "events": int(E.sum()),
+        "censored": int(len(d) - E.sum()),
+        "nonpositive_durations_dropped": n_nonpos,
+        "controls": controls,
+        "sample": "all lead types (reference: " + ref + ")"
+        if lead_types == "all"
+        else f"{lead}- and {ref}-led tasks only",
+    }
+    out: Result = {}
+    shape = math.nan
+    if {"time_ratio", "hazard_ratio"} & ctx.wanted:
+        frame = X.assign(T=T, E=E)
+        aft = WeibullAFTFitter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            aft.fit(frame, "T", "E")
+        Vc = weibull_aft_cluster_vcov(aft, X, T, E, cl)
+        b = float(aft.params_.loc[("lambda_", term)])
+        se = float(math.sqrt(Vc.loc[("lambda_", term), ("lambda_", term)]))
+        shape = float(math.exp(aft.params_.loc[("rho_", "Intercept")]))
+        if "time_ratio" in ctx.wanted:
+            out["time_ratio"] = _estimate(
+                math.exp(b),
+                se,
+                None,
+                ctx,
+                n_obs=len(d),
+                n_clusters=g_all,
+                scale="log",
+                method=f"Weibull AFT (lifelines) of time to breakthrough, abandoned/ongoing tasks "
+                f"right-censored; time ratio exp(β) of {lead}- vs {ref}-led tasks"
+                + (f", controls: {', '.join(controls)}" if controls else "")
+                + "; sandwich SE clustered by consortium (G/(G−1)), normal CI",
+                short="Weibull AFT, clustered sandwich",
+                details=dict(
+                    base,
+                    weibull_shape=shape,
+                    model_se=float(aft.standard_errors_.loc[("lambda_", term)]),
+                ),
+            )
+    if "hazard_ratio" in ctx.wanted:
+        frame = X.assign(T=T, E=E, _cluster=pd.factorize(cl)[0])
+        cox = CoxPHFitter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cox.fit(frame, "T", "E", cluster_col="_cluster")
+        b = float(cox.params_[term])
+        se = float(cox.standard_errors_[term]) * math.sqrt(g_all / (g_all - 1))
+        implied = None
+        if math.isfinite(shape) and claim.tests:
+            tr = next(
+                (
+                    t.claimed.value
+                    for t in claim.tests
+                    if t.name == "time_ratio" and t.claimed.kind == "value"
+                ),
+                None,
+            )
+            implied = None if tr is None else float(tr ** (-shape))
+        out["hazard_ratio"] = _estimate(
+            math.exp(b),
+            se,
+            None,
+            ctx,
+            n_obs=len(d),
+            n_clusters=g_all,
+            scale="log",
+            method=f"Cox proportional hazards (lifelines, Efron ties); hazard ratio of "
+            f"{lead}- vs {ref}-led tasks; sandwich SE clustered by consortium "
+            "(G/(G−1)), normal CI",
+            short="Cox PH, clustered sandwich",
+            details=dict(
+                base,
+                hr_implied_by_claimed_time_ratio_and_aft_shape=implied,
+                aft_weibull_shape=shape if math.isfinite(shape) else None,
+            ),
+        )
+    if "median_ratio" in ctx.wanted:
+        n_boot = int(claim.params.get("n_boot", 199))
+        a = (d["lead_type"] == lead).to_numpy()
+        r = (d["lead_type"] == ref).to_numpy()
+        kmf = KaplanMeierFitter()
+        m1 = float(kmf.fit(T[a], E[a]).median_survival_time_)
+        m0 = float(kmf.fit(T[r], E[r]).median_survival_time_)
+        if not (math.isfinite(m1) and math.isfinite(m0)):
+            out["median_ratio"] = Unavailable(
+                "a Kaplan–Meier median is not reached (survival stays above 0.5): "
+                f"{lead}-led {m1}, {ref}-led {m0}"
+            )
+        else:
+            keep = a | r
+            Tk, Ek, Lk, Ck = T[keep], E[keep], a[keep], cl[keep]
+            codes, uniq = pd.factorize(Ck)
+            rows = [np.flatnonzero(codes == i) for i in range(len(uniq))]
+            rng = ctx.rng()
+            draws = np.empty(n_boot)
+            for b_ in range(n_boot):
+                pick = rng.integers(0, len(uniq), len(uniq))
+                idx = np.concatenate([rows[i] for i in pick])
+                t_, e_, l_ = Tk[idx], Ek[idx], Lk[idx]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    draws[b_] = np.log(km_median(t_[l_], e_[l_])) - np.log(
+                        km_median(t_[~l_], e_[~l_])
+                    )
+            # NaN: a draw without tasks of one group (dropped, counted); ±inf: a median
+            # not reached in a draw (kept: it sorts to the end it belongs to)
+            n_nan = int(np.isnan(draws).sum())
+            ordered = np.sort(draws[~np.isnan(draws)])
+            finite = ordered[np.isfinite(ordered)]
+            ratio = m1 / m0
+
+            def pct(level):
+                m = len(ordered)
+                lo = ordered[max(0, math.floor((1 - level) / 2 * (m - 1)))]
+                hi = ordered[min(m - 1, math.ceil((1 + level) / 2 * (m - 1)))]
+                return (float(np.exp(lo)), float(np.exp(hi)))
+
+            se = float(finite.std(ddof=1)) if finite.size > 2 else math.nan
+            est = Estimate(
+                estimate=ratio,
+                ci=pct(ctx.ci_level),
+                ci_equiv=pct(ctx.equivalence_level),
+                se=se,
+                n_obs=int(keep.sum()),
+                n_clusters=len(uniq),
+                scale="log",
+                method=f"ratio of Kaplan–Meier median times to breakthrough, {lead}- / {ref}-led "
+                f"tasks (unadjusted); percentile CI from {n_boot} consortium-bootstrap "
+                "draws",
+                short="Kaplan–Meier medians, cluster bootstrap",
+                details=dict(
+                    base,
+                    median_lead_years=m1,
+                    median_reference_years=m0,
+                    n_boot=n_boot,
+                    draws_without_a_group=n_nan,
+                    draws_median_not_reached=int(len(ordered) - finite.size),
+                ),
+            )
+            if len(ordered) < 0.9 * n_boot:
+                out["median_ratio"] = Unavailable(
+                    f"{n_nan} of {n_boot} bootstrap draws lack tasks of one group: too few "
+                    "consortia for a bootstrap interval"
+                )
+            else:
+                out["median_ratio"] = est
+    return out
+
+
+# --------------------------------------------------------------------------- regressions
+
+
+def _check_best(claim: ClaimRecord) -> None:
+    comparison = claim.comparison
+    for t in claim.tests:
+        if t.claimed.kind == "best" and (
+            not isinstance(comparison, tuple) or set(comparison) != set(t.claimed.over)
+        ):
+            raise ValueError(
+                f"test {t.name!r} compares {t.claimed.best!r} with {list(t.claimed.over)} but the "
+                f"record's comparison is {comparison!r}: they must list the same levels"
+            )
+    family = claim.params.get("family", "all_pairs")
+    if family not in ("all_pairs", "best_vs_others"):
+        raise ValueError(f"params.family must be 'all_pairs' or 'best_vs_others', not {family!r}")
+    unknown = sorted(set(claim.params.get("models") or {}) - {t.name for t in claim.tests})
+    if unknown:
+        raise ValueError(f"params.models has entries for no test: {unknown}")
+
+
+@evaluator(
+    "best_level",
+    tests=("transfer_rate", "patents", "achievements", "new_product_revenue"),
+    description="pairwise contrasts of a performance outcome across lead types (regression with "
+    "controls), Holm-adjusted; the claimed best level must beat every other",
+    supports_best=True,
+    best_tests=("transfer_rate", "patents", "achievements", "new_product_revenue"),
+    allowed_params=("factor", "models", "family"),
+    comparisons=None,
+    check=_check_best,
+)
+def eval_best_level(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
+    factor = claim.params.get("factor", "lead_type")
+    family = claim.params.get("family", "all_pairs")
+    models = dict(claim.params.get("models") or {})
+    out: Result = {}
+    for test in claim.tests:
+        if test.name not in ctx.wanted:
+            continue
+        if test.name not in models:
+            raise NotTestable(f"params.models has no entry for test {test.name!r}")
+        m = dict(models[test.name])
+        best, over = test.claimed.best, list(test.claimed.over)
+        levels = [best, *over]
+        pan = data.panel[data.panel[factor].astype(str).isin(levels)].copy()
+        pan[factor] = pan[factor].astype(str)
+        present = set(pan[factor].unique())
+        missing = [lv for lv in levels if lv not in present]
+        if missing:
+            out[test.name] = Unavailable(f"no rows for {factor} level(s) {missing}")
+            continue
+        spec = {
+            "name": f"claim_{claim.id}_{test.name}",
+            "outcome": m["outcome"],
+            "regressors": [factor],
+            "controls": list(m.get("controls", [])),
+            "estimator": m.get("estimator", "ols"),
+            "fixed_effects": list(m.get("fixed_effects", ["year"])),
+            "cluster": [CID],
+            "reference_levels": {factor: best},
+        }
+        res = _fit(spec, pan)
+        terms = {lv: f"{factor}[{lv}]" for lv in over}
+        if any(t not in res.params for t in terms.values()):
+            out[test.name] = Unavailable(
+                f"a {factor} contrast is not estimable: {res.dropped_terms}"
+            )
+            continue
+        df = res.df_inference
+        pairs = [(best, lv) for lv in over]
+        if family == "all_pairs":
+            pairs += [(a, b) for i, a in enumerate(over) for b in over[i + 1 :]]
+        cons = [_contrast(res, terms, best, a, b, ctx.ci_level) for a, b in pairs]
+        for c, p in zip(cons, holm([c.p_value for c in cons]), strict=True):
+            c.p_holm = p
+        vs = [c for c in cons if c.first == best]
+        binding = min(vs, key=lambda c: c.estimate)
+        g = int(res.n_clusters.get(CID, 0))
+        unit = {"ppml": "log points", "fraclogit": "log-odds"}.get(res.estimator, "outcome units")
+        est = _estimate(
+            binding.estimate,
+            binding.std_error,
+            df,
+            ctx,
+            n_obs=res.nobs,
+            n_clusters=g,
+            method=f"{res.estimator_label} of {m['outcome']} on {factor} (reference {best})"
+            + (f" + {', '.join(spec['controls'])}" if spec["controls"] else "")
+            + f", {' + '.join(spec['fixed_effects'])} effects; SE clustered by consortium; "
+            f"{len(cons)} pairwise contrasts ({unit}), Holm-adjusted; the estimate is the "
+            f"smallest {best} − other contrast",
+            contrasts=cons,
+            short=f"{res.estimator.upper()} contrasts, Holm",
+            details={
+                "model": res.name,
+                "formula": res.formula,
+                "family": family,
+                "binding_rival": binding.second,
+                "notes": res.notes,
+            },
+        )
+        out[test.name] = est
+    return out
+
+
+def _contrast(
+    res, terms: dict[str, str], best: str, first: str, second: str, level: float
+) -> Contrast:
+    """``first − second`` from a fit with ``best`` as the reference level (coef = l − best)."""
+    w = pd.Series(0.0, index=res.terms)
+    if first != best:
+        w[terms[first]] += 1
+    if second != best:
+        w[terms[second]] -= 1
+    df = res.df_inference
+    est = float(w @ res.params_series)
+    se = float(math.sqrt(w @ res.vcov_frame @ w))
+    stat = est / se
+    p = float(2 * (stats.t.sf(abs(stat), df) if df else stats.norm.sf(abs(stat))))
+    lo, hi = wald(est, se, df, level)
+    return Contrast(first, second, est, se, p, lo, hi)
+
+
+def _log_positive(s: pd.Series) -> pd.Series:
+    x = pd.to_numeric(s, errors="coerce").astype(float)
+    return np.log(x.where(x > 0))
+
+
+@evaluator(
+    "industry_heterogeneity",
+    tests=("subsidy_high_tech", "industrial_traditional"),
+    description="performance equation (two-way FE) with high_tech × log subsidy and "
+    "traditional × industrial_task_share interactions",
+    allowed_params=("outcome", "log_outcome", "subsidy", "share", "controls", "estimator"),
+    comparisons=(None,),
+)
+def eval_industry_heterogeneity(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
+    p = claim.params
+    outcome = p.get("outcome", "new_product_revenue")
+    subsidy = p.get("subsidy", "subsidy")
+    share = p.get("share", "industrial_task_share")
+    controls = list(p.get("controls", ["n_members"]))
+    pan = data.panel.copy()
+    ht = _as_bool(pan["high_tech"]).where(pan["high_tech"].notna())
+    if ht.dropna().nunique() < 2:
+        raise NotTestable("high_tech does not vary across consortia: no interaction to estimate")
+    y = f"log_{outcome}" if p.get("log_outcome", True) else outcome
+    if p.get("log_outcome", True):
+        pan[y] = _log_positive(pan[outcome])
+    pan["log_subsidy"] = _log_positive(pan[subsidy])
+    pan["high_tech_x_log_subsidy"] = ht.astype(float) * pan["log_subsidy"]
+    pan[f"traditional_x_{share}"] = (1 - ht.astype(float)) * pd.to_numeric(pan[share])
+    regs = ["log_subsidy", "high_tech_x_log_subsidy", share, f"traditional_x_{share}"]
+    spec = {
+        "name": f"claim_{claim.id}",
+        "outcome": y,
+        "regressors": regs,
+        "controls": controls,
+        "estimator": p.get("estimator", "twfe"),
+        "fixed_effects": [CID, "year"],
+        "cluster": [CID],
+    }
+    res = _fit(spec, pan)
+    how = (
+        f"{res.estimator_label}: {y} on log subsidy, {share}, their interactions with "
+        f"high_tech / traditional"
+        + (f" + {', '.join(controls)}" if controls else "")
+        + "; consortium and year effects; SE clustered by consortium (CR1)"
+    )
+    out: Result = {}
+    if "subsidy_high_tech" in ctx.wanted:
+        out["subsidy_high_tech"] = _coef(
+            res,
+            "high_tech_x_log_subsidy",
+            ctx,
+            "interaction high_tech × log subsidy — " + how,
+            short="TWFE interaction, CR1",
+        )
+    if "industrial_traditional" in ctx.wanted:
+        out["industrial_traditional"] = _coef(
+            res,
+            f"traditional_x_{share}",
+            ctx,
+            f"interaction traditional × {share} — " + how,
+            short="TWFE interaction, CR1",
+        )
+    return out
+
+
+@evaluator(
+    "subsidy_elasticity",
+    tests=("elasticity",),
+    description="within-consortium elasticity of R&D expenditure with respect to the subsidy "
+    "(two-way fixed effects)",
+    allowed_params=("outcome", "subsidy", "controls"),
+    comparisons=(None,),
+)
+def eval_subsidy_elasticity(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
+    p = claim.params
+    outcome = p.get("outcome", "rd_expenditure")
+    subsidy = p.get("subsidy", "subsidy")
+    controls = list(p.get("controls", ["n_members"]))
+    pan = data.panel.copy()
+    pan[f"log_{outcome}"] = _log_positive(pan[outcome])
+    pan[f"log_{subsidy}"] = _log_positive(pan[subsidy])
+    spec = {
+        "name": f"claim_{claim.id}",
+        "outcome": f"log_{outcome}",
+        "regressors": [f"log_{subsidy}"],
+        "controls": controls,
+        "estimator": "twfe",
+        "fixed_effects": [CID, "year"],
+        "cluster": [CID],
+    }
+    res = _fit(spec, pan)
+    out: Result = {}
+    if "elasticity" in ctx.wanted:
+        out["elasticity"] = _coef(
+            res,
+            f"log_{subsidy}",
+            ctx,
+            f"two-way FE (consortium, year) of log {outcome} on log {subsidy}"
+            + (f" + {', '.join(controls)}" if controls else "")
+            + "; SE clustered by consortium (CR1); within-consortium association, not an "
+            "instrumented causal effect",
+            details={
+                "rows_dropped_missing_or_nonpositive_money": int(
+                    res.sample_report.get("n_dropped_missing", 0)
+                )
+            },
+            short="TWFE log-log, CR1",
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- mediation
+
+
+def mediation_available() -> bool:
+    return importlib.util.find_spec("consortia.estimate.mediation") is not None
+
+
+@evaluator(
+    "mediation",
+    tests=("via_collaboration", "via_task_allocation"),
+    description="structure → conduct → performance: indirect effect a·b of the structural "
+    "variable through a conduct variable (consortia.estimate.mediation)",
+    allowed_params=("treatment", "outcome", "mediators", "controls", "fixed_effects", "n_boot"),
+    comparisons=(None,),
+)
+def eval_mediation(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
+    if not mediation_available():
+        raise Pending(
+            "consortia.estimate.mediation is not available yet "
+            "(src/consortia/estimate/mediation.py is being written)"
+        )
+    from consortia.estimate.mediation import mediation
+
+    p = claim.params
+    mediators = dict(
+        p.get("mediators")
+        or {"via_collaboration": "collab_intensity", "via_task_allocation": "industrial_task_share"}
+    )
+    treatment = p.get("treatment", "lead_decision_weight")
+    outcome = p.get("outcome", "patents_filed")
+    controls = list(p.get("controls", []))
+    fes = list(p.get("fixed_effects", ["year"]))
+    n_boot = int(p.get("n_boot", 499))
+    out: Result = {}
+    for k, name in enumerate(t.name for t in claim.tests):
+        if name not in ctx.wanted:
+            continue
+        if name not in mediators:
+            out[name] = Unavailable(f"params.mediators has no mediator for test {name!r}")
+            continue
+        seed = int(np.random.SeedSequence(ctx.seed.entropy, spawn_key=(k,)).generate_state(1)[0])
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = mediation(
+                    data.panel,
+                    treatment,
+                    mediators[name],
+                    outcome,
+                    controls=controls,
+                    fixed_effects=fes,
+                    cluster=CID,
+                    n_boot=n_boot,
+                    seed=seed,
+                    ci=ctx.ci_level,
+                    bca=False,
+                )
+        except ValueError as exc:  # SpecError is a ValueError
+            out[name] = Unavailable(str(exc))
+            continue
+        out[name] = _from_mediation(res, ctx, n_boot)
+    return out
+
+
+def _from_mediation(res: Any, ctx: Context, n_boot: int) -> Estimate:
+    """The indirect effect a·b of a MediationResult, with its cluster-bootstrap intervals."""
+    est = float(res.estimates["indirect"])
+    ci = tuple(float(v) for v in res.ci_percentile["indirect"])
+    reps = np.asarray((res.replicates or {}).get("indirect", []), dtype=float)
+    reps = reps[np.isfinite(reps)]
+    if reps.size:
+        q = (1 - ctx.equivalence_level) / 2
+        ci_eq = (float(np.quantile(reps, q)), float(np.quantile(reps, 1 - q)))
+    else:
+        ci_eq = None
+    se = float(res.boot_se["indirect"])
+    if not (math.isfinite(est) and math.isfinite(se) and all(map(math.isfinite, ci))):
+        raise NotTestable("the mediation estimate or its bootstrap interval is not finite")
+    return Estimate(
+        estimate=est,
+        ci=ci,
+        ci_equiv=ci_eq,
+        se=se,
+        n_obs=int(res.nobs),
+        n_clusters=int(res.n_clusters),
+        method=f"product of coefficients a·b (linear a- and b-equations, {res.treatment} → "
+        f"{res.mediator} → {res.outcome}"
+        + (f", controls: {', '.join(res.controls)}" if res.controls else "")
+        + (f", {' + '.join(res.fixed_effects)} effects" if res.fixed_effects else "")
+        + f"); percentile CI from {n_boot} consortium-bootstrap replicates "
+        "(consortia.estimate.mediation)",
+        short="Mediation a·b, cluster bootstrap",
+        details={
+            "a": res.estimates["a"],
+            "b": res.estimates["b"],
+            "direct": res.estimates["direct"],
+            "total": res.estimates["total"],
+            "sobel": dict(res.sobel),
+            "n_boot": n_boot,
+            "seed": int(res.seed),
+            "clustering": res.clustering,
+            "notes": list(res.notes),
+        },
+    )
+
+
+# --------------------------------------------------------------------------- the driver
+
+
+@dataclass
+class TestResult:
+    name: str
+    role: str
+    estimand: str
+    claimed: dict[str, Any]
+    claimed_text: str
+    rival: float | None
+    rival_label: str
+    region: list[list[float]] | None
+    verdict: str
+    reason: str = ""
+    missing_columns: list[str] = field(default_factory=list)
+    estimate: float | None = None
+    ci_lower: float | None = None
+    ci_upper: float | None = None
+    ci_level: float | None = None
+    se: float | None = None
+    scale: str = "absolute"
+    df: int | None = None
+    p_value_rival: float | None = None
+    p_one_sided: float | None = None
+    equivalence_ci: list[float] | None = None
+    tost_p: float | None = None
+    equivalent: bool | None = None
+    n_obs: int | None = None
+    n_clusters: int | None = None
+    method: str = ""
+    method_short: str = ""
+    power: dict[str, Any] = field(default_factory=dict)
+    contrasts: list[dict[str, Any]] | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    __test__ = False
+
+
+@dataclass
+class ClaimResult:
+    id: str
+    label: str
+    quote: str
+    section: str
+    source: str
+    estimand: str
+    method: str
+    comparison: Any
+    verdict: str
+    reason: str
+    tests: list[TestResult]
+    missing_columns: list[str] = field(default_factory=list)
+    partial: bool = False
+    notes: str = ""
+
+    def test(self, name: str) -> TestResult:
+        for t in self.tests:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+
+@dataclass
+class ClaimsResults:
+    claims: list[ClaimResult]
+    registry: dict[str, Any]
+    settings: dict[str, Any]
+    data: dict[str, Any]
+    software: dict[str, str]
+
+    def __getitem__(self, claim_id: str) -> ClaimResult:
+        for c in self.claims:
+            if c.id == claim_id:
+                return c
+        raise KeyError(f"no result for claim {claim_id!r}")
+
+    @property
+    def ids(self) -> list[str]:
+        return [c.id for c in self.claims]
+
+    @property
+    def verdicts(self) -> dict[str, str]:
+        return {c.id: c.verdict for c in self.claims}
+
+
+def _missing_columns(requires: Mapping[str, Sequence[str]], data: ClaimData) -> list[str]:
+    missing = []
+    for table, cols in requires.items():
+        df = data.table(table)
+        if df is None:
+            missing += [f"{table}.{c} (table absent)" for c in cols]
+            continue
+        for c in cols:
+            if c not in df.columns:
+                missing.append(f"{table}.{c}")
+            elif len(df) and df[c].isna().all():
+                missing.append(f"{table}.{c} (all values missing)")
+    return missing
+
+
+def _n_consortia(data: ClaimData) -> int | None:
+    """Consortia in the dataset (consortia table, else the panel's distinct consortia)."""
+    for df in (data.consortia, data.panel):
+        if df is not None and CID in df:
+            return int(df[CID].nunique())
+    return None
+
+
+def _p_null(e: Estimate, null: float | None) -> float | None:
+    if null is None or not (e.se > 0 and math.isfinite(e.se)):
+        return None
+    if e.scale == "log":
+        if null <= 0 or e.estimate <= 0:
+            return None
+        stat = (math.log(e.estimate) - math.log(null)) / e.se
+    else:
+        stat = (e.estimate - null) / e.se
+    return float(2 * (stats.t.sf(abs(stat), e.df) if e.df else stats.norm.sf(abs(stat))))
+
+
+def _p_one_sided(e: Estimate, claimed, null: float | None) -> float | None:
+    """p-value of H0: θ on the rival side of ``null`` (θ ≤ null for 'above' and 'positive')."""
+    side = {"above": 1, "below": -1}.get(claimed.kind)
+    if claimed.kind == "direction" and claimed.direction in ("positive", "negative"):
+        side = 1 if claimed.direction == "positive" else -1
+    if side is None or null is None or not (e.se > 0 and math.isfinite(e.se)):
+        return None
+    f = math.log if e.scale == "log" else (lambda v: v)
+    if e.scale == "log" and (null <= 0 or e.estimate <= 0):
+        return None
+    stat = side * (f(e.estimate) - f(null)) / e.se
+    return float(stats.t.sf(stat, e.df) if e.df else stats.norm.sf(stat))
+
+
+def _tost_p(e: Estimate, region) -> float | None:
+    if len(region) != 1 or not all(map(math.isfinite, region[0])) or not e.se > 0:
+        return None
+    lo, hi = region[0]
+    f = math.log if e.scale == "log" else (lambda v: v)
+    x = f(e.estimate)
+    dist = (lambda z: stats.t.sf(z, e.df)) if e.df else stats.norm.sf
+    p_lo = dist((x - f(lo)) / e.se)
+    p_hi = dist((f(hi) - x) / e.se)
+    return float(max(p_lo, p_hi))
+
+
+def _power(
+    test: TestSpec,
+    e: Estimate,
+    alpha: float,
+    power: float,
+    eq_alpha: float,
+    n_tests: int = 1,
+    n_total: int | None = None,
+) -> dict[str, Any]:
+    se, g = e.se, e.n_clusters
+    log = e.scale == "log"
+    f = math.log if log else (lambda v: v)
+    c = test.claimed
+    a = alpha / n_tests
+    out: dict[str, Any] = {
+        "assumption": "SE ∝ 1/sqrt(G) (G = consortia), normal tests, two-sided α = "
+        f"{a:g}, power {power:g}",
+        "n_clusters": g,
+        "se": se,
+        "se_scale": "log" if log else "estimand",
+    }
+    m = pw.mde(se, a, power)
+    out["mde"] = m
+    if log:
+        out["mde_ratio"] = math.exp(m)
+    if c.kind == "value":
+        design = c.value
+        out["design_value"] = "claimed value"
+    else:
+        design = e.estimate
+        out["design_value"] = "point estimate (the claim states no magnitude)"
+    null = test.rival if test.rival is not None else (0.0 if c.kind == "best" else None)
+    if null is not None and design is not None and (not log or (design > 0 and null > 0)):
+        dist = f(design) - f(null)
+        out["distance_to_rival"] = dist
+        out["power_now"] = pw.power_at(se, dist, a)
+        out["clusters_needed_vs_rival"] = pw.clusters_needed(se, g, dist, a, power)
+    if c.kind == "value":
+        out["clusters_needed_equivalence"] = pw.clusters_for_equivalence(
+            se, g, c.tolerance, eq_alpha, power
+        )
+        out["tolerance_on_se_scale"] = c.tolerance
+    # the same numbers for the whole dataset: the estimation sample is a share g / n_total
+    # of the dataset's consortia (e.g. only enterprise-led ones); scaled at that share
+    if n_total and g:
+        out["dataset_consortia"] = int(n_total)
+        out["sample_share_of_dataset"] = g / n_total
+        for k in ("clusters_needed_vs_rival", "clusters_needed_equivalence"):
+            if out.get(k) is not None:
+                out[k.replace("clusters_needed", "dataset_consortia_needed")] = math.ceil(
+                    out[k] * n_total / g - 1e-9
+                )
+    return out
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, Mapping):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        v = float(x)
+        return v if math.isfinite(v) else None
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
+
+
+def _claim_seed(seed: int, claim_id: str) -> np.random.SeedSequence:
+    """Per-claim stream: adding or removing another claim does not change this one's draws."""
+    return np.random.SeedSequence([int(seed), zlib.crc32(claim_id.encode("utf-8"))])
+
+
+def evaluate_claim(
+    claim: ClaimRecord, data: ClaimData, registry: Registry, seed: int = 0
+) -> ClaimResult:
+    """Evaluate one claim record (see :func:`evaluate_claims`)."""
+    ev = EVALUATORS[claim.method]
+    missing = _missing_columns(claim.requires, data)
+    alpha = 1 - registry.ci_level
+
+    def blank(t: TestSpec, verdict: str, reason: str, miss=()) -> TestResult:
+        region = None if t.claimed.kind == "best" else [list(r) for r in t.claimed.region()]
+        return TestResult(
+            name=t.name,
+            role=t.role,
+            estimand=t.estimand,
+            claimed=dict(t.raw_claimed),
+            claimed_text=t.claimed.describe(),
+            rival=t.rival,
+            rival_label=t.rival_label,
+            region=region,
+            verdict=verdict,
+            reason=reason,
+            missing_columns=list(miss),
+        )
+
+    if missing:
+        reason = "required column(s) missing: " + ", ".join(missing)
+        tests = [blank(t, NOT_TESTABLE, reason, missing) for t in claim.tests]
+        return _claim_result(claim, tests, NOT_TESTABLE, reason, missing)
+
+    test_missing = {t.name: _missing_columns(t.requires, data) for t in claim.tests}
+    wanted = frozenset(n for n, m in test_missing.items() if not m)
+    ctx = Context(
+        ci_level=registry.ci_level,
+        equivalence_alpha=registry.equivalence_alpha,
+        seed=_claim_seed(seed, claim.id),
+        wanted=wanted,
+        claimed={t.name: t.claimed for t in claim.tests},
+    )
+    try:
+        raw = ev.func(claim, data, ctx) if wanted else {}
+    except Pending as exc:
+        tests = [blank(t, PENDING, str(exc)) for t in claim.tests]
+        return _claim_result(claim, tests, PENDING, str(exc), [])
+    except NotTestable as exc:
+        tests = [blank(t, NOT_TESTABLE, exc.reason, exc.missing) for t in claim.tests]
+        return _claim_result(claim, tests, NOT_TESTABLE, exc.reason, exc.missing)
+
+    tests = []
+    for t in claim.tests:
+        if test_missing[t.name]:
+            reason = "required column(s) missing: " + ", ".join(test_missing[t.name])
+            tests.append(blank(t, NOT_TESTABLE, reason, test_missing[t.name]))
+            continue
+        e = raw.get(t.name)
+        if e is None:
+            tests.append(blank(t, NOT_TESTABLE, f"the evaluator did not compute {t.name!r}"))
+            continue
+        if isinstance(e, Unavailable):
+            tests.append(blank(t, NOT_TESTABLE, e.reason, e.missing))
+            continue
+        tests.append(_judge(t, e, registry, alpha, _n_consortia(data)))
+    primaries = [r.verdict for r in tests if r.role == "primary"]
+    verdict = combine(primaries)
+    untested = [r.name for r in tests if r.role == "primary" and r.verdict == NOT_TESTABLE]
+    reason = ""
+    if untested and verdict != NOT_TESTABLE:
+        reason = f"primary test(s) not testable: {untested}; the verdict rests on the others"
+    elif verdict == NOT_TESTABLE:
+        reason = "; ".join(f"{r.name}: {r.reason}" for r in tests if r.role == "primary")
+    res = _claim_result(claim, tests, verdict, reason, [])
+    res.partial = bool(untested) and verdict != NOT_TESTABLE
+    return res
+
+
+def _judge(
+    t: TestSpec, e: Estimate, registry: Registry, alpha: float, n_total: int | None = None
+) -> TestResult:
+    c = t.claimed
+    lo, hi = e.ci
+    common = {
+        "name": t.name,
+        "role": t.role,
+        "estimand": t.estimand,
+        "claimed": dict(t.raw_claimed),
+        "claimed_text": c.describe(),
+        "rival": t.rival,
+        "rival_label": t.rival_label,
+        "estimate": e.estimate,
+        "ci_lower": lo,
+        "ci_upper": hi,
+        "ci_level": registry.ci_level,
+        "se": e.se,
+        "scale": e.scale,
+        "df": e.df,
+        "n_obs": e.n_obs,
+        "n_clusters": e.n_clusters,
+        "method": e.method,
+        "method_short": e.short,
+        "details": _jsonable(e.details),
+    }
+    if c.kind == "best":
+        vs = [k for k in (e.contrasts or []) if k.first == c.best]
+        verdict = classify_best(vs, alpha)
+        binding = min(vs, key=lambda k: k.estimate)
+        n_family = len(e.contrasts or [])
+        return TestResult(
+            **common,
+            region=None,
+            verdict=verdict,
+            p_value_rival=binding.p_holm,
+            power=_power(
+                t, e, alpha, registry.power, registry.equivalence_alpha, n_family, n_total
+            ),
+            contrasts=[_jsonable(vars(k)) for k in e.contrasts or []],
+        )
+    region = c.region()
+    verdict = classify(lo, hi, region, t.rival)
+    eq = tp = None
+    if c.kind == "value" and e.ci_equiv is not None:
+        eq = equivalent(*e.ci_equiv, region)
+        tp = _tost_p(e, region)
+    return TestResult(
+        **common,
+        region=[list(r) for r in region],
+        verdict=verdict,
+        p_value_rival=_p_null(e, t.rival),
+        p_one_sided=_p_one_sided(e, c, t.rival),
+        equivalence_ci=None if e.ci_equiv is None else list(e.ci_equiv),
+        tost_p=tp,
+        equivalent=eq,
+        power=_power(t, e, alpha, registry.power, registry.equivalence_alpha, 1, n_total),
+    )
+
+
+def _claim_result(claim: ClaimRecord, tests, verdict, reason, missing) -> ClaimResult:
+    return ClaimResult(
+        id=claim.id,
+        label=claim.label,
+        quote=claim.quote,
+        section=claim.section,
+        source=claim.source,
+        estimand=claim.estimand,
+        method=claim.method,
+        comparison=list(claim.comparison)
+        if isinstance(claim.comparison, tuple)
+        else claim.comparison,
+        verdict=verdict,
+        reason=reason,
+        tests=tests,
+        missing_columns=list(missing),
+        notes=claim.notes,
+    )
+
+
+def evaluate_claims(
+    registry: Registry | str | Mapping[str, Any],
+    panel: pd.DataFrame,
+    tasks: pd.DataFrame | None = None,
+    consortia: pd.DataFrame | None = None,
+    seed: int = 0,
+    only: Sequence[str] | None = None,
+) -> ClaimsResults:
+    """Evaluate every claim of the registry on the clean data.
+
+    ``registry``: a :class:`Registry`, a path to ``claims.yaml`` or a dict.
+    ``panel``: the consortium-year panel (``panel.parquet``); ``tasks``: the task
+    table (``tasks.parquet``), None when the dataset has none (the survival
+    claim is then not_testable); ``consortia``: the clean consortia table,
+    optional (used for the lead-type share; otherwise the panel's distinct
+    consortia). ``seed``: the study seed (bootstraps), split per claim so that
+    one claim's draws do not depend on which other claims run. ``only``: a
+    subset of claim ids.
+    """
+    reg = registry if isinstance(registry, Registry) else load_registry(registry)
+    if only is not None:
+        reg = reg.select(only)
+    data = ClaimData(panel=panel, tasks=tasks, consortia=consortia)
+    results = [evaluate_claim(c, data, reg, seed) for c in reg.claims]
+    return ClaimsResults(
+        claims=results,
+        registry={
+            "source": reg.source,
+            "sha256": reg.sha256,
+            "version": reg.version,
+            "document": dict(reg.document),
+            "ids": reg.ids,
+        },
+        settings={
+            "ci_level": reg.ci_level,
+            "power": reg.power,
+            "equivalence_alpha": reg.equivalence_alpha,
+            "seed": int(seed),
+            "mediation_module": mediation_available(),
+        },
+        data={
+            "panel_rows": None if panel is None else len(panel),
+            "panel_consortia": None
+            if panel is None or CID not in panel
+            else int(panel[CID].nunique()),
+            "tasks_rows": None if tasks is None else len(tasks),
+            "consortia_rows": None if consortia is None else len(consortia),
+        },
+        software=_software(),
+    )
+
+
+def _software() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for pkg in ("numpy", "pandas", "scipy", "statsmodels", "lifelines", "pyfixest"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:  # pragma: no cover
+            out[pkg] = "absent"
+    return out
+
+
+__all__ = [
+    "EVALUATORS",
+    "ClaimData",
+    "ClaimResult",
+    "ClaimsResults",
+    "Context",
+    "Estimate",
+    "NotTestable",
+    "Pending",
+    "TestResult",
+    "Unavailable",
+    "evaluate_claim",
+    "evaluate_claims",
+    "km_median",
+    "linearised_se",
+    "ratio_influence",
+    "wald",
+    "weibull_aft_cluster_vcov",
+]

@@ -1,0 +1,438 @@
+"""Claims outputs: results as JSON, the claims table, and the forest plot.
+
+The JSON file is the stored result; the table and the figure are built from
+it (:func:`read_results`) without re-estimating anything, so a change of
+layout does not re-run the evaluators.
+
+* :func:`claims_table` — a :class:`consortia.tables.Table`, one row per test
+  (claim id + label, test), with estimate, confidence interval, claimed
+  value, rival, verdict, method, N, minimum detectable effect and the
+  consortia needed for 80% power; written to CSV / Markdown / HTML / LaTeX by
+  :func:`consortia.tables.write_table`.
+* :func:`forest_plot` — every test on one of two axes: value and threshold
+  claims as estimate ÷ claimed value (1 = the claim; the shaded band is the
+  tolerance region; × marks the rival value), direction and "best" claims as
+  estimate ÷ SE (0 = no effect). Colours are the verdicts. Drawn under the
+  project theme and saved with :func:`consortia.figures.save_figure`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from consortia.figures import save_figure, theme
+from consortia.tables import MISSING, Table, format_count, format_number, write_table
+
+from .evaluators import ClaimResult, ClaimsResults, TestResult, _jsonable
+from .verdict import CONSISTENT, CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE, PENDING
+
+SCHEMA_VERSION = 1
+
+VERDICT_COLOURS = {  # Okabe–Ito
+    CONSISTENT: "#009E73",
+    CONTRADICTED: "#D55E00",
+    INCONCLUSIVE: "#E69F00",
+    NOT_TESTABLE: "#999999",
+    PENDING: "#999999",
+}
+VERDICT_LABELS = {
+    CONSISTENT: "consistent",
+    CONTRADICTED: "contradicted",
+    INCONCLUSIVE: "inconclusive",
+    NOT_TESTABLE: "not testable",
+    PENDING: "pending",
+}
+ROLE_LABELS = {"primary": "", "secondary": " (secondary)", "cross_check": " (cross-check)"}
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def results_to_dict(results: ClaimsResults) -> dict[str, Any]:
+    d = dataclasses.asdict(results)
+    d["schema_version"] = SCHEMA_VERSION
+    d["verdicts"] = results.verdicts
+    return _jsonable(d)
+
+
+def write_results_json(results: ClaimsResults, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(results_to_dict(results), indent=1, ensure_ascii=False, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def results_from_dict(d: dict[str, Any]) -> ClaimsResults:
+    if d.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
+        raise ValueError(f"unsupported claims results schema_version {d.get('schema_version')}")
+    claims = []
+    for c in d["claims"]:
+        c = dict(c)
+        tests = []
+        for t in c["tests"]:
+            t = dict(t)
+            if t.get("region"):  # JSON has no infinity: open ends were stored as null
+                t["region"] = [
+                    [-math.inf if a is None else a, math.inf if b is None else b]
+                    for a, b in t["region"]
+                ]
+            tests.append(TestResult(**t))
+        c["tests"] = tests
+        claims.append(ClaimResult(**c))
+    return ClaimsResults(
+        claims=claims,
+        registry=d["registry"],
+        settings=d["settings"],
+        data=d["data"],
+        software=d["software"],
+    )
+
+
+def read_results(path: str | Path) -> ClaimsResults:
+    return results_from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def results_frame(results: ClaimsResults) -> pd.DataFrame:
+    """One row per test, numbers unformatted (the CSV of the claims table)."""
+    rows = []
+    for c in results.claims:
+        for t in c.tests:
+            p = t.power or {}
+            rows.append(
+                {
+                    "claim_id": c.id,
+                    "claim": c.label,
+                    "section": c.section,
+                    "test": t.name,
+                    "role": t.role,
+                    "estimate": t.estimate,
+                    "ci_lower": t.ci_lower,
+                    "ci_upper": t.ci_upper,
+                    "ci_level": t.ci_level,
+                    "se": t.se,
+                    "scale": t.scale,
+                    "claimed": t.claimed_text,
+                    "rival": t.rival,
+                    "verdict": t.verdict,
+                    "claim_verdict": c.verdict,
+                    "p_value_rival": t.p_value_rival,
+                    "p_one_sided": t.p_one_sided,
+                    "equivalent_tost": t.equivalent,
+                    "tost_p": t.tost_p,
+                    "n_obs": t.n_obs,
+                    "n_consortia": t.n_clusters,
+                    "mde": p.get("mde"),
+                    "mde_ratio": p.get("mde_ratio"),
+                    "power_now": p.get("power_now"),
+                    "consortia_needed_vs_rival": p.get("clusters_needed_vs_rival"),
+                    "consortia_needed_equivalence": p.get("clusters_needed_equivalence"),
+                    "dataset_consortia_needed_vs_rival": p.get("dataset_consortia_needed_vs_rival"),
+                    "dataset_consortia_needed_equivalence": p.get(
+                        "dataset_consortia_needed_equivalence"
+                    ),
+                    "method": t.method,
+                    "reason": t.reason,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- table
+
+
+def _fmt(x: float | None, decimals: int = 3) -> str:
+    return format_number(x, decimals) if x is not None else MISSING
+
+
+def _decimals(t: TestResult) -> int:
+    vals = [
+        abs(v) for v in (t.estimate, t.ci_lower, t.ci_upper) if v is not None and math.isfinite(v)
+    ]
+    m = max(vals, default=0)
+    return 2 if m >= 10 else 3
+
+
+def _needed(p: dict[str, Any]) -> str:
+    a = p.get("dataset_consortia_needed_vs_rival", p.get("clusters_needed_vs_rival"))
+    b = p.get("dataset_consortia_needed_equivalence", p.get("clusters_needed_equivalence"))
+    parts = [format_count(a) if a is not None else MISSING]
+    if b is not None:
+        parts.append(format_count(b))
+    return " / ".join(parts)
+
+
+def claims_table(results: ClaimsResults) -> Table:
+    """The claims table: one row per test, grouped by claim."""
+    rows, index = [], []
+    level = results.settings.get("ci_level", 0.95)
+    target = results.settings.get("power", 0.8)
+    eq_alpha = results.settings.get("equivalence_alpha", 0.05)
+    for c in results.claims:
+        head = f"{c.label} [{c.id}; §{c.section}]: {VERDICT_LABELS[c.verdict]}"
+        for t in c.tests:
+            # index values are the display text (a claim id may equal a test name)
+            index.append((head, t.name.replace("_", " ")))
+            if t.estimate is None:
+                est = ci = n = mde = need = MISSING
+                verdict = VERDICT_LABELS[t.verdict]
+            else:
+                dec = _decimals(t)
+                est = _fmt(t.estimate, dec)
+                ci = f"[{_fmt(t.ci_lower, dec)}, {_fmt(t.ci_upper, dec)}]"
+                verdict = VERDICT_LABELS[t.verdict] + (" (equivalent)" if t.equivalent else "")
+                n = f"{format_count(t.n_clusters)} / {format_count(t.n_obs)}"
+                p = t.power or {}
+                mde = (
+                    f"×{_fmt(p.get('mde_ratio'), 2)}"
+                    if t.scale == "log"
+                    else _fmt(p.get("mde"), dec)
+                )
+                need = _needed(p)
+            rows.append(
+                {
+                    "role": t.role.replace("_", "-"),
+                    "estimate": est,
+                    "ci": ci,
+                    "claimed": t.claimed_text,
+                    "rival": MISSING if t.rival is None else format_number(t.rival, 2),
+                    "verdict": verdict,
+                    "method": t.method_short or t.method.split(";")[0],
+                    "n": n,
+                    "mde": mde,
+                    "needed": need,
+                }
+            )
+    body = pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index))
+    labels = {
+        "role": "Role",
+        "estimate": "Estimate",
+        "ci": f"{level:.0%} CI",
+        "claimed": "Claimed",
+        "rival": "Rival",
+        "verdict": "Verdict",
+        "method": "Method",
+        "n": "N (consortia / obs.)",
+        "mde": "MDE",
+        "needed": f"Consortia for\n{target:.0%} power",
+    }
+    notes = [
+        (
+            f"Verdicts (fixed before looking at data; docs/claims.md): contradicted when the "
+            f"{level:.0%} CI misses the claim region (claimed value ± tolerance, or the claimed side "
+            "of a threshold); consistent when it meets the region and excludes the rival value; "
+            "inconclusive when it covers both. 'equivalent': the "
+            f"{1 - 2 * eq_alpha:.0%} CI lies inside the tolerance band (TOST at {eq_alpha:.0%}). "
+            "Primary tests make a claim's verdict; secondary tests and "
+            "cross-checks are reported beside it."
+        ),
+        (
+            "Standard errors clustered by consortium throughout. Ratios (log scale): MDE is a "
+            "multiplicative factor. 'best' claims: estimate = the smallest enterprise − other "
+            "contrast, verdict on Holm-adjusted pairwise contrasts."
+        ),
+        (
+            f"MDE: smallest distance from the rival detectable with {target:.0%} power by a "
+            f"two-sided {1 - level:.0%} test at the current sample. Consortia for {target:.0%} "
+            "power: consortia the dataset would need to "
+            "tell the claimed value (or, with no claimed magnitude, the estimate) from the rival / "
+            "to show equivalence within the tolerance; analytic, assuming SE ∝ 1/√G and the same "
+            "composition."
+        ),
+    ]
+    pend = [c.id for c in results.claims if c.verdict == PENDING]
+    if pend:
+        notes.append("Pending (evaluator not available yet): " + ", ".join(pend) + ".")
+    return Table(
+        body=body,
+        title="Claims of Yan (2025) tested on the consortium data",
+        column_labels=labels,
+        stub_header=("Claim", "Test"),
+        notes=notes,
+        label="tab:claims",
+        data=results_frame(results),
+    )
+
+
+# --------------------------------------------------------------------------- figure
+
+
+def _forest_rows(results: ClaimsResults) -> list[dict[str, Any]]:
+    rows = []
+    for c in results.claims:
+        for t in c.tests:
+            kind = "ratio"
+            ref = None
+            ck = t.claimed or {}
+            if "value" in ck:
+                ref = float(ck["value"])
+            elif "above" in ck or "below" in ck:
+                ref = float(ck.get("above", ck.get("below")))
+            if ref is None or ref == 0:
+                kind = "z"
+            row = {
+                "label": f"{c.label}: {t.name.replace('_', ' ')}{ROLE_LABELS[t.role]}",
+                "verdict": t.verdict,
+                "kind": kind,
+                "testable": t.estimate is not None,
+                "reason": t.reason,
+            }
+            if t.estimate is not None:
+                # an open CI end (a bootstrap median not reached) is stored as null
+                ci_lo = -math.inf if t.ci_lower is None else t.ci_lower
+                ci_hi = math.inf if t.ci_upper is None else t.ci_upper
+                if kind == "ratio":
+                    row.update(
+                        x=t.estimate / ref,
+                        lo=ci_lo / ref,
+                        hi=ci_hi / ref,
+                        rival=None if t.rival is None else t.rival / ref,
+                        region=[[a / ref, b / ref] for a, b in (t.region or [])],
+                    )
+                else:
+                    se = t.se if t.se and t.se > 0 else math.nan
+                    row.update(
+                        x=t.estimate / se,
+                        lo=ci_lo / se,
+                        hi=ci_hi / se,
+                        rival=0.0,
+                        region=[],
+                    )
+            rows.append(row)
+    return rows
+
+
+def forest_plot(
+    results: ClaimsResults, title: str = "Claims of Yan (2025): estimates vs claims"
+) -> Figure:
+    """Estimates with CIs relative to the claims, coloured by verdict (module docstring)."""
+    rows = _forest_rows(results)
+    groups = {
+        "ratio": [r for r in rows if r["kind"] == "ratio"],
+        "z": [r for r in rows if r["kind"] == "z"],
+    }
+    heights = [max(len(g), 1) for g in groups.values()]
+    level = results.settings.get("ci_level", 0.95)
+    with theme():
+        fig = Figure(figsize=(8.6, 1.2 + 0.32 * sum(heights)), layout="constrained")
+        axes = fig.subplots(2, 1, height_ratios=heights)
+        for ax, (kind, grp) in zip(axes, groups.items(), strict=True):
+            n = len(grp)
+            centre = 1.0 if kind == "ratio" else 0.0
+            finite = [
+                v
+                for r in grp
+                if r["testable"]
+                for v in (r["lo"], r["hi"], r["x"], r.get("rival"))
+                if v is not None and np.isfinite(v)
+            ]
+            xmin, xmax = min([*finite, centre]), max([*finite, centre])
+            pad = 0.05 * (xmax - xmin or 1.0)
+            xmin, xmax = xmin - pad, xmax + pad
+            for i, r in enumerate(grp):
+                y = n - 1 - i
+                col = VERDICT_COLOURS[r["verdict"]]
+                if not r["testable"]:
+                    ax.text(
+                        0.01,
+                        y,
+                        VERDICT_LABELS[r["verdict"]],
+                        color=col,
+                        va="center",
+                        fontsize="x-small",
+                        transform=ax.get_yaxis_transform(),
+                    )
+                    continue
+                for a, b in r["region"]:
+                    a, b = max(a, xmin), min(b, xmax)
+                    if b > a:
+                        ax.fill_betweenx([y - 0.35, y + 0.35], a, b, color=col, alpha=0.12, lw=0)
+                # open CI ends (infinite) run to the edge of the axis
+                lo, hi = max(r["lo"], xmin), min(r["hi"], xmax)
+                ax.plot([lo, hi], [y, y], color=col, lw=1.6, solid_capstyle="butt")
+                ax.plot(r["x"], y, "o", color=col, ms=5)
+                if r.get("rival") is not None and kind == "ratio":
+                    ax.plot(r["rival"], y, "x", color="#444444", ms=5, mew=1.2)
+            ax.set_yticks(range(n), [r["label"] for r in reversed(grp)], fontsize="x-small")
+            ax.axvline(centre, color="#333333", lw=0.8, ls="--")
+            if kind == "z":
+                for z in (-1.96, 1.96):
+                    ax.axvline(z, color="#999999", lw=0.6, ls=":")
+            ax.set_xlim(xmin, xmax)
+            ax.set_ylim(-0.6, n - 0.4)
+            ax.grid(axis="y", visible=False)
+            ax.set_xlabel(
+                f"estimate ÷ claimed value, {level:.0%} CI (band: claim region; ×: rival)"
+                if kind == "ratio"
+                else f"estimate ÷ SE, {level:.0%} CI ÷ SE (0: no effect; dotted: ±1.96)",
+                fontsize="small",
+            )
+        handles = [
+            Line2D([], [], color=VERDICT_COLOURS[v], marker="o", lw=1.6, label=VERDICT_LABELS[v])
+            for v in (CONSISTENT, INCONCLUSIVE, CONTRADICTED, NOT_TESTABLE)
+        ]
+        fig.legend(
+            handles=handles, loc="outside lower center", ncol=4, fontsize="small", frameon=False
+        )
+        fig.suptitle(title)
+    return fig
+
+
+# --------------------------------------------------------------------------- all outputs
+
+
+def write_outputs(
+    results: ClaimsResults,
+    table_stem: str | Path | None = None,
+    figure_stem: str | Path | None = None,
+    json_path: str | Path | None = None,
+) -> dict[str, Any]:
+    """Write the JSON results, then the table and figure built from the JSON."""
+    out: dict[str, Any] = {}
+    stored = results
+    if json_path is not None:
+        out["json"] = write_results_json(results, json_path)
+        stored = read_results(out["json"])
+    if table_stem is not None:
+        out["table"] = write_table(claims_table(stored), table_stem)
+    if figure_stem is not None:
+        out["figure"] = save_figure(forest_plot(stored), figure_stem)
+    return out
+
+
+def claims_step(
+    registry_path: str | Path,
+    panel_path: str | Path,
+    json_path: str | Path,
+    table_stem: str | Path,
+    figure_stem: str | Path,
+    *,
+    tasks_path: str | Path | None = None,
+    consortia_path: str | Path | None = None,
+    seed: int = 0,
+) -> ClaimsResults:
+    """The workflow step over paths: read the clean data, evaluate, write the outputs.
+
+    ``panel_path`` / ``tasks_path``: ``panel.parquet`` / ``tasks.parquet`` of the
+    measures step (``tasks_path`` None when the dataset has no tasks table);
+    ``consortia_path``: the clean consortia table (optional, for the lead-type
+    share). Writes ``json_path`` and, from it, ``table_stem``.{tex,html,md,csv}
+    and ``figure_stem``.{png,pdf}.
+    """
+    from .evaluators import evaluate_claims
+
+    panel = pd.read_parquet(panel_path)
+    tasks = pd.read_parquet(tasks_path) if tasks_path is not None else None
+    consortia = pd.read_parquet(consortia_path) if consortia_path is not None else None
+    results = evaluate_claims(registry_path, panel, tasks, consortia=consortia, seed=seed)
+    write_outputs(results, table_stem, figure_stem, json_path)
+    return results

@@ -1,0 +1,258 @@
+"""The claims registry: ``config/claims.yaml``, validated against its schema.
+
+A registry is data: one record per quantitative claim of the review (quote,
+section, cited source, estimand, evaluator, comparison group, required
+columns, and one or more tests, each with its claimed value / threshold /
+direction, tolerance and rival value). :func:`load_registry` reads it,
+validates it against ``config/schemas/claims.schema.yaml`` (every error is
+reported, with its place in the file) and against the evaluators (a method or
+test name the code does not know is an error, never silently ignored), and
+returns a :class:`Registry`. Which claims run, and what they are tested
+against, comes from the registry and nowhere else.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .verdict import Claimed, rival_inside
+
+SCHEMA_NAME = "claims.schema.yaml"
+_REPO_SCHEMA = Path(__file__).resolve().parents[3] / "config" / "schemas" / SCHEMA_NAME
+TABLES = ("panel", "tasks", "consortia")
+
+
+class RegistryError(ValueError):
+    """A registry that does not follow the schema or names unknown evaluators/tests."""
+
+
+@dataclass(frozen=True)
+class TestSpec:
+    """One test of a claim: an estimand, what the review claims about it, the rival value."""
+
+    name: str
+    role: str  # primary | secondary | cross_check
+    estimand: str
+    claimed: Claimed
+    rival: float | None
+    rival_label: str = ""
+    requires: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    raw_claimed: Mapping[str, Any] = field(default_factory=dict)
+
+    __test__ = False  # not a pytest class
+
+
+@dataclass(frozen=True)
+class ClaimRecord:
+    id: str
+    label: str
+    quote: str
+    section: str
+    source: str
+    estimand: str
+    method: str
+    comparison: str | tuple[str, ...] | None
+    requires: Mapping[str, tuple[str, ...]]
+    params: Mapping[str, Any]
+    tests: tuple[TestSpec, ...]
+    notes: str = ""
+
+    def test(self, name: str) -> TestSpec:
+        for t in self.tests:
+            if t.name == name:
+                return t
+        raise KeyError(f"claim {self.id!r} has no test {name!r}")
+
+    @property
+    def primary(self) -> tuple[TestSpec, ...]:
+        return tuple(t for t in self.tests if t.role == "primary")
+
+
+@dataclass(frozen=True)
+class Registry:
+    version: int
+    document: Mapping[str, str]
+    ci_level: float
+    power: float
+    equivalence_alpha: float
+    claims: tuple[ClaimRecord, ...]
+    source: str = "<dict>"
+    sha256: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def ids(self) -> list[str]:
+        return [c.id for c in self.claims]
+
+    def claim(self, claim_id: str) -> ClaimRecord:
+        for c in self.claims:
+            if c.id == claim_id:
+                return c
+        raise KeyError(f"no claim {claim_id!r} in the registry (ids: {self.ids})")
+
+    def select(self, ids: Iterable[str]) -> Registry:
+        """A registry with only the listed claims (in registry order)."""
+        wanted = set(ids)
+        unknown = wanted - set(self.ids)
+        if unknown:
+            raise KeyError(f"unknown claim id(s) {sorted(unknown)}")
+        return replace(self, claims=tuple(c for c in self.claims if c.id in wanted))
+
+
+def default_schema_path(registry_path: str | Path | None = None) -> Path:
+    """``<registry dir>/schemas/claims.schema.yaml`` if it exists, else the repository's."""
+    if registry_path is not None:
+        sibling = Path(registry_path).parent / "schemas" / SCHEMA_NAME
+        if sibling.exists():
+            return sibling
+    return _REPO_SCHEMA
+
+
+def load_schema(schema_path: str | Path | None = None) -> dict:
+    path = Path(schema_path) if schema_path is not None else _REPO_SCHEMA
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def schema_errors(raw: Any, schema: dict | None = None) -> list[str]:
+    """Every schema violation of ``raw`` as 'path: message' (empty list: valid)."""
+    schema = schema if schema is not None else load_schema()
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator = validator_class(schema)
+    out = []
+    for err in sorted(validator.iter_errors(raw), key=lambda e: [str(p) for p in e.absolute_path]):
+        where = "/".join(str(p) for p in err.absolute_path) or "<root>"
+        out.append(f"{where}: {err.message}")
+    return out
+
+
+def load_registry(
+    source: str | Path | Mapping[str, Any], schema_path: str | Path | None = None
+) -> Registry:
+    """Read (a path) or take (a dict) a registry, validate it, and build the records."""
+    if isinstance(source, Mapping):
+        raw = copy.deepcopy(dict(source))
+        text = json.dumps(raw, sort_keys=True, default=str)
+        where = "<dict>"
+    else:
+        path = Path(source)
+        text = path.read_text(encoding="utf-8")
+        raw = yaml.safe_load(text)
+        where = str(path)
+        if schema_path is None:
+            schema_path = default_schema_path(path)
+    schema = load_schema(schema_path)
+    errors = schema_errors(raw, schema)
+    if errors:
+        raise RegistryError(
+            f"claims registry {where} does not follow {SCHEMA_NAME}:\n  " + "\n  ".join(errors)
+        )
+    claims = tuple(_build_claim(c) for c in raw["claims"])
+    _check_semantics(claims, where)
+    rules = raw["verdict_rules"]
+    return Registry(
+        version=int(raw["version"]),
+        document=dict(raw["document"]),
+        ci_level=float(rules["ci_level"]),
+        power=float(rules["power"]),
+        equivalence_alpha=float(rules["equivalence_alpha"]),
+        claims=claims,
+        source=where,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        raw=raw,
+    )
+
+
+def _requires(raw: Mapping[str, Any] | None) -> dict[str, tuple[str, ...]]:
+    return {t: tuple(cols) for t, cols in (raw or {}).items()}
+
+
+def _build_claim(raw: Mapping[str, Any]) -> ClaimRecord:
+    tests = []
+    for t in raw["tests"]:
+        claimed = Claimed.from_dict(t["claimed"])
+        null = t.get("rival", claimed.default_rival())
+        tests.append(
+            TestSpec(
+                name=t["name"],
+                role=t["role"],
+                estimand=t["estimand"],
+                claimed=claimed,
+                rival=None if null is None else float(null),
+                rival_label=str(t.get("rival_label", "")),
+                requires=_requires(t.get("requires")),
+                raw_claimed=dict(t["claimed"]),
+            )
+        )
+    comparison = raw["comparison"]
+    if isinstance(comparison, list):
+        comparison = tuple(comparison)
+    return ClaimRecord(
+        id=raw["id"],
+        label=raw["label"],
+        quote=" ".join(str(raw["quote"]).split()),
+        section=str(raw["section"]),
+        source=raw["source"],
+        estimand=" ".join(str(raw["estimand"]).split()),
+        method=raw["method"],
+        comparison=comparison,
+        requires=_requires(raw["requires"]),
+        params=dict(raw.get("params") or {}),
+        tests=tuple(tests),
+        notes=" ".join(str(raw.get("notes", "")).split()),
+    )
+
+
+def _check_semantics(claims: tuple[ClaimRecord, ...], where: str) -> None:
+    from .evaluators import EVALUATORS
+
+    problems = []
+    ids = [c.id for c in claims]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        problems.append(f"duplicate claim id(s): {dup}")
+    for c in claims:
+        if c.method not in EVALUATORS:
+            problems.append(f"{c.id}: unknown method {c.method!r} (known: {sorted(EVALUATORS)})")
+            continue
+        ev = EVALUATORS[c.method]
+        names = [t.name for t in c.tests]
+        dupt = sorted({n for n in names if names.count(n) > 1})
+        if dupt:
+            problems.append(f"{c.id}: duplicate test name(s) {dupt}")
+        unknown = [n for n in names if n not in ev.tests]
+        if unknown:
+            problems.append(
+                f"{c.id}: method {c.method!r} does not compute test(s) {unknown} "
+                f"(it computes: {list(ev.tests)})"
+            )
+        if not c.primary:
+            problems.append(f"{c.id}: at least one test must have role 'primary'")
+        for t in c.tests:
+            if t.claimed.kind == "value" and t.rival is None:
+                problems.append(
+                    f"{c.id}.{t.name}: a value claim needs a 'rival' value to be told apart from"
+                )
+            if t.claimed.kind != "best" and rival_inside(t.claimed.region(), t.rival):
+                problems.append(
+                    f"{c.id}.{t.name}: the rival {t.rival} lies inside the claim region "
+                    f"{t.claimed.region()}; it must lie outside it or on its edge"
+                )
+            if t.claimed.kind == "best" and not ev.supports_best:
+                problems.append(f"{c.id}.{t.name}: method {c.method!r} cannot judge 'best' claims")
+            if t.claimed.kind != "best" and t.name in ev.best_tests:
+                problems.append(f"{c.id}.{t.name}: this test needs a 'best' claim")
+        try:
+            ev.check_params(c)
+        except ValueError as exc:
+            problems.append(f"{c.id}: {exc}")
+    if problems:
+        raise RegistryError(f"claims registry {where}:\n  " + "\n  ".join(problems))

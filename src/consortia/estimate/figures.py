@@ -1,0 +1,492 @@
+"""Figures of fitted SCP models: coefficient plots and the S → C → P path diagram.
+
+Both draw inside :func:`consortia.figures.theme` on a bare
+``matplotlib.figure.Figure`` (no pyplot) and are saved with
+:func:`consortia.figures.save_figure` (PNG 300 dpi + PDF, byte-identical
+reruns).  They read stored results only (:class:`FitResult`,
+:class:`MediationResult`), never refit.
+
+* :func:`coefficient_plot` — one figure per model family (linear, counts,
+  rates: their coefficients are on different scales): every model's point
+  estimate with its 95% confidence interval (the interval stored with the
+  fit: t(G−1) for linear models, normal otherwise), models told apart by
+  colour *and* marker, a dashed line at zero.  :func:`coefficient_plots`
+  makes the per-family figures of a mixed list.
+* :func:`scp_path_diagram` — boxes for the structure, conduct and
+  performance variables (three columns) and arrows labelled with the path
+  coefficient and its 95% CI; solid when the CI excludes zero, dashed when it
+  does not.  Paths come from mediation results (a, b and c′) and/or from fits
+  (each regressor → the outcome).
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+from consortia.figures import theme
+
+from .mediation import MediationResult
+from .results import FitResult
+from .tables import ESTIMATOR_SHORT
+
+__all__ = [
+    "MODEL_COLOURS",
+    "MODEL_MARKERS",
+    "ROLE_COLOURS",
+    "PathEstimate",
+    "coefficient_plot",
+    "coefficient_plots",
+    "model_family",
+    "paths_from_fit",
+    "paths_from_mediation",
+    "scp_path_diagram",
+]
+
+# Okabe–Ito colours in a fixed order (model 1, 2, …) and one marker per model.
+MODEL_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+MODEL_MARKERS = ("o", "s", "D", "^", "v", "P", "X")
+ROLE_COLOURS = {"structure": "#0072B2", "conduct": "#009E73", "performance": "#D55E00"}
+ROLES = ("structure", "conduct", "performance")
+FAMILIES = {
+    "ols": "linear",
+    "twfe": "linear",
+    "re": "linear",
+    "mundlak": "linear",
+    "sur": "linear",
+    "ppml": "counts",
+    "fraclogit": "rates",
+}
+FAMILY_TITLES = {
+    "linear": "Linear models",
+    "counts": "Count models (Poisson PML, log scale)",
+    "rates": "Rate models (fractional logit)",
+}
+
+
+def model_family(res: FitResult) -> str:
+    """``linear``, ``counts`` or ``rates``: the scale the coefficients are on."""
+    return FAMILIES.get(res.estimator, res.estimator)
+
+
+def _default_terms(results: Sequence[FitResult], quantity: str) -> list[str]:
+    seen: dict[str, None] = {}
+    for r in results:
+        source = (r.marginal_effects or {}) if quantity == "ame" else r.params
+        skip = set(r.extra.get("mean_terms", []))
+        for t in r.terms:
+            if t not in source or t == "(Intercept)" or t in skip:
+                continue
+            if any(t.startswith(f"{fe}[") for fe in r.fixed_effects):
+                continue
+            seen.setdefault(t)
+    return list(seen)
+
+
+def coefficient_plot(
+    results: Sequence[FitResult],
+    terms: Sequence[str] | None = None,
+    *,
+    labels: Mapping[str, str] | None = None,
+    model_labels: Sequence[str] | None = None,
+    quantity: str = "coef",
+    title: str | None = None,
+    allow_mixed: bool = False,
+) -> Figure:
+    """Point estimates with 95% CIs of several models of one family.
+
+    ``terms`` (default: every regressor and control of any model, without
+    intercept, fixed-effect dummies and Mundlak means) are rows, top to
+    bottom; models are offset vertically within a row, in colour and marker
+    order.  ``quantity="ame"`` plots the average marginal effects of
+    fractional-logit fits instead of their log-odds coefficients.  Mixing
+    families raises unless ``allow_mixed`` (use :func:`coefficient_plots`).
+    """
+    results = list(results)
+    if not results:
+        raise ValueError("coefficient_plot needs at least one FitResult")
+    if quantity not in ("coef", "ame"):
+        raise ValueError(f"quantity must be 'coef' or 'ame', not {quantity!r}")
+    if quantity == "ame":
+        results = [r for r in results if r.marginal_effects]
+        if not results:
+            raise ValueError("none of the results has average marginal effects")
+    families = sorted({model_family(r) for r in results})
+    if len(families) > 1 and not allow_mixed:
+        raise ValueError(
+            f"the results mix model families {families} whose coefficients are on different "
+            "scales; plot each family separately (coefficient_plots) or pass allow_mixed=True"
+        )
+    if len(results) > len(MODEL_COLOURS):
+        raise ValueError(f"at most {len(MODEL_COLOURS)} models per coefficient plot")
+    labels = dict(labels or {})
+    terms = list(terms) if terms is not None else _default_terms(results, quantity)
+    if not terms:
+        raise ValueError("no terms to plot")
+    names = (
+        list(model_labels)
+        if model_labels is not None
+        else [
+            f"({j}) {r.name} [{ESTIMATOR_SHORT.get(r.estimator, r.estimator)}]"
+            for j, r in enumerate(results, start=1)
+        ]
+    )
+    if len(names) != len(results):
+        raise ValueError("model_labels must have one entry per result")
+
+    n_models = len(results)
+    step = 0.7 / max(n_models, 1)
+    with theme():
+        fig = Figure(
+            figsize=(6.4, 1.6 + 0.42 * len(terms) * max(1, n_models / 2.5)), layout="constrained"
+        )
+        ax = fig.add_subplot()
+        handles = []
+        for j, r in enumerate(results):
+            colour, marker = MODEL_COLOURS[j], MODEL_MARKERS[j]
+            ys, xs, lows, highs = [], [], [], []
+            for i, t in enumerate(terms):
+                if quantity == "ame":
+                    me = (r.marginal_effects or {}).get(t)
+                    if me is None:
+                        continue
+                    est, lo, hi = me["estimate"], me["ci_lower"], me["ci_upper"]
+                else:
+                    if t not in r.params or not math.isfinite(r.params[t]):
+                        continue
+                    est, (lo, hi) = r.params[t], r.conf_int[t]
+                ys.append(i + (j - (n_models - 1) / 2) * step)
+                xs.append(est)
+                lows.append(lo)
+                highs.append(hi)
+            ax.hlines(ys, lows, highs, color=colour, linewidth=1.6, zorder=2)
+            ax.scatter(
+                xs,
+                ys,
+                color=colour,
+                marker=marker,
+                s=34,
+                zorder=3,
+                edgecolors="white",
+                linewidths=0.5,
+            )
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=colour,
+                    marker=marker,
+                    linewidth=1.6,
+                    markersize=6,
+                    markeredgecolor="white",
+                    label=names[j],
+                )
+            )
+        ax.axvline(0.0, color="0.25", linestyle="--", linewidth=0.9, zorder=1)
+        ax.set_yticks(range(len(terms)), [labels.get(t, t) for t in terms])
+        ax.set_ylim(len(terms) - 0.5, -0.5)  # first term on top
+        ax.grid(axis="y", visible=False)
+        what = "Average marginal effect" if quantity == "ame" else "Coefficient"
+        ax.set_xlabel(f"{what} with 95% confidence interval")
+        ax.legend(
+            handles=handles,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            frameon=False,
+            fontsize="small",
+            title="Model",
+            title_fontsize="small",
+        )
+        family = families[0] if len(families) == 1 else "mixed"
+        fig.suptitle(title or FAMILY_TITLES.get(family, "Coefficients"))
+        outcomes = ", ".join(dict.fromkeys(labels.get(r.outcome, r.outcome) for r in results))
+        ax.set_title(f"Outcome: {outcomes}; dashed line at zero", fontsize="small")
+    return fig
+
+
+def coefficient_plots(
+    results: Sequence[FitResult], terms: Sequence[str] | None = None, **kwargs
+) -> dict[str, Figure]:
+    """One :func:`coefficient_plot` per model family present (``linear``, ``counts``, ``rates``)."""
+    by: dict[str, list[FitResult]] = {}
+    for r in results:
+        by.setdefault(model_family(r), []).append(r)
+    return {fam: coefficient_plot(rs, terms, **kwargs) for fam, rs in by.items()}
+
+
+# --------------------------------------------------------------------------- #
+# Path diagram
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class PathEstimate:
+    """One arrow of the path diagram: source → target with estimate and CI."""
+
+    source: str
+    target: str
+    estimate: float
+    ci_lower: float
+    ci_upper: float
+    name: str = ""  # e.g. "a", "b", "c′"
+    model: str = ""
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.ci_lower > 0 or self.ci_upper < 0
+
+
+def paths_from_mediation(res: MediationResult) -> list[PathEstimate]:
+    """The a, b and c′ paths of a mediation, with their cluster-robust t(G−1) 95% CIs."""
+    return [
+        PathEstimate(
+            res.treatment, res.mediator, res.estimates["a"], *res.conf_int["a"], "a", res.name
+        ),
+        PathEstimate(
+            res.mediator, res.outcome, res.estimates["b"], *res.conf_int["b"], "b", res.name
+        ),
+        PathEstimate(
+            res.treatment,
+            res.outcome,
+            res.estimates["direct"],
+            *res.conf_int["direct"],
+            "c′",
+            res.name,
+        ),
+    ]
+
+
+def paths_from_fit(res: FitResult, terms: Sequence[str] | None = None) -> list[PathEstimate]:
+    """Each regressor of interest (the spec's ``regressors``, or ``terms``) → the outcome."""
+    if terms is None:
+        regs = res.spec.get("regressors", [])
+        terms = [t for t in res.terms if t in regs or any(t.startswith(f"{g}[") for g in regs)]
+    return [
+        PathEstimate(t, res.outcome, res.params[t], *res.conf_int[t], "", res.name)
+        for t in terms
+        if t in res.params and math.isfinite(res.params[t])
+    ]
+
+
+def _as_paths(paths) -> tuple[list[PathEstimate], dict[str, str], list[MediationResult]]:
+    items = paths if isinstance(paths, (list, tuple)) else [paths]
+    out: list[PathEstimate] = []
+    roles: dict[str, str] = {}
+    meds: list[MediationResult] = []
+    for item in items:
+        if isinstance(item, MediationResult):
+            out += paths_from_mediation(item)
+            meds.append(item)
+            roles.setdefault(item.treatment, "structure")
+            roles.setdefault(item.mediator, "conduct")
+            roles.setdefault(item.outcome, "performance")
+        elif isinstance(item, FitResult):
+            out += paths_from_fit(item)
+        elif isinstance(item, PathEstimate):
+            out.append(item)
+        else:
+            raise TypeError(
+                "scp_path_diagram takes MediationResult, FitResult or PathEstimate items, "
+                f"not {type(item).__name__}"
+            )
+    unique: list[PathEstimate] = []
+    for p in out:  # the same path from two sources (e.g. one a-path of two mediations) once
+        if not any(
+            (q.source, q.target, q.name) == (p.source, p.target, p.name)
+            and abs(q.estimate - p.estimate) < 1e-12
+            for q in unique
+        ):
+            unique.append(p)
+    return unique, roles, meds
+
+
+def _infer_roles(paths: list[PathEstimate], given: dict[str, str]) -> dict[str, str]:
+    roles = dict(given)
+    sources = {p.source for p in paths}
+    targets = {p.target for p in paths}
+    for v in dict.fromkeys([x for p in paths for x in (p.source, p.target)]):
+        if v in roles:
+            continue
+        if v in sources and v in targets:
+            roles[v] = "conduct"
+        elif v in sources:
+            roles[v] = "structure"
+        else:
+            roles[v] = "performance"
+    bad = {v: r for v, r in roles.items() if r not in ROLES}
+    if bad:
+        raise ValueError(f"roles must be one of {ROLES}; got {bad}")
+    return roles
+
+
+def _fmt(x: float, decimals: int) -> str:
+    v = round(float(x), decimals)
+    if v == 0:
+        v = 0.0
+    return f"{v:.{decimals}f}".replace("-", "\u2212")
+
+
+def path_label(p: PathEstimate, decimals: int = 3) -> str:
+    """The text on an arrow: ``name = estimate`` and the CI below."""
+    head = f"{p.name} = {_fmt(p.estimate, decimals)}" if p.name else _fmt(p.estimate, decimals)
+    return f"{head}\n[{_fmt(p.ci_lower, decimals)}, {_fmt(p.ci_upper, decimals)}]"
+
+
+def scp_path_diagram(
+    paths,
+    *,
+    roles: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    title: str = "Structure → conduct → performance",
+    decimals: int = 3,
+) -> Figure:
+    """Path diagram of the SCP chain with estimated path coefficients.
+
+    ``paths``: a :class:`MediationResult`, a :class:`FitResult`, a
+    :class:`PathEstimate` or a list mixing them.  ``roles`` maps variables to
+    ``structure`` / ``conduct`` / ``performance`` (default: from the
+    mediations, else a variable only pointing out is structure, one pointed
+    at and pointing out is conduct, one only pointed at is performance).
+    Each arrow reads "name = estimate" over "[95% CI]".  A mediation adds a
+    caption line with its indirect effect and the bootstrap interval.
+    """
+    plist, med_roles, meds = _as_paths(paths)
+    if not plist:
+        raise ValueError("no paths to draw")
+    role_of = _infer_roles(plist, {**med_roles, **dict(roles or {})})
+    labels = dict(labels or {})
+    nodes = {r: [v for v, rr in role_of.items() if rr == r] for r in ROLES}
+
+    W = 9.0
+    n_caption = 1 + len(meds)
+    n_rows = max(len(v) for v in nodes.values())
+    H = 5.0 + 0.25 * n_caption + 0.8 * max(0, n_rows - 1)
+    col_x = {"structure": 1.35, "conduct": W / 2, "performance": W - 1.35}
+    bottom = 0.45 + 0.25 * n_caption  # above the caption lines
+    top = H - 0.95  # below the title and the column headers
+    mid = (bottom + top) / 2
+    # a triangle: conduct in the upper band, structure and performance in the lower one
+    bands = {
+        "structure": (bottom + 0.45, mid - 0.35),
+        "conduct": (mid + 0.35, top - 0.45),
+        "performance": (bottom + 0.45, mid - 0.35),
+    }
+    box_w, box_h = 1.9, 0.62
+    pos: dict[str, tuple[float, float]] = {}
+    for r in ROLES:
+        vs = nodes[r]
+        lo, hi = bands[r]
+        for i, v in enumerate(vs):
+            if len(vs) == 1:
+                y = hi if r == "conduct" else lo
+            else:
+                y = hi - i * (hi - lo) / (len(vs) - 1)
+            pos[v] = (col_x[r], y)
+
+    with theme():
+        fig = Figure(figsize=(W, H))
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_xlim(0, W)
+        ax.set_ylim(0, H)
+        ax.set_axis_off()
+        ax.text(W / 2, H - 0.3, title, ha="center", va="center", fontsize=12, fontweight="bold")
+        for r in ROLES:
+            ax.text(
+                col_x[r],
+                top + 0.35,
+                r.capitalize(),
+                ha="center",
+                va="center",
+                fontsize=10,
+                color=ROLE_COLOURS[r],
+                fontweight="bold",
+            )
+        boxes = {}
+        for v, (x, y) in pos.items():
+            colour = ROLE_COLOURS[role_of[v]]
+            box = FancyBboxPatch(
+                (x - box_w / 2, y - box_h / 2),
+                box_w,
+                box_h,
+                boxstyle="round,pad=0.02,rounding_size=0.12",
+                facecolor=colour + "22",
+                edgecolor=colour,
+                linewidth=1.4,
+                zorder=3,
+            )
+            ax.add_patch(box)
+            boxes[v] = box
+            text = "\n".join(textwrap.wrap(labels.get(v, v), 24)) or v
+            ax.text(x, y, text, ha="center", va="center", fontsize=9, zorder=4)
+
+        pair_count: dict[tuple[str, str], int] = {}
+        for p in plist:
+            key = (p.source, p.target)
+            k = pair_count.get(key, 0)
+            pair_count[key] = k + 1
+            rad = 0.0 if k == 0 else (0.22 * ((k + 1) // 2)) * (1 if k % 2 else -1)
+            (x1, y1), (x2, y2) = pos[p.source], pos[p.target]
+            solid = p.excludes_zero
+            arrow = FancyArrowPatch(
+                (x1, y1),
+                (x2, y2),
+                patchA=boxes[p.source],
+                patchB=boxes[p.target],
+                arrowstyle="-|>",
+                mutation_scale=14,
+                linewidth=1.5,
+                linestyle="-" if solid else (0, (4, 3)),
+                color="0.15",
+                connectionstyle=f"arc3,rad={rad}",
+                zorder=2,
+            )
+            ax.add_patch(arrow)
+            # the label at the middle of the (quadratic Bézier) arc: data units are
+            # isotropic here (axes fill the figure, limits = inches), so arc3's
+            # display-space control point is midpoint + rad·(dy, −dx)
+            mx, my = (x1 + x2) / 2, (y1 + y2) / 2
+            lx, ly = mx + 0.5 * rad * (y2 - y1), my - 0.5 * rad * (x2 - x1)
+            text = path_label(p, decimals)
+            if p.model and len({q.model for q in plist if (q.source, q.target) == key}) > 1:
+                text += f"\n({p.model})"
+            ax.text(
+                lx,
+                ly,
+                text,
+                ha="center",
+                va="center",
+                fontsize=8.5,
+                zorder=5,
+                bbox={
+                    "boxstyle": "round,pad=0.25",
+                    "facecolor": "white",
+                    "edgecolor": "0.7",
+                    "linewidth": 0.6,
+                },
+            )
+
+        lines = ["Arrows: estimate [95% CI]; solid: CI excludes 0, dashed: CI includes 0."]
+        for m in meds:
+            lo, hi = m.ci_percentile["indirect"]
+            lines.append(
+                f"{m.name}: indirect effect a·b = {_fmt(m.estimates['indirect'], decimals)} "
+                f"[{_fmt(lo, decimals)}, {_fmt(hi, decimals)}] (cluster bootstrap, percentile, "
+                f"{m.n_boot:,d} replicates); total = {_fmt(m.estimates['total'], decimals)}"
+            )
+        for i, line in enumerate(lines):
+            ax.text(
+                0.3,
+                0.25 + 0.25 * (len(lines) - 1 - i),
+                line,
+                ha="left",
+                va="center",
+                fontsize=8,
+                color="0.25",
+            )
+    return fig

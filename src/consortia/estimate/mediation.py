@@ -1,0 +1,1045 @@
+"""Mediation along the structure → conduct → performance chain.
+
+Two linear equations on one estimation sample (Baron & Kenny 1986;
+product-of-coefficients, MacKinnon et al. 2002)::
+
+    a-equation:  M = a·X + controls + effects + e        (structure → conduct)
+    b-equation:  Y = c′·X + b·M + controls + effects + u  (conduct → performance)
+
+    direct = c′,   indirect = a·b,   total = c′ + a·b
+
+``total`` equals the coefficient of X in the regression of Y on X and the
+same controls and effects (an exact OLS identity on a common sample; also
+true in every bootstrap replicate, so the total-effect CI is that of c′+a·b).
+
+Inference
+---------
+* a, b, c′ and the total effect: cluster-robust covariance with the package
+  convention (:mod:`.vcov`: CR1 = G/(G−1)·(N−1)/(N−K), K counting the
+  regressors and year dummies plus one for the intercept absorbed in the
+  consortium effect, whose other levels are nested in the clusters — as R
+  fixest / Stata reghdfe), t(G−1) confidence intervals —
+  the same numbers :func:`consortia.estimate.fit` reports for the two
+  equations as ``twfe``/``ols`` specs (tested).
+* a·b: the cluster (pairs) bootstrap — whole clusters (consortia) drawn with
+  replacement, ``n_boot`` replicates from ``numpy.random.default_rng(seed)``
+  (replicate r: ``rng.integers(0, G, size=G)``, see :func:`bootstrap_draws`).
+  Two intervals are reported for every quantity: the **percentile** interval
+  (``numpy.quantile``, linear interpolation) and the **BCa** interval
+  (Efron 1987: bias correction z₀ from the share of replicates below the
+  estimate, replicates equal to it up to 1e-12 counted half; acceleration
+  from the leave-one-cluster-out jackknife).  The
+  headline interval of the indirect effect is the percentile one; BCa is the
+  robustness check (it is undefined, NaN, when every replicate lies on one
+  side of the estimate).
+* Sobel (1982) test as a cross-check: z = a·b / √(b²·se_a² + a²·se_b²) with
+  the cluster-robust SEs of a and b, two-sided normal p-value.  (The
+  first-order delta method ignores cov(â, b̂); the cluster-robust cov of the
+  two equations is reported too, as ``cov_ab`` and the delta SE using it.)
+
+Speed: no regression is refitted per replicate
+----------------------------------------------
+All variables of both equations form one matrix Z = [regressors | Y]; for
+every cluster g the cross-product Z_g′Z_g is computed once (its upper
+triangle, by ``bincount``).  A replicate is a vector w of cluster
+multiplicities (how often each cluster was drawn), and its cross-product is
+Σ_g w_g Z_g′Z_g — for a block of replicates at once, one matrix product
+W @ C.  Each equation's normal equations are then solved in a batch.
+
+Fixed effects: an effect nested in the clusters (the consortium effect when
+clustering by consortium) is removed by demeaning within its groups once:
+a resampled cluster brings its rows unchanged, so its demeaned rows are what
+re-demeaning the replicate would give (a cluster drawn twice has the same
+group means).  Effects not nested in the clusters (year) are regressors
+(dummies, the first level omitted), as in the cross-products.  Hence the
+replicate estimates are *identical* (to rounding) to refitting both
+regressions on the resampled data: :func:`mediation_refit` does exactly
+that, from the raw variables, and the tests compare the two to 1e-10.
+
+Leave-one-cluster-out (the BCa jackknife) is the same algebra with
+Σ − Z_g′Z_g.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import time as _time
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .design import build_design, safe_name
+from .results import _clean, inference
+from .results import software_versions as _software_versions
+from .spec import ModelSpec, SpecError, VcovOptions
+from .vcov import clustering_text, cr_factor, sandwich, small_sample_text
+
+
+@functools.lru_cache(maxsize=1)
+def _versions() -> tuple[tuple[str, str], ...]:
+    return tuple(_software_versions().items())
+
+
+def _software() -> dict[str, str]:
+    """Package versions for the record (looked up once per process: it is slow)."""
+    return dict(_versions())
+
+
+__all__ = [
+    "QUANTITIES",
+    "MediationResult",
+    "bootstrap_draws",
+    "mediation",
+    "mediation_from_dict",
+    "mediation_refit",
+]
+
+SCHEMA_VERSION = 1
+QUANTITIES = ("a", "b", "direct", "indirect", "total")
+QUANTITY_LABELS = {
+    "a": "Path a (X on M)",
+    "b": "Path b (M on Y, given X)",
+    "direct": "Direct effect c'",
+    "indirect": "Indirect effect a·b",
+    "total": "Total effect c' + a·b",
+}
+CI_METHOD_TEXT = (
+    "cluster bootstrap (clusters resampled with replacement); percentile interval "
+    "(numpy.quantile, linear interpolation) and BCa interval (bias-corrected and "
+    "accelerated, acceleration from the leave-one-cluster-out jackknife)"
+)
+_COLLINEAR_TOL = 1e-10
+_CHUNK_ELEMENTS = 8_000_000
+_MAX_DUMMY_LEVELS = 500  # effects not nested in the clusters enter as dummies: keep them few  # replicates × clusters per block of the weight matrix
+
+
+# --------------------------------------------------------------------------- #
+# Result
+# --------------------------------------------------------------------------- #
+
+
+@dataclass
+class MediationResult:
+    """A mediation analysis as plain data (JSON round trip: :meth:`to_json`)."""
+
+    name: str
+    treatment: str
+    mediator: str
+    outcome: str
+    controls: list[str]
+    fixed_effects: list[str]
+    cluster: str
+    absorbed_within: str | None  # fixed effect removed by within-group demeaning
+    nobs: int
+    n_clusters: int
+    level: float
+    n_boot: int
+    seed: int
+    estimates: dict[str, float]  # a, b, direct, indirect, total
+    std_errors: dict[str, float]  # cluster-robust; indirect: Sobel (first-order delta)
+    conf_int: dict[str, list[float]]  # analytic: t(G−1); indirect: normal with the Sobel SE
+    boot_se: dict[str, float]  # SD of the replicates
+    ci_percentile: dict[str, list[float]]
+    ci_bca: dict[str, list[float]] | None
+    bca: dict[str, dict[str, float]] | None  # z0, acceleration per quantity
+    sobel: dict[str, float]  # se, z, p
+    cov_ab: float  # cluster-robust covariance of â and b̂ (joint scores)
+    df_inference: int
+    clustering: str
+    small_sample: str
+    ci_method: str
+    primary_ci: str  # which interval the tables headline ("percentile")
+    terms_a: list[str]
+    terms_b: list[str]
+    n_degenerate: int = 0  # replicates whose design was singular (min-norm solution used)
+    sample: str | None = None
+    sample_report: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    method: str = "vectorised"  # or "refit"
+    replicates: dict[str, list[float]] | None = None
+    software: dict[str, str] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    # ------------------------------------------------------------- accessors
+    def replicate_frame(self) -> pd.DataFrame:
+        """The bootstrap replicate estimates, one row per replicate."""
+        if self.replicates is None:
+            raise ValueError("this result was stored without its replicates")
+        return pd.DataFrame({q: self.replicates[q] for q in QUANTITIES})
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per quantity: estimate, SEs, analytic / percentile / BCa CIs."""
+        rows = []
+        for q in QUANTITIES:
+            bca = (self.ci_bca or {}).get(q, [math.nan, math.nan])
+            rows.append(
+                {
+                    "model": self.name,
+                    "quantity": q,
+                    "estimate": self.estimates[q],
+                    "std_error": self.std_errors[q],
+                    "ci_lower": self.conf_int[q][0],
+                    "ci_upper": self.conf_int[q][1],
+                    "boot_se": self.boot_se[q],
+                    "pct_lower": self.ci_percentile[q][0],
+                    "pct_upper": self.ci_percentile[q][1],
+                    "bca_lower": bca[0],
+                    "bca_upper": bca[1],
+                }
+            )
+        return pd.DataFrame(rows)
+
+    # ------------------------------------------------------------------ JSON
+    def to_dict(self, include_replicates: bool = True) -> dict[str, Any]:
+        d = asdict(self)
+        if not include_replicates:
+            d["replicates"] = None
+        return _clean(d)
+
+    def to_json(
+        self, path: str | Path | None = None, indent: int = 1, include_replicates: bool = True
+    ) -> str:
+        text = json.dumps(
+            self.to_dict(include_replicates), indent=indent, ensure_ascii=False, allow_nan=False
+        )
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(text + "\n", encoding="utf-8")
+        return text
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MediationResult:
+        d = dict(d)
+        if d.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
+            raise ValueError(f"unsupported MediationResult schema_version {d['schema_version']}")
+        return cls(**_restore(d))
+
+    @classmethod
+    def from_json(cls, text_or_path: str | Path) -> MediationResult:
+        p = Path(text_or_path) if not str(text_or_path).lstrip().startswith("{") else None
+        text = p.read_text(encoding="utf-8") if p is not None else str(text_or_path)
+        return cls.from_dict(json.loads(text))
+
+
+def _nan(x: Any) -> Any:
+    if x is None:
+        return math.nan
+    if isinstance(x, list):
+        return [_nan(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _nan(v) for k, v in x.items()}
+    return x
+
+
+def _restore(d: dict[str, Any]) -> dict[str, Any]:
+    for key in (
+        "estimates",
+        "std_errors",
+        "conf_int",
+        "boot_se",
+        "ci_percentile",
+        "ci_bca",
+        "bca",
+        "sobel",
+        "replicates",
+    ):
+        if d.get(key) is not None:
+            d[key] = _nan(d[key])
+    if d.get("cov_ab") is None:
+        d["cov_ab"] = math.nan
+    return d
+
+
+# --------------------------------------------------------------------------- #
+# Preparing the sample and the variable matrix
+# --------------------------------------------------------------------------- #
+
+
+@dataclass
+class _Prepared:
+    spec: ModelSpec
+    frame: pd.DataFrame  # estimation sample, raw variables (index 0..n-1)
+    Z: np.ndarray  # n × q: kept regressors then Y (demeaned if absorbed_within)
+    names: list[str]  # q column names (safe)
+    labels: dict[str, str]
+    cluster_codes: np.ndarray  # 0..G−1, clusters sorted by label
+    cluster_labels: np.ndarray
+    within: str | None
+    within_codes: np.ndarray | None
+    dummy_fe: list[str]
+    dropped: list[str]
+    idx_x: int
+    idx_m: int
+    idx_y: int
+    reg_a: list[int]  # regressor positions of the a- and total equations
+    reg_b: list[int]
+    sample_report: dict[str, Any]
+
+
+def _spec(
+    name: str,
+    treatment: str,
+    mediator: str,
+    outcome: str,
+    controls: Sequence[str],
+    fixed_effects: Sequence[str],
+    cluster: str,
+    entity: str,
+    time: str,
+    sample: str | None,
+    reference_levels: dict[str, str] | None,
+    vcov: dict | str | None,
+) -> ModelSpec:
+    if len({treatment, mediator, outcome}) < 3:
+        raise SpecError(
+            f"mediation {name!r}: treatment, mediator and outcome must be three different "
+            f"variables (got {treatment!r}, {mediator!r}, {outcome!r})"
+        )
+    if not isinstance(cluster, str) or cluster == "driscoll_kraay":
+        raise SpecError(
+            f"mediation {name!r}: the cluster bootstrap needs one cluster variable "
+            f"(a column name), not {cluster!r}"
+        )
+    fe = list(fixed_effects)
+    return ModelSpec.from_dict(
+        {
+            "name": name,
+            "outcome": outcome,
+            "regressors": [treatment, mediator],
+            "controls": [c for c in controls if c not in (treatment, mediator)],
+            "estimator": "twfe" if entity in fe else "ols",
+            "fixed_effects": fe,
+            "cluster": [cluster],
+            "sample": sample,
+            "entity": entity,
+            "time": time,
+            "reference_levels": dict(reference_levels or {}),
+            "vcov": vcov,
+        }
+    )
+
+
+def _nested(fe_codes: np.ndarray, cl_codes: np.ndarray) -> bool:
+    """Does every group of the fixed effect lie inside one cluster?"""
+    s = pd.Series(cl_codes).groupby(fe_codes).nunique()
+    return bool((s <= 1).all())
+
+
+def _group_demean(A: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    n_groups = int(codes.max()) + 1
+    counts = np.bincount(codes, minlength=n_groups).astype(float)
+    out = np.empty_like(A)
+    for j in range(A.shape[1]):
+        means = np.bincount(codes, weights=A[:, j], minlength=n_groups) / counts
+        out[:, j] = A[:, j] - means[codes]
+    return out
+
+
+def _independent_columns(
+    S: np.ndarray, order: Sequence[int], tol: float, scale: np.ndarray
+) -> list[int]:
+    """Columns (in ``order``) kept by sequential Gram–Schmidt on the cross-product S.
+
+    A column is kept if its residual sum of squares, given the columns kept
+    before it, exceeds ``tol`` times ``scale[j]`` (its sum of squares before
+    any demeaning, so that a column the demeaning wipes out is dropped).
+    """
+    keep: list[int] = []
+    for j in order:
+        ss = S[j, j]
+        if ss <= tol * scale[j] or scale[j] <= 0:
+            continue
+        if keep:
+            K = np.asarray(keep)
+            coef = np.linalg.lstsq(S[np.ix_(K, K)], S[K, j], rcond=None)[0]
+            resid = ss - S[K, j] @ coef
+        else:
+            resid = ss
+        if resid > tol * scale[j]:
+            keep.append(j)
+    return keep
+
+
+def _prepare(spec: ModelSpec, data: pd.DataFrame, treatment: str, mediator: str) -> _Prepared:
+    data = data.reset_index(drop=True)
+    design = build_design(spec, data)
+    frame = design.frame
+    n = len(frame)
+    cl_raw = data.loc[frame.index, spec.cluster_vars[0]].to_numpy()
+    cluster_labels, cl_codes = np.unique(cl_raw.astype(str), return_inverse=True)
+    cl_codes = cl_codes.ravel()
+    if len(cluster_labels) < 2:
+        raise SpecError(f"mediation {spec.name!r}: fewer than two clusters in the sample")
+
+    tcol, mcol = safe_name(treatment), safe_name(mediator)
+    for var, col in ((treatment, tcol), (mediator, mcol)):
+        if col not in design.X.columns or list(design.source.values()).count(var) != 1:
+            raise SpecError(
+                f"mediation {spec.name!r}: {var!r} must be a numeric variable (one column), "
+                "not a categorical one"
+            )
+
+    # fixed effects: the first one nested in the clusters (the entity first) is demeaned
+    # within its groups, the others enter as dummies
+    fes = sorted(spec.fixed_effects, key=lambda f: f != spec.entity)
+    within, within_codes, dummy_fe = None, None, []
+    for fe in fes:
+        codes = pd.factorize(data.loc[frame.index, fe])[0]
+        if within is None and _nested(codes, cl_codes):
+            within, within_codes = fe, codes
+        else:
+            dummy_fe.append(fe)
+    dummy_fe = [fe for fe in spec.fixed_effects if fe in dummy_fe]
+    for fe in dummy_fe:
+        n_levels = data.loc[frame.index, fe].nunique()
+        if n_levels > _MAX_DUMMY_LEVELS:
+            raise SpecError(
+                f"mediation {spec.name!r}: the {fe!r} effects ({n_levels} levels) are not nested "
+                f"in the clusters {spec.cluster_vars[0]!r}, so they would enter as dummies; "
+                f"cluster by {fe!r} or by a variable it is nested in"
+            )
+
+    blocks = [design.X[[tcol, mcol]]]
+    labels = {tcol: treatment, mcol: mediator}
+    others = [c for c in design.X.columns if c not in (tcol, mcol)]
+    blocks.append(design.X[others])
+    labels.update({c: design.labels[c] for c in others})
+    for fe in dummy_fe:
+        vals = data.loc[frame.index, fe]
+        levels = sorted(pd.unique(vals).tolist(), key=str)
+        for lev in levels[1:]:
+            col = f"{safe_name(fe)}__{safe_name(lev)}"
+            blocks.append(
+                pd.DataFrame({col: (vals == lev).astype(float).to_numpy()}, index=frame.index)
+            )
+            labels[col] = f"{fe}[{lev}]"
+    Xall = pd.concat(blocks, axis=1)
+    names = list(Xall.columns)
+    A = Xall.to_numpy(dtype=float)
+    y = design.y.to_numpy(dtype=float)
+    if within is None:
+        A = np.column_stack([np.ones(n), A])
+        names = ["const", *names]
+        labels["const"] = "(Intercept)"
+        Z = np.column_stack([A, y])
+    else:
+        Z = _group_demean(np.column_stack([A, y]), within_codes)
+    names.append("__y__")
+    labels["__y__"] = spec.outcome
+
+    q = Z.shape[1]
+    S = Z.T @ Z
+    raw = np.column_stack([A, y])
+    scale = np.einsum("ij,ij->j", raw, raw)
+    iy = q - 1
+    ix, im = names.index(tcol), names.index(mcol)
+    # collinearity is judged on the a-equation (intercept, effects, controls, then X),
+    # then M is added last: X or M collinear with the rest is an error, not a drop
+    order = [j for j in range(q - 1) if j not in (ix, im)]
+    order = sorted(order, key=lambda j: 0 if names[j] == "const" else 1) + [ix]
+    kept_a = _independent_columns(S, order, _COLLINEAR_TOL, scale)
+    if ix not in kept_a:
+        raise SpecError(
+            f"mediation {spec.name!r}: the treatment {treatment!r} has no variation left after "
+            "the fixed effects and controls"
+        )
+    kept_b = _independent_columns(S, [*kept_a, im], _COLLINEAR_TOL, scale)
+    if im not in kept_b:
+        raise SpecError(
+            f"mediation {spec.name!r}: the mediator {mediator!r} is collinear with the "
+            "treatment, controls and fixed effects"
+        )
+    kept_a = [j for j in kept_a if j in kept_b or j == ix]
+    dropped = [labels[names[j]] for j in range(q - 1) if j not in kept_b and j != im]
+    # put the kept columns in a fixed order: X, M, the rest in their original order
+    rest = [j for j in range(q - 1) if j in kept_b and j not in (ix, im)]
+    cols = [ix, im, *rest, iy]
+    Z = Z[:, cols]
+    names = [names[j] for j in cols]
+    reg_b = list(range(len(cols) - 1))
+    reg_a = [0, *range(2, len(cols) - 1)]
+
+    raw_cols = list(
+        dict.fromkeys(
+            [
+                spec.outcome,
+                treatment,
+                mediator,
+                *spec.controls,
+                *spec.fixed_effects,
+                spec.cluster_vars[0],
+            ]
+        )
+    )
+    raw_frame = data.loc[frame.index, raw_cols].reset_index(drop=True)
+    return _Prepared(
+        spec=spec,
+        frame=raw_frame,
+        Z=Z,
+        names=names,
+        labels=labels,
+        cluster_codes=cl_codes,
+        cluster_labels=cluster_labels,
+        within=within,
+        within_codes=within_codes,
+        dummy_fe=dummy_fe,
+        dropped=dropped,
+        idx_x=0,
+        idx_m=1,
+        idx_y=len(cols) - 1,
+        reg_a=reg_a,
+        reg_b=reg_b,
+        sample_report=design.report.__dict__.copy(),
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Draws, cross-products and batched solves
+# --------------------------------------------------------------------------- #
+
+
+def bootstrap_draws(seed: int, n_clusters: int, n_boot: int) -> Iterator[np.ndarray]:
+    """The clusters drawn in each replicate: ``n_boot`` arrays of ``n_clusters`` indices.
+
+    Replicate r is ``rng.integers(0, G, size=G)`` for r = 0, 1, … from one
+    ``numpy.random.default_rng(seed)``: the draws depend only on (seed, G),
+    never on how the replicates are processed in blocks.  Cluster g is the
+    g-th cluster label in sorted (string) order.
+    """
+    rng = np.random.default_rng(seed)
+    for _ in range(n_boot):
+        yield rng.integers(0, n_clusters, size=n_clusters)
+
+
+def _cluster_crossproducts(Z: np.ndarray, codes: np.ndarray, G: int) -> tuple[np.ndarray, tuple]:
+    """Upper triangles of Z_g′Z_g for every cluster g: a G × q(q+1)/2 array."""
+    q = Z.shape[1]
+    iu = np.triu_indices(q)
+    C = np.empty((G, len(iu[0])))
+    for k, (i, j) in enumerate(zip(*iu, strict=True)):
+        C[:, k] = np.bincount(codes, weights=Z[:, i] * Z[:, j], minlength=G)
+    return C, iu
+
+
+def _unpack(flat: np.ndarray, iu: tuple, q: int) -> np.ndarray:
+    """(B, q(q+1)/2) upper triangles → (B, q, q) symmetric matrices."""
+    out = np.zeros((flat.shape[0], q, q))
+    out[:, iu[0], iu[1]] = flat
+    out[:, iu[1], iu[0]] = flat
+    return out
+
+
+def _batched_ols(S: np.ndarray, reg: list[int], dep: int) -> tuple[np.ndarray, int]:
+    """OLS coefficients from a batch of cross-products S (B × q × q).
+
+    Singular replicates (a dummy that is all zero in the drawn clusters) get
+    the minimum-norm solution, which leaves identified coefficients — those
+    of X and M — as a refit that drops the column would give them.
+    """
+    A = S[:, reg][:, :, reg]
+    r = S[:, reg, dep]
+    d = np.sqrt(np.einsum("bii->bi", A))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(d > 0, 1.0 / d, 0.0)
+    As = A * scale[:, :, None] * scale[:, None, :]
+    ev = np.linalg.eigvalsh(As)
+    bad = (ev[:, 0] <= 1e-11 * np.maximum(ev[:, -1], 1e-300)) | (d <= 0).any(axis=1)
+    beta = np.empty(r.shape)
+    good = ~bad
+    if good.any():
+        beta[good] = np.linalg.solve(A[good], r[good][..., None])[..., 0]
+    for i in np.flatnonzero(bad):
+        beta[i] = np.linalg.lstsq(A[i], r[i], rcond=1e-11)[0]
+    return beta, int(bad.sum())
+
+
+def _effects(S: np.ndarray, P: _Prepared) -> tuple[dict[str, np.ndarray], int]:
+    """a, b, c′, a·b and c′+a·b for a batch of cross-products."""
+    beta_a, bad_a = _batched_ols(S, P.reg_a, P.idx_m)
+    beta_b, bad_b = _batched_ols(S, P.reg_b, P.idx_y)
+    a = beta_a[:, 0]
+    c = beta_b[:, 0]
+    b = beta_b[:, 1]
+    return {"a": a, "b": b, "direct": c, "indirect": a * b, "total": c + a * b}, max(bad_a, bad_b)
+
+
+def _weights(draws: Sequence[np.ndarray], G: int) -> np.ndarray:
+    W = np.empty((len(draws), G))
+    for i, d in enumerate(draws):
+        W[i] = np.bincount(d, minlength=G)
+    return W
+
+
+# --------------------------------------------------------------------------- #
+# Full-sample inference
+# --------------------------------------------------------------------------- #
+
+
+def _analytic(P: _Prepared, opts: VcovOptions) -> dict[str, Any]:
+    Z, cl = P.Z, P.cluster_codes
+    n = len(Z)
+    out: dict[str, Any] = {}
+    scores_all, breads, factors = [], [], []
+    for eq, reg, dep in (
+        ("a", P.reg_a, P.idx_m),
+        ("b", P.reg_b, P.idx_y),
+        ("total", P.reg_a, P.idx_y),
+    ):
+        X = Z[:, reg]
+        bread = np.linalg.inv(X.T @ X)
+        beta = bread @ (X.T @ Z[:, dep])
+        e = Z[:, dep] - X @ beta
+        scores = X * e[:, None]
+        # K as fixest / reghdfe count it: a fixed effect nested in the clusters adds
+        # nothing but the intercept it absorbs
+        k = X.shape[1] + (1 if P.within else 0)
+        V, Gs, _ = sandwich(bread, scores, cl[:, None], opts, k)
+        out[eq] = (beta, V)
+        if eq in ("a", "b"):
+            scores_all.append(scores)
+            breads.append(bread)
+            factors.append(cr_factor(Gs[0], n, k, opts.small_sample))
+    # joint covariance of (â, b̂): cross block of the stacked-score sandwich
+    G = int(cl.max()) + 1
+    sums = [np.zeros((G, s.shape[1])) for s in scores_all]
+    for s_sum, s in zip(sums, scores_all, strict=True):
+        np.add.at(s_sum, cl, s)
+    cross = breads[0] @ (sums[0].T @ sums[1]) @ breads[1]
+    out["cov_ab"] = float(math.sqrt(factors[0] * factors[1]) * cross[0, 1])  # a is col 0, b col 1
+    out["df"] = G - 1
+    return out
+
+
+def _percentile(boot: np.ndarray, level: float) -> list[float]:
+    alpha = 1 - level
+    ok = boot[np.isfinite(boot)]
+    return [float(x) for x in np.quantile(ok, [alpha / 2, 1 - alpha / 2])]
+
+
+def _bca(
+    boot: np.ndarray, theta: float, jack: np.ndarray, level: float
+) -> tuple[list[float], dict]:
+    ok = boot[np.isfinite(boot)]
+    B = len(ok)
+    # replicates equal to the estimate up to rounding (a draw of every cluster once) are
+    # ties, counted half: the same answer whatever the order of floating-point sums
+    tie = np.abs(ok - theta) <= 1e-12 * max(1.0, abs(theta))
+    prop = (np.sum((ok < theta) & ~tie) + 0.5 * np.sum(tie)) / B
+    d = jack.mean() - jack
+    denom = 6.0 * float(np.sum(d**2)) ** 1.5
+    acc = float(np.sum(d**3) / denom) if denom > 0 else 0.0
+    if prop <= 0 or prop >= 1:
+        return [math.nan, math.nan], {"z0": math.nan, "acceleration": acc}
+    z0 = float(stats.norm.ppf(prop))
+    alpha = 1 - level
+    qs = []
+    for zq in (stats.norm.ppf(alpha / 2), stats.norm.ppf(1 - alpha / 2)):
+        adj = z0 + (z0 + zq) / (1 - acc * (z0 + zq))
+        qs.append(float(stats.norm.cdf(adj)))
+    return [float(x) for x in np.quantile(ok, qs)], {"z0": z0, "acceleration": acc}
+
+
+def _assemble(
+    P: _Prepared,
+    opts: VcovOptions,
+    name: str,
+    n_boot: int,
+    seed: int,
+    level: float,
+    boot: dict[str, np.ndarray],
+    jack: dict[str, np.ndarray] | None,
+    n_degenerate: int,
+    timings: dict[str, float],
+    method: str,
+) -> MediationResult:
+    spec = P.spec
+    an = _analytic(P, opts)
+    beta_a, Va = an["a"]
+    beta_b, Vb = an["b"]
+    _, Vt = an["total"]
+    a, b, c = float(beta_a[0]), float(beta_b[1]), float(beta_b[0])
+    est = {"a": a, "b": b, "direct": c, "indirect": a * b, "total": c + a * b}
+    se_a, se_b = math.sqrt(Va[0, 0]), math.sqrt(Vb[1, 1])
+    sobel_se = math.sqrt(b**2 * se_a**2 + a**2 * se_b**2)
+    sobel_z = a * b / sobel_se if sobel_se > 0 else math.nan
+    sobel_p = float(2 * stats.norm.sf(abs(sobel_z)))
+    df = an["df"]
+    se = {
+        "a": se_a,
+        "b": se_b,
+        "direct": math.sqrt(Vb[0, 0]),
+        "indirect": sobel_se,
+        "total": math.sqrt(Vt[0, 0]),
+    }
+    ci = {}
+    for q, V, pos in (("a", Va, 0), ("b", Vb, 1), ("direct", Vb, 0), ("total", Vt, 0)):
+        _, _, _, lo, hi = inference(np.array([est[q]]), np.array([[V[pos, pos]]]), df, level)
+        ci[q] = [float(lo[0]), float(hi[0])]
+    zq = stats.norm.ppf(0.5 + level / 2)
+    ci["indirect"] = [a * b - zq * sobel_se, a * b + zq * sobel_se]
+    ci = {q: ci[q] for q in QUANTITIES}
+    pct = {q: _percentile(boot[q], level) for q in QUANTITIES}
+    bse = {q: float(np.nanstd(boot[q], ddof=1)) for q in QUANTITIES}
+    if jack is not None:
+        bca_ci, bca_par = {}, {}
+        for q in QUANTITIES:
+            bca_ci[q], bca_par[q] = _bca(boot[q], est[q], jack[q], level)
+    else:
+        bca_ci = bca_par = None
+    delta_cov_se = math.sqrt(max(b**2 * se_a**2 + a**2 * se_b**2 + 2 * a * b * an["cov_ab"], 0.0))
+    notes = []
+    if P.dropped:
+        notes.append("dropped as collinear: " + ", ".join(P.dropped))
+    if n_degenerate:
+        notes.append(
+            f"{n_degenerate} bootstrap replicate(s) with a singular design (a dummy absent "
+            "from the drawn clusters): minimum-norm solution, X and M coefficients unaffected"
+        )
+    if P.within:
+        notes.append(
+            f"{P.within} effects removed by demeaning within {P.within} (nested in the "
+            f"clusters); {', '.join(P.dummy_fe) or 'no other'} effects as dummies"
+        )
+    return MediationResult(
+        name=name,
+        treatment=P.labels[P.names[P.idx_x]],
+        mediator=P.labels[P.names[P.idx_m]],
+        outcome=spec.outcome,
+        controls=list(spec.controls),
+        fixed_effects=list(spec.fixed_effects),
+        cluster=spec.cluster_vars[0],
+        absorbed_within=P.within,
+        nobs=len(P.Z),
+        n_clusters=len(P.cluster_labels),
+        level=level,
+        n_boot=n_boot,
+        seed=seed,
+        estimates=est,
+        std_errors=se,
+        conf_int=ci,
+        boot_se=bse,
+        ci_percentile=pct,
+        ci_bca=bca_ci,
+        bca=bca_par,
+        sobel={"se": sobel_se, "z": sobel_z, "p": sobel_p, "delta_se_with_cov": delta_cov_se},
+        cov_ab=an["cov_ab"],
+        df_inference=df,
+        clustering=clustering_text(spec),
+        small_sample=small_sample_text(spec),
+        ci_method=CI_METHOD_TEXT,
+        primary_ci="percentile",
+        terms_a=[P.labels[P.names[j]] for j in P.reg_a],
+        terms_b=[P.labels[P.names[j]] for j in P.reg_b],
+        n_degenerate=n_degenerate,
+        sample=spec.sample,
+        sample_report=P.sample_report,
+        notes=notes,
+        timings=timings,
+        method=method,
+        replicates={q: boot[q].tolist() for q in QUANTITIES},
+        software=_software(),
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Public API
+# --------------------------------------------------------------------------- #
+
+
+def _check_args(n_boot: int, ci: float, seed: Any) -> None:
+    if not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
+        raise ValueError(f"n_boot must be an integer ≥ 2, not {n_boot!r}")
+    if not 0 < ci < 1:
+        raise ValueError(f"ci must be in (0, 1), not {ci!r}")
+    if not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an integer (the bootstrap is seeded), not {seed!r}")
+
+
+def mediation(
+    data: pd.DataFrame,
+    treatment: str,
+    mediator: str,
+    outcome: str,
+    *,
+    controls: Sequence[str] = (),
+    fixed_effects: Sequence[str] = ("consortium_id", "year"),
+    cluster: str = "consortium_id",
+    n_boot: int = 999,
+    seed: int,
+    ci: float = 0.95,
+    bca: bool = True,
+    sample: str | None = None,
+    entity: str = "consortium_id",
+    time: str = "year",
+    reference_levels: dict[str, str] | None = None,
+    vcov: dict | str | None = None,
+    name: str | None = None,
+    chunk_size: int | None = None,
+) -> MediationResult:
+    """Mediation of ``treatment`` → ``mediator`` → ``outcome`` with a cluster bootstrap.
+
+    Both equations are linear, on one estimation sample (rows complete in all
+    variables; the spec's ``sample`` filter; fixed-effect singletons dropped as
+    :func:`consortia.estimate.fit` does).  ``fixed_effects`` containing the
+    entity gives the within (TWFE) equations, otherwise pooled OLS with the
+    listed effects.  ``controls`` may be categorical (dummies).  Replicates
+    are computed without refitting (module docstring); ``bca=False`` skips the
+    jackknife and the BCa interval.  ``chunk_size``: replicates per block of
+    the weight matrix (default: about 8 million weights per block).
+    """
+    _check_args(n_boot, ci, seed)
+    t0 = _time.perf_counter()
+    name = name or f"{treatment}->{mediator}->{outcome}"
+    spec = _spec(
+        name,
+        treatment,
+        mediator,
+        outcome,
+        controls,
+        fixed_effects,
+        cluster,
+        entity,
+        time,
+        sample,
+        reference_levels,
+        vcov,
+    )
+    P = _prepare(spec, data, treatment, mediator)
+    G = len(P.cluster_labels)
+    q = P.Z.shape[1]
+    t1 = _time.perf_counter()
+    C, iu = _cluster_crossproducts(P.Z, P.cluster_codes, G)
+    t2 = _time.perf_counter()
+
+    chunk = chunk_size or max(1, min(n_boot, _CHUNK_ELEMENTS // G))
+    boot = {k: np.empty(n_boot) for k in QUANTITIES}
+    n_bad = 0
+    draws = bootstrap_draws(int(seed), G, n_boot)
+    for start in range(0, n_boot, chunk):
+        block = [next(draws) for _ in range(min(chunk, n_boot - start))]
+        S = _unpack(_weights(block, G) @ C, iu, q)
+        eff, bad = _effects(S, P)
+        n_bad += bad
+        for k in QUANTITIES:
+            boot[k][start : start + len(block)] = eff[k]
+    t3 = _time.perf_counter()
+
+    jack = None
+    if bca:
+        total = C.sum(axis=0)
+        jack = {k: np.empty(G) for k in QUANTITIES}
+        jchunk = max(1, _CHUNK_ELEMENTS // (q * q))
+        for start in range(0, G, jchunk):
+            stop = min(G, start + jchunk)
+            S = _unpack(total[None, :] - C[start:stop], iu, q)
+            eff, _ = _effects(S, P)
+            for k in QUANTITIES:
+                jack[k][start:stop] = eff[k]
+    t4 = _time.perf_counter()
+    timings = {
+        "prepare_seconds": t1 - t0,
+        "crossproducts_seconds": t2 - t1,
+        "bootstrap_seconds": t3 - t2,
+        "jackknife_seconds": t4 - t3,
+    }
+    res = _assemble(
+        P, spec.vcov, name, n_boot, int(seed), ci, boot, jack, n_bad, timings, "vectorised"
+    )
+    res.timings["total_seconds"] = _time.perf_counter() - t0
+    return res
+
+
+@dataclass
+class _Raw:
+    """The raw variables of the estimation sample, as arrays (for the refit reference)."""
+
+    numeric: np.ndarray  # n × k: X, M, numeric controls
+    categorical: list[np.ndarray]  # integer codes of categorical controls and dummy effects
+    n_levels: list[int]
+    y: np.ndarray
+    within: np.ndarray | None  # codes of the demeaned effect
+    n_within: int
+
+
+def _raw_arrays(P: _Prepared) -> _Raw:
+    spec, d = P.spec, P.frame
+    t, m = P.labels[P.names[P.idx_x]], P.labels[P.names[P.idx_m]]
+    numeric = [d[t].to_numpy(float), d[m].to_numpy(float)]
+    cats = []
+    for c in spec.controls:
+        if c in (t, m):
+            continue
+        s = d[c]
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+            numeric.append(s.to_numpy(float))
+        else:
+            cats.append(pd.factorize(s.astype(str), sort=True)[0])
+    for fe in P.dummy_fe:
+        cats.append(pd.factorize(d[fe].astype(str), sort=True)[0])
+    within = pd.factorize(d[P.within])[0] if P.within else None
+    return _Raw(
+        numeric=np.column_stack(numeric),
+        categorical=cats,
+        n_levels=[int(c.max()) + 1 for c in cats],
+        y=d[spec.outcome].to_numpy(float),
+        within=within,
+        n_within=int(within.max()) + 1 if within is not None else 0,
+    )
+
+
+def _refit_one(R: _Raw, rows: np.ndarray, copy: np.ndarray) -> dict[str, float]:
+    """Rebuild both designs from the raw variables of ``rows`` and fit them (lstsq).
+
+    ``copy[i]`` numbers the drawn copy of the cluster row i came from: each
+    copy's within-groups are separate groups (as if relabelled).  Dummies keep
+    every level present (with the intercept or the demeaning they are collinear;
+    ``lstsq``'s minimum-norm solution leaves the X and M coefficients as a fit
+    without the redundant column would give them).
+    """
+    parts = [R.numeric[rows]]
+    for codes, L in zip(R.categorical, R.n_levels, strict=True):
+        parts.append(np.eye(L)[codes[rows]])
+    X = np.column_stack(parts)  # X in column 0, M in column 1
+    y = R.y[rows]
+    if R.within is None:
+        X = np.column_stack([X, np.ones(len(rows))])
+    else:
+        g = copy.astype(np.int64) * R.n_within + R.within[rows]
+        _, g = np.unique(g, return_inverse=True)
+        Xy = _group_demean(np.column_stack([X, y]), g.ravel())
+        X, y = Xy[:, :-1], Xy[:, -1]
+    ba = np.linalg.lstsq(np.delete(X, 1, axis=1), X[:, 1], rcond=None)[0]
+    bb = np.linalg.lstsq(X, y, rcond=None)[0]
+    a, c, b = ba[0], bb[0], bb[1]
+    return {"a": a, "b": b, "direct": c, "indirect": a * b, "total": c + a * b}
+
+
+def mediation_refit(
+    data: pd.DataFrame,
+    treatment: str,
+    mediator: str,
+    outcome: str,
+    *,
+    controls: Sequence[str] = (),
+    fixed_effects: Sequence[str] = ("consortium_id", "year"),
+    cluster: str = "consortium_id",
+    n_boot: int = 999,
+    seed: int,
+    ci: float = 0.95,
+    bca: bool = True,
+    sample: str | None = None,
+    entity: str = "consortium_id",
+    time: str = "year",
+    reference_levels: dict[str, str] | None = None,
+    vcov: dict | str | None = None,
+    name: str | None = None,
+) -> MediationResult:
+    """The slow reference: same arguments and draws as :func:`mediation`, but every
+    replicate (and every jackknife sample) rebuilds the data set from the drawn
+    clusters' raw rows — dummies, within-group demeaning — and refits both
+    regressions (``numpy.linalg.lstsq``).  For tests and the speed benchmark."""
+    _check_args(n_boot, ci, seed)
+    t0 = _time.perf_counter()
+    name = name or f"{treatment}->{mediator}->{outcome}"
+    spec = _spec(
+        name,
+        treatment,
+        mediator,
+        outcome,
+        controls,
+        fixed_effects,
+        cluster,
+        entity,
+        time,
+        sample,
+        reference_levels,
+        vcov,
+    )
+    P = _prepare(spec, data, treatment, mediator)
+    G = len(P.cluster_labels)
+    order = np.argsort(P.cluster_codes, kind="stable")
+    bounds = np.searchsorted(P.cluster_codes[order], np.arange(G + 1))
+    rows_of = [order[bounds[g] : bounds[g + 1]] for g in range(G)]
+    R = _raw_arrays(P)
+    t1 = _time.perf_counter()
+    boot = {k: np.empty(n_boot) for k in QUANTITIES}
+    for r, draw in enumerate(bootstrap_draws(int(seed), G, n_boot)):
+        rows = np.concatenate([rows_of[g] for g in draw])
+        cl_new = np.repeat(np.arange(G), [len(rows_of[g]) for g in draw])
+        eff = _refit_one(R, rows, cl_new)
+        for k in QUANTITIES:
+            boot[k][r] = eff[k]
+    t2 = _time.perf_counter()
+    jack = None
+    if bca:
+        jack = {k: np.empty(G) for k in QUANTITIES}
+        for g in range(G):
+            rows = np.flatnonzero(P.cluster_codes != g)
+            eff = _refit_one(R, rows, np.zeros(len(rows), dtype=np.int64))
+            for k in QUANTITIES:
+                jack[k][g] = eff[k]
+    t3 = _time.perf_counter()
+    timings = {
+        "prepare_seconds": t1 - t0,
+        "bootstrap_seconds": t2 - t1,
+        "jackknife_seconds": t3 - t2,
+    }
+    res = _assemble(P, spec.vcov, name, n_boot, int(seed), ci, boot, jack, 0, timings, "refit")
+    res.timings["total_seconds"] = _time.perf_counter() - t0
+    return res
+
+
+MEDIATION_KEYS = (
+    "name",
+    "treatment",
+    "mediator",
+    "outcome",
+    "controls",
+    "fixed_effects",
+    "cluster",
+    "n_boot",
+    "seed",
+    "ci",
+    "bca",
+    "sample",
+    "entity",
+    "time",
+    "reference_levels",
+    "vcov",
+)
+
+
+def mediation_from_dict(entry: dict[str, Any], data: pd.DataFrame) -> MediationResult:
+    """Run :func:`mediation` from a config entry (a plain dict; unknown keys raise).
+
+    Keys: ``name, treatment, mediator, outcome`` (required), ``seed``
+    (required), ``controls, fixed_effects, cluster, n_boot, ci, bca, sample,
+    entity, time, reference_levels, vcov`` (optional, defaults of
+    :func:`mediation`).
+    """
+    unknown = set(entry) - set(MEDIATION_KEYS)
+    if unknown:
+        raise SpecError(
+            f"mediation {entry.get('name', '?')!r}: unknown key(s) {sorted(unknown)}; "
+            f"allowed: {list(MEDIATION_KEYS)}"
+        )
+    for key in ("treatment", "mediator", "outcome", "seed"):
+        if entry.get(key) is None:
+            raise SpecError(f"mediation {entry.get('name', '?')!r}: {key!r} is required")
+    kw = {k: v for k, v in entry.items() if v is not None}
+    args = [kw.pop("treatment"), kw.pop("mediator"), kw.pop("outcome")]
+    for k in ("controls", "fixed_effects"):
+        if k in kw and isinstance(kw[k], str):
+            kw[k] = [kw[k]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return mediation(data, *args, **kw)

@@ -1,0 +1,297 @@
+"""The S→C and C→P equations as one system: seemingly unrelated regressions.
+
+:func:`system_fit` estimates linear specs (``ols`` or ``twfe``) jointly with
+``linearmodels.system.SUR`` and returns one :class:`FitResult` per equation,
+so :func:`consortia.estimate.tables.regression_table` renders them as a
+robustness table next to the equation-by-equation fits.
+
+Sample.  SUR needs the same observations in every equation: the system is
+estimated on the rows every equation keeps (each spec's sample filter,
+complete cases in all variables of all equations, fixed-effect singletons
+dropped); the fits record how many rows that cost.
+
+Fixed effects.  The entity effect (nested in the clusters) is removed by
+demeaning every variable within entity; other effects (year) enter as
+dummies (first level omitted), demeaned too.  By Frisch–Waugh–Lovell this
+gives exactly the two-way FE coefficients; for ``ols`` specs an intercept
+and the effect dummies are regressors.
+
+Estimator.  ``method="auto"`` (linearmodels' default): equation-by-equation
+OLS when every equation has the same regressors (SUR then *is* OLS), else
+one-step feasible GLS with Σ̂ = ε̂′ε̂/N from the OLS residuals.  ``"gls"``
+forces FGLS (with identical regressors it still reproduces OLS: the
+closed-form fact the tests check), ``"ols"`` forces OLS.
+
+Standard errors (the convention, also written into each fit's
+``small_sample`` text so that tables print it as its own footnote):
+linearmodels ``fit(cov_type="clustered", clusters=<cluster codes>,
+debiased=False, group_debias=False)`` gives the raw cluster sandwich of the
+stacked scores, B (Σ_g s_g s_g′) B, with B the (GLS) bread; it is scaled,
+block (i, j) of equations, by √(f_i f_j) with f_i the package's CR1 factor
+G/(G−1)·(N−1)/(N−K_i) (K_i counting the intercept absorbed in the nested
+entity effect, as R fixest / Stata reghdfe).  Hence with OLS the standard
+errors are the equation-by-equation CR1 SEs of :func:`consortia.estimate.fit`
+(tested).  t(G−1) inference as for the other linear models.  One-way
+clustering only (linearmodels' two-way system covariance scales each term
+with its own G, not the package's min(G₁, G₂)).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .design import Design, build_design
+from .mediation import _group_demean, _independent_columns, _nested, _software
+from .results import FitResult, inference
+from .spec import ModelSpec, SpecError
+from .vcov import clustering_text, cr_factor, small_sample_text
+
+__all__ = ["SUR_SE_TEXT", "system_fit"]
+
+SUR_SE_TEXT = (
+    "SUR: linearmodels clustered system covariance (raw sandwich of the stacked scores), "
+    "block (i, j) scaled by sqrt(f_i·f_j), f the CR1 factor of each equation"
+)
+_TOL = 1e-10
+
+
+def _common_designs(specs: list[ModelSpec], data: pd.DataFrame) -> tuple[list[Design], int]:
+    """Designs of all specs on the rows every one of them keeps (iterated to a fixed point)."""
+    data = data.reset_index(drop=True)
+    n0 = len(data)
+    current = data
+    for _ in range(10):
+        designs = [build_design(s, current) for s in specs]
+        common = designs[0].frame.index
+        for d in designs[1:]:
+            common = common.intersection(d.frame.index)
+        if all(len(d.frame.index) == len(common) for d in designs):
+            return designs, n0 - len(common)
+        if len(common) == 0:
+            raise SpecError("system: no observation is in the estimation sample of every equation")
+        current = current.loc[common]
+    raise SpecError("system: the common estimation sample did not settle")  # pragma: no cover
+
+
+def _equation(design: Design, data: pd.DataFrame) -> dict[str, Any]:
+    """Regressors (demeaned / dummies / intercept) of one equation, as in the module docstring."""
+    spec = design.spec
+    idx = design.frame.index
+    cl = pd.factorize(data.loc[idx, spec.cluster_vars[0]])[0]
+    within = None
+    dummies = []
+    for fe in spec.fixed_effects:
+        codes = pd.factorize(data.loc[idx, fe])[0]
+        if fe == spec.entity:
+            if not _nested(codes, cl):
+                raise SpecError(
+                    f"system: the {fe!r} effects of {spec.name!r} are not nested in the "
+                    f"clusters {spec.cluster_vars[0]!r}"
+                )
+            within = codes
+        else:
+            dummies.append(fe)
+    blocks = [design.X]
+    labels = dict(design.labels)
+    for fe in dummies:
+        vals = data.loc[idx, fe]
+        levels = sorted(pd.unique(vals).tolist(), key=str)
+        for lev in levels[1:]:
+            col = f"{fe}__{lev}"
+            blocks.append(pd.DataFrame({col: (vals == lev).astype(float).to_numpy()}, index=idx))
+            labels[col] = f"{fe}[{lev}]"
+    X = pd.concat(blocks, axis=1)
+    names = list(X.columns)
+    A = X.to_numpy(dtype=float)
+    y = design.y.to_numpy(dtype=float)
+    if within is None:
+        A = np.column_stack([np.ones(len(A)), A])
+        names = ["const", *names]
+        labels["const"] = "(Intercept)"
+        Ad, yd = A, y
+    else:
+        Z = _group_demean(np.column_stack([A, y]), within)
+        Ad, yd = Z[:, :-1], Z[:, -1]
+    scale = np.einsum("ij,ij->j", A, A)
+    keep = _independent_columns(Ad.T @ Ad, range(Ad.shape[1]), _TOL, scale)
+    dropped = [labels[names[j]] for j in range(len(names)) if j not in keep]
+    return {
+        "X": Ad[:, keep],
+        "y": yd,
+        "y_raw": y,
+        "names": [names[j] for j in keep],
+        "terms": [labels[names[j]] for j in keep],
+        "dropped": dropped,
+        "within": within,
+        "dummies": dummies,
+        "clusters": cl,
+        # K as fixest counts it: the nested entity effect adds its absorbed intercept
+        "k": len(keep) + (1 if within is not None else 0),
+    }
+
+
+def _within_tss(eq: dict[str, Any], spec: ModelSpec) -> float:
+    """TSS of y net of all fixed effects (pyfixest's within-R² denominator)."""
+    y = eq["y"]
+    D = [
+        j for j, n in enumerate(eq["names"]) if any(n.startswith(f"{fe}__") for fe in eq["dummies"])
+    ]
+    if D:
+        Xd = eq["X"][:, D]
+        y = y - Xd @ np.linalg.lstsq(Xd, y, rcond=None)[0]
+    return float(y @ y)
+
+
+def system_fit(
+    specs: Sequence[ModelSpec | dict],
+    data: pd.DataFrame,
+    *,
+    method: str = "auto",
+    name: str | None = None,
+) -> list[FitResult]:
+    """Estimate the specs as one SUR system; one :class:`FitResult` per equation.
+
+    Every spec must be linear (``ols`` or ``twfe``), clustered one way by the
+    same variable (the default, the entity).  ``method``: ``"auto"``,
+    ``"ols"`` or ``"gls"`` (see the module docstring).  The results have
+    ``estimator="sur"``; ``extra`` holds the base estimator of the spec, the
+    method used, the residual correlation matrix and the system's name.
+    """
+    from linearmodels.system import SUR
+
+    specs = [s if isinstance(s, ModelSpec) else ModelSpec.from_dict(s) for s in specs]
+    if len(specs) < 2:
+        raise SpecError("system: at least two equations are needed")
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise SpecError(f"system: equation names must be unique, got {names}")
+    for s in specs:
+        if s.estimator not in ("ols", "twfe"):
+            raise SpecError(
+                f"system: {s.name!r} has estimator {s.estimator!r}; SUR takes linear "
+                "equations ('ols' or 'twfe')"
+            )
+        if s.is_driscoll_kraay or len(s.cluster_vars) != 1:
+            raise SpecError(f"system: {s.name!r} must be clustered by exactly one variable")
+    clusters = {s.cluster_vars[0] for s in specs}
+    if len(clusters) > 1:
+        raise SpecError(f"system: all equations must share one cluster variable, got {clusters}")
+    if method not in ("auto", "ols", "gls"):
+        raise SpecError(f"system: method must be 'auto', 'ols' or 'gls', not {method!r}")
+
+    data = data.reset_index(drop=True)
+    designs, n_lost = _common_designs(specs, data)
+    eqs = [_equation(d, data) for d in designs]
+    n = len(eqs[0]["y"])
+    cl = eqs[0]["clusters"]
+    G = int(cl.max()) + 1
+
+    equations = {}
+    exog0 = pd.DataFrame(eqs[0]["X"], columns=eqs[0]["names"])
+    for s, eq in zip(specs, eqs, strict=True):
+        exog = pd.DataFrame(eq["X"], columns=eq["names"])
+        if exog.equals(exog0):
+            exog = exog0  # linearmodels recognises common regressors by object identity
+        equations[s.name] = {"dependent": pd.Series(eq["y"], name=s.outcome), "exog": exog}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = SUR(equations).fit(
+            method=None if method == "auto" else method,
+            cov_type="clustered",
+            clusters=cl,
+            debiased=False,
+            group_debias=False,
+        )
+    used = str(res.method)
+    params = np.asarray(res.params, dtype=float)
+    cov = np.asarray(res.cov, dtype=float)
+    factors = np.concatenate(
+        [
+            np.full(len(eq["names"]), cr_factor(G, n, eq["k"], s.vcov.small_sample))
+            for s, eq in zip(specs, eqs, strict=True)
+        ]
+    )
+    cov = cov * np.sqrt(np.outer(factors, factors))
+    resid = np.asarray(res.resids, dtype=float)
+    sd = resid.std(axis=0)
+    corr = (
+        np.corrcoef(resid, rowvar=False) if (sd > 0).all() else np.full((len(specs),) * 2, np.nan)
+    )
+    system_name = name or " + ".join(names)
+
+    out = []
+    pos = 0
+    for j, (s, eq, d) in enumerate(zip(specs, eqs, designs, strict=True)):
+        k = len(eq["names"])
+        beta = params[pos : pos + k]
+        V = cov[pos : pos + k, pos : pos + k]
+        pos += k
+        e = resid[:, j]
+        ssr = float(e @ e)
+        if eq["within"] is not None:
+            r2 = {"within": 1 - ssr / _within_tss(eq, s)}
+        else:
+            yc = eq["y_raw"] - eq["y_raw"].mean()
+            r2 = {"overall": 1 - ssr / float(yc @ yc)}
+        df = G - 1
+        se, stat, p, lo, hi = inference(beta, V, df)
+        terms = eq["terms"]
+        fe = list(s.fixed_effects)
+        label = f"SUR equation ({'FGLS' if used.upper() == 'GLS' else 'OLS'}, linearmodels)" + (
+            f", {' + '.join(fe)} effects" if fe else ""
+        )
+        notes = d.report.messages()
+        if n_lost:
+            notes.append(
+                f"system estimated on the common sample of its {len(specs)} equations: "
+                f"N = {n:,d} ({n_lost:,d} row(s) of the data not in every equation)"
+            )
+        if eq["dropped"]:
+            notes.append("dropped as collinear: " + ", ".join(eq["dropped"]))
+        out.append(
+            FitResult(
+                name=s.name,
+                estimator="sur",
+                estimator_label=label,
+                outcome=s.outcome,
+                formula=d.formula() + f"  [SUR system: {system_name}]",
+                terms=terms,
+                params=dict(zip(terms, map(float, beta))),
+                std_errors=dict(zip(terms, map(float, se))),
+                stats=dict(zip(terms, map(float, stat))),
+                pvalues=dict(zip(terms, map(float, p))),
+                conf_int={t: [float(a), float(b)] for t, a, b in zip(terms, lo, hi)},
+                vcov=V.tolist(),
+                stat_kind="t",
+                df_inference=df,
+                nobs=n,
+                n_clusters={s.cluster_vars[0]: G},
+                r2=r2,
+                fixed_effects=fe,
+                clustering=clustering_text(s),
+                small_sample=small_sample_text(s) + "; " + SUR_SE_TEXT,
+                sample=s.sample,
+                sample_report=d.report.__dict__.copy(),
+                dropped_terms=eq["dropped"],
+                notes=notes,
+                extra={
+                    "base_estimator": s.estimator,
+                    "system": system_name,
+                    "system_equations": names,
+                    "method": used,
+                    "residual_correlation": [[float(x) for x in row] for row in corr],
+                    "equation_index": j,
+                },
+                spec=s.to_dict(),
+                software=_software(),
+            )
+        )
+    if any(not math.isfinite(x) for r in out for x in r.params.values()):
+        warnings.warn("system: some SUR coefficients are not finite", stacklevel=2)
+    return out

@@ -1,0 +1,102 @@
+"""Outputs on the committed demo data: JSON round trip, claims table, forest plot."""
+
+from __future__ import annotations
+
+import json
+
+from consortia.claims.outputs import (
+    claims_table,
+    forest_plot,
+    read_results,
+    results_frame,
+    write_outputs,
+)
+from consortia.claims.verdict import STATISTICAL_VERDICTS
+from consortia.tables import Table, to_markdown
+
+
+def test_demo_every_claim_gets_a_statistical_verdict(demo_results):
+    assert set(demo_results.verdicts.values()) <= set(STATISTICAL_VERDICTS)
+    for c in demo_results.claims:
+        for t in c.tests:
+            assert t.ci_lower <= t.estimate <= t.ci_upper or t.scale == "log", (c.id, t.name)
+            assert t.n_clusters > 1 and t.method
+
+
+def test_write_outputs_and_round_trip(demo_results, tmp_path):
+    paths = write_outputs(
+        demo_results,
+        tmp_path / "tables" / "claims",
+        tmp_path / "figures" / "claims_forest",
+        tmp_path / "claims.json",
+    )
+    assert {p.suffix for p in paths["table"].values()} == {".tex", ".html", ".md", ".csv"}
+    assert all(p.exists() and p.stat().st_size > 0 for p in paths["figure"].values())
+    data = json.loads(paths["json"].read_text(encoding="utf-8"))  # strict JSON (no NaN)
+    assert data["verdicts"] == demo_results.verdicts
+    assert data["settings"]["seed"] == demo_results.settings["seed"]
+    back = read_results(paths["json"])
+    assert back.verdicts == demo_results.verdicts
+    # the table is built from the stored JSON and equals the one from the live results
+    assert to_markdown(claims_table(back)) == to_markdown(claims_table(demo_results))
+    frame = results_frame(back)
+    assert len(frame) == sum(len(c.tests) for c in demo_results.claims)
+    assert {
+        "claim_id",
+        "test",
+        "estimate",
+        "ci_lower",
+        "ci_upper",
+        "claimed",
+        "verdict",
+        "method",
+        "n_consortia",
+        "mde",
+        "consortia_needed_vs_rival",
+    } <= set(frame.columns)
+
+
+def test_table_and_figure_objects(demo_results):
+    table = claims_table(demo_results)
+    assert isinstance(table, Table)
+    assert list(table.body.columns[:6]) == ["role", "estimate", "ci", "claimed", "rival", "verdict"]
+    md = to_markdown(table)
+    for c in demo_results.claims:
+        assert c.id.replace("_", "\\_") in md
+    fig = forest_plot(demo_results)
+    labels = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
+    assert len(labels) == sum(len(c.tests) for c in demo_results.claims)
+
+
+def test_outputs_are_deterministic(demo_results, tmp_path):
+    a = write_outputs(
+        demo_results, tmp_path / "a" / "t", tmp_path / "a" / "f", tmp_path / "a" / "r.json"
+    )
+    b = write_outputs(
+        demo_results, tmp_path / "b" / "t", tmp_path / "b" / "f", tmp_path / "b" / "r.json"
+    )
+    assert a["json"].read_bytes() == b["json"].read_bytes()
+    assert a["table"]["md"].read_bytes() == b["table"]["md"].read_bytes()
+    assert a["figure"]["png"].read_bytes() == b["figure"]["png"].read_bytes()
+
+
+def test_claims_step_over_paths(demo_tables, tmp_path):
+    from pathlib import Path
+
+    from consortia.claims import claims_step
+
+    root = Path(__file__).resolve().parents[2]
+    demo_tables["panel"].to_parquet(tmp_path / "panel.parquet", index=False)
+    demo_tables["tasks"].to_parquet(tmp_path / "tasks.parquet", index=False)
+    res = claims_step(
+        root / "config" / "claims.yaml",
+        tmp_path / "panel.parquet",
+        tmp_path / "out" / "claims.json",
+        tmp_path / "out" / "claims",
+        tmp_path / "out" / "claims_forest",
+        tasks_path=tmp_path / "tasks.parquet",
+        seed=demo_tables["seed"],
+    )
+    assert (tmp_path / "out" / "claims.md").exists()
+    assert (tmp_path / "out" / "claims_forest.png").exists()
+    assert read_results(tmp_path / "out" / "claims.json").verdicts == res.verdicts

@@ -1,0 +1,73 @@
+"""Power formulas against closed forms and an independent implementation (statsmodels)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from scipy import stats
+
+from consortia.claims import power as pw
+
+Z975, Z80, Z95, Z90 = (stats.norm.ppf(q) for q in (0.975, 0.80, 0.95, 0.90))
+
+
+def test_mde_is_z_sum_times_se():
+    assert pw.mde(0.02) == pytest.approx((Z975 + Z80) * 0.02)
+    assert pw.mde(0.02) == pytest.approx(2.8016 * 0.02, rel=1e-4)
+    assert pw.mde(1.0, alpha=0.01, power=0.9) == pytest.approx(
+        stats.norm.ppf(0.995) + stats.norm.ppf(0.9)
+    )
+
+
+@pytest.mark.parametrize(
+    ("sigma", "delta", "g"), [(0.3, 0.05, 300), (1.0, 0.2, 50), (0.45, 0.23, 1000)]
+)
+def test_clusters_needed_matches_closed_form(sigma, delta, g):
+    """One-sample z test: n = ((z_{1-α/2} + z_{power}) σ / Δ)², whatever the current G."""
+    se = sigma / math.sqrt(g)
+    closed = math.ceil(((Z975 + Z80) * sigma / delta) ** 2)
+    assert pw.clusters_needed(se, g, delta) == closed
+    assert pw.clusters_needed(se, g, -delta) == closed  # distance is absolute
+    # and the power at that size is at least the target, one consortium fewer is short
+    assert pw.power_at(pw.se_at(se, g, closed), delta) >= 0.80
+    assert pw.power_at(pw.se_at(se, g, closed - 1), delta) < 0.80
+
+
+def test_clusters_needed_matches_statsmodels():
+    from statsmodels.stats.power import NormalIndPower
+
+    sigma, delta, g = 0.4, 0.1, 250
+    n_sm = NormalIndPower().solve_power(
+        effect_size=delta / sigma, alpha=0.05, power=0.8, ratio=0, alternative="two-sided"
+    )
+    assert pw.clusters_needed(sigma / math.sqrt(g), g, delta) == math.ceil(n_sm)
+
+
+def test_equivalence_sample_size_closed_form():
+    """TOST, truth at the centre of ±δ: n = ((z_{1-α} + z_{1-β/2}) σ / δ)²."""
+    sigma, delta, g = 0.5, 0.05, 400
+    closed = math.ceil(((Z95 + Z90) * sigma / delta) ** 2)
+    assert pw.clusters_for_equivalence(sigma / math.sqrt(g), g, delta) == closed
+
+
+def test_degenerate_inputs():
+    assert pw.clusters_needed(0.1, 100, 0.0) is None
+    assert pw.clusters_needed(math.nan, 100, 0.1) is None
+    assert pw.clusters_for_equivalence(0.1, 100, 0.0) is None
+    assert math.isnan(pw.mde(math.nan))
+    assert pw.power_at(0.1, 0.0) == pytest.approx(0.05)  # size of the test
+
+
+def test_driver_power_uses_the_estimated_se(true_results):
+    t = true_results["transfer_rate"].test("level")
+    p = t.power
+    dist = 0.68 - 0.45  # claimed value vs rival
+    assert p["distance_to_rival"] == pytest.approx(dist)
+    assert p["clusters_needed_vs_rival"] == pw.clusters_needed(t.se, t.n_clusters, dist)
+    assert p["clusters_needed_equivalence"] == pw.clusters_for_equivalence(t.se, t.n_clusters, 0.05)
+    assert p["mde"] == pytest.approx((Z975 + Z80) * t.se)
+    # ratio claims: power on the log scale
+    r = true_results["breakthrough_speed"].test("time_ratio")
+    assert r.power["distance_to_rival"] == pytest.approx(math.log(0.75))
+    assert r.power["mde_ratio"] == pytest.approx(math.exp((Z975 + Z80) * r.se))
