@@ -8,7 +8,6 @@ rule clean:
         fixes=results_path("data", "fixes.csv"),
         quality=results_path("data", "quality.json"),
     params:
-        dataset=config["dataset"],
         tables_cfg=config.get("tables", {}),
         columns_cfg=config.get("columns", {}),
         org_type_synonyms=config.get("org_type_synonyms", {}),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,11 +122,11 @@ def clean_step(
     quarantine_path: str,
     fixes_path: str,
     quality_path: str,
-    dataset: str,
     absent_tables: list[str],
     **cleaning_cfg,
 ) -> dict:
     """Clean every table and write the kept rows, the set-aside rows and the quality report."""
+    dataset = os.path.commonpath([str(Path(path).parent) for path in files.values()])
     cleaned = read_and_clean(files, **cleaning_cfg)
     for table, path in clean_paths.items():
         Path(path).parent.mkdir(parents=True, exist_ok=True)
