@@ -20,6 +20,7 @@ validate(config, "config/schemas/config.schema.yaml")
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/outputs.smk"
+include: "rules/claims.smk"
 
 
 rule all:

@@ -43,7 +43,19 @@ def final_outputs():
         outputs.append(results_path("data", "tasks.parquet"))
     if PLAN.can_build("transfer_rate"):
         outputs += [figure_stem("transfer_rate_by_lead_type") + ext for ext in wf.FIGURE_EXTENSIONS]
+    outputs.append(results_path("claims", "claims.json"))
     return outputs
+
+
+def claims_inputs(wildcards):
+    inputs = {
+        "registry": config["claims"],
+        "panel": results_path("data", "panel.parquet"),
+        "consortia": results_path("data", "clean", "consortia.parquet"),
+    }
+    if PLAN.has_table("tasks"):
+        inputs["tasks"] = results_path("data", "tasks.parquet")
+    return inputs
 
 
 def metadata_inputs(wildcards):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from PIL import Image
 
 from consortia.simulate import simulate_to_folder
@@ -114,6 +115,21 @@ def test_absent_optional_table_is_reported_and_its_steps_skipped(tmp_path):
     assert (results / "data" / "panel.parquet").exists()
     assert not (results / "data" / "tasks.parquet").exists()
     assert not (results / "figures" / "transfer_rate_by_lead_type.png").exists()
+    claims = {c["id"]: c for c in json.loads((results / "claims" / "claims.json").read_text())["claims"]}
+    assert claims["breakthrough_speed"]["verdict"] == "not_testable"
+    assert any("end_date" in column or "duration" in column or "tasks" in column
+               for column in claims["breakthrough_speed"]["missing_columns"])
+
+
+def test_claims_step_gives_a_verdict_for_every_registered_claim(small_world):
+    _, results, _, _ = small_world
+    registry = yaml.safe_load((ROOT / "config" / "claims.yaml").read_text())
+    records = registry["claims"] if isinstance(registry, dict) else registry
+    claims = json.loads((results / "claims" / "claims.json").read_text())["claims"]
+    assert [c["id"] for c in claims] == [r["id"] for r in records]
+    allowed = {"consistent", "contradicted", "inconclusive", "not_testable"}
+    assert {c["verdict"] for c in claims} <= allowed
+    assert (results / "tables" / "claims.tex").read_text().count("\\toprule") == 1
 
 
 def test_missing_required_column_stops_with_a_named_error(tmp_path):
