@@ -63,11 +63,7 @@ class DatasetPlan:
 
     def missing_inputs(self, measure: str) -> list[str]:
         """Contract columns (as table.column) that ``measure`` needs and the dataset lacks."""
-        missing = []
-        for table, needed in measures.MEASURE_INPUTS[measure].items():
-            present = set(self.columns.get(table, []))
-            missing += [f"{table}.{column}" for column in needed if column not in present]
-        return missing
+        return measures.missing_inputs(measure, self.columns)
 
     def can_build(self, measure: str) -> bool:
         return not self.missing_inputs(measure)
