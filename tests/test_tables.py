@@ -10,14 +10,11 @@ and review the diff (git diff tests/snapshots/) before committing.
 
 from __future__ import annotations
 
-import difflib
 import math
-import os
 import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -37,36 +34,6 @@ from consortia.tables import (
     to_markdown,
     write_table,
 )
-
-SNAPSHOTS = Path(__file__).parent / "snapshots"
-UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"
-
-
-def assert_snapshot(text: str, name: str) -> None:
-    path = SNAPSHOTS / name
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8", newline="\n")
-        return
-    how = (
-        "If the change is intended, regenerate the snapshots with "
-        "`UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/test_tables.py` and review "
-        "`git diff tests/snapshots/` before committing."
-    )
-    if not path.exists():
-        pytest.fail(f"snapshot {path} does not exist. {how}")
-    expected = path.read_text(encoding="utf-8")
-    if text != expected:
-        diff = "".join(
-            difflib.unified_diff(
-                expected.splitlines(keepends=True),
-                text.splitlines(keepends=True),
-                fromfile=f"snapshots/{name}",
-                tofile="rendered",
-            )
-        )
-        pytest.fail(f"rendered output differs from snapshot {name}:\n{diff}\n{how}")
-
 
 # --------------------------------------------------------------------------- #
 # Fixtures
@@ -255,7 +222,7 @@ def test_table1_csv_is_long_and_numeric(tiny_panel, tmp_path):
     assert row["mean"] == pytest.approx(31 / 7, rel=1e-9)
 
 
-def test_table1_markdown_snapshot(tiny_panel):
+def test_table1_markdown_snapshot(tiny_panel, assert_snapshot):
     assert_snapshot(to_markdown(t1(tiny_panel)), "table1_tiny.md")
 
 
@@ -388,7 +355,7 @@ def test_csv_without_data_writes_labelled_body(tiny_table):
 
 
 @pytest.mark.parametrize("suffix", ["tex", "md", "html", "csv"])
-def test_snapshots_of_tiny_table(tiny_table, suffix):
+def test_snapshots_of_tiny_table(tiny_table, suffix, assert_snapshot):
     render = {
         "tex": to_latex_booktabs,
         "md": to_markdown,
@@ -398,7 +365,7 @@ def test_snapshots_of_tiny_table(tiny_table, suffix):
     assert_snapshot(render(tiny_table), f"tiny_table.{suffix}")
 
 
-def test_snapshot_of_tiny_table_standalone(tiny_table):
+def test_snapshot_of_tiny_table_standalone(tiny_table, assert_snapshot):
     assert_snapshot(to_latex_booktabs(tiny_table, standalone=True), "tiny_table_standalone.tex")
 
 

@@ -14,48 +14,15 @@ kinds, and the footnotes (one per distinct SE convention).
 
 from __future__ import annotations
 
-import difflib
-import os
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import simulate_panel
 
+from conftest import simulate_panel
 from consortia.estimate import FitResult, fit
 from consortia.estimate.mediation import MediationResult, mediation
 from consortia.estimate.tables import STAR_NOTE, mediation_table, regression_table, stars
 from consortia.tables import format_number, to_html, to_latex_booktabs, to_markdown, write_table
-
-SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots"
-UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"
-
-
-def assert_snapshot(text: str, name: str) -> None:
-    path = SNAPSHOTS / name
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8", newline="\n")
-        return
-    how = (
-        "If the change is intended, regenerate with `UPDATE_SNAPSHOTS=1 .venv/bin/pytest "
-        "tests/estimate/test_regression_tables.py` and review `git diff tests/snapshots/`."
-    )
-    if not path.exists():
-        pytest.fail(f"snapshot {path} does not exist. {how}")
-    expected = path.read_text(encoding="utf-8")
-    if text != expected:
-        diff = "".join(
-            difflib.unified_diff(
-                expected.splitlines(keepends=True),
-                text.splitlines(keepends=True),
-                fromfile=f"snapshots/{name}",
-                tofile="rendered",
-            )
-        )
-        pytest.fail(f"rendered output differs from snapshot {name}:\n{diff}\n{how}")
-
 
 BASE = {"outcome": "rd_per_member", "regressors": ["type_diversity"], "controls": ["n_members"]}
 SPECS = [
@@ -135,12 +102,12 @@ def table(fits):
     ("render", "suffix"),
     [(to_markdown, "md"), (to_latex_booktabs, "tex"), (to_html, "html")],
 )
-def test_regression_table_snapshots(table, render, suffix):
+def test_regression_table_snapshots(table, render, suffix, assert_snapshot):
     assert_snapshot(render(table), f"regression_tiny.{suffix}")
 
 
 @pytest.mark.parametrize(("render", "suffix"), [(to_markdown, "md"), (to_latex_booktabs, "tex")])
-def test_mediation_table_snapshots(med, render, suffix):
+def test_mediation_table_snapshots(med, render, suffix, assert_snapshot):
     t = mediation_table([med], labels={**LABELS, "collab_intensity": "Collaboration intensity"})
     assert_snapshot(render(t), f"mediation_tiny.{suffix}")
 
