@@ -12,6 +12,11 @@ PLAN = wf.plan_dataset(
 )
 
 
+# Each rule file appends the files its rules make to `rule all` here, so that
+# adding a family of outputs touches only its own rule file.
+EXTRA_OUTPUTS = []
+
+
 def results_path(*parts):
     return str(RESULTS.joinpath(*parts))
 
@@ -44,7 +49,7 @@ def final_outputs():
     if PLAN.can_build("transfer_rate"):
         outputs += [figure_stem("transfer_rate_by_lead_type") + ext for ext in wf.FIGURE_EXTENSIONS]
     outputs.append(results_path("claims", "claims.json"))
-    return outputs
+    return outputs + EXTRA_OUTPUTS
 
 
 def claims_inputs(wildcards):
