@@ -14,6 +14,9 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 validate(config, "config/schemas/config.schema.yaml")
 
 
@@ -21,6 +24,10 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/outputs.smk"
 include: "rules/claims.smk"
+include: "rules/models.smk"
+include: "rules/cordis.smk"
+include: "rules/provenance.smk"
+include: "rules/montecarlo.smk"
 
 
 rule all:

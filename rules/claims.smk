@@ -1,11 +1,29 @@
+CLAIMS_REPORT = "Claims"
+
+
 rule claims:
-    """Verdicts on the review's quantitative claims (config/claims.yaml): table, forest plot, JSON."""
+    """Verdicts on the review's quantitative claims (config/claims.yaml): CSV, table, forest plot, JSON."""
     input:
         unpack(claims_inputs),
     output:
         json=results_path("claims", "claims.json"),
-        table=multiext(table_stem("claims"), *wf.TABLE_EXTENSIONS),
-        figure=multiext(figure_stem("claims_forest"), *wf.FIGURE_EXTENSIONS),
+        csv=report(
+            results_path("claims", "claims.csv"),
+            caption="../report/claims_csv.rst",
+            category=CLAIMS_REPORT,
+        ),
+        table=multiext(table_stem("claims"), ".csv", ".md", ".tex"),
+        table_html=report(
+            table_stem("claims") + ".html",
+            caption="../report/claims_table.rst",
+            category=CLAIMS_REPORT,
+        ),
+        forest=report(
+            figure_stem("claims_forest") + ".png",
+            caption="../report/claims_forest.rst",
+            category=CLAIMS_REPORT,
+        ),
+        forest_pdf=figure_stem("claims_forest") + ".pdf",
     params:
         seed=config["seed"],
     log:
@@ -14,3 +32,52 @@ rule claims:
         "../environment.yml"
     script:
         "scripts/claims.py"
+
+
+rule claims_km:
+    """Kaplan-Meier curves of breakthrough cycles by lead type, with the number at risk."""
+    input:
+        tasks=results_path("data", "tasks.parquet"),
+        claims=results_path("claims", "claims.json"),
+    output:
+        png=report(
+            figure_stem("claims_km") + ".png",
+            caption="../report/claims_km.rst",
+            category=CLAIMS_REPORT,
+        ),
+        pdf=figure_stem("claims_km") + ".pdf",
+    log:
+        log_path("claims_km"),
+    conda:
+        "../environment.yml"
+    script:
+        "scripts/claims_km.py"
+
+
+rule claims_transfer_rate:
+    """Transfer rate by lead type against the claim: reference lines at the claimed and average rates."""
+    input:
+        registry=config["claims"],
+        panel=results_path("data", "panel.parquet"),
+    output:
+        png=report(
+            figure_stem("claims_transfer_rate") + ".png",
+            caption="../report/claims_transfer_rate.rst",
+            category=CLAIMS_REPORT,
+        ),
+        pdf=figure_stem("claims_transfer_rate") + ".pdf",
+    params:
+        seed=config["seed"],
+    log:
+        log_path("claims_transfer_rate"),
+    conda:
+        "../environment.yml"
+    script:
+        "scripts/claims_transfer_rate.py"
+
+
+EXTRA_OUTPUTS += [results_path("claims", "claims.csv")]
+if PLAN.has_table("tasks") and "start_date" in PLAN.columns["tasks"]:
+    EXTRA_OUTPUTS += [figure_stem("claims_km") + ext for ext in wf.FIGURE_EXTENSIONS]
+if PLAN.can_build("transfer_rate"):
+    EXTRA_OUTPUTS += [figure_stem("claims_transfer_rate") + ext for ext in wf.FIGURE_EXTENSIONS]

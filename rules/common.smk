@@ -5,16 +5,25 @@ from pathlib import Path
 from consortia import workflow as wf
 
 RESULTS = Path(config["results"])
-PLAN = wf.plan_dataset(
-    dataset=config["dataset"],
-    tables_cfg=config.get("tables", {}),
-    columns_cfg=config.get("columns", {}),
-)
+if "cordis" in config:
+    # rules/cordis.smk writes the dataset folder in a rule: plan from the tables the
+    # adapter promises, since their headers cannot be read before the run.
+    from consortia.adapters.cordis import dataset_plan
+
+    PLAN = dataset_plan(config["dataset"])
+else:
+    PLAN = wf.plan_dataset(
+        dataset=config["dataset"],
+        tables_cfg=config.get("tables", {}),
+        columns_cfg=config.get("columns", {}),
+    )
 
 
 # Each rule file appends the files its rules make to `rule all` here, so that
 # adding a family of outputs touches only its own rule file.
 EXTRA_OUTPUTS = []
+# ... and may add lines to the plan printed when a run starts (what it skips, and why).
+EXTRA_PLAN_LINES = []
 
 
 def results_path(*parts):
@@ -23,6 +32,13 @@ def results_path(*parts):
 
 def log_path(rule_name):
     return results_path("logs", f"{rule_name}.log")
+
+
+# Snakemake measures each job's wall-clock time and peak memory into this file
+# (`benchmark: benchmark_path("rule")`); provenance.json and REPLICATION.md
+# report them as the run's computational requirements.
+def benchmark_path(rule_name):
+    return results_path("benchmarks", f"{rule_name}.tsv")
 
 
 def clean_tables():
@@ -76,7 +92,11 @@ def metadata_inputs(wildcards):
 
 def print_plan():
     print(PLAN.describe())
+    for line in EXTRA_PLAN_LINES:
+        print(line)
 
 
 def print_quality_summary():
-    print(wf.quality_summary(results_path("data", "quality.json")))
+    quality = Path(results_path("data", "quality.json"))
+    if quality.exists():  # absent when only other targets ran (e.g. `snakemake montecarlo`)
+        print(wf.quality_summary(quality))

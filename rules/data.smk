@@ -4,9 +4,19 @@ rule clean:
         **PLAN.files,
     output:
         **clean_tables(),
-        quarantine=results_path("data", "quarantine.csv"),
-        fixes=results_path("data", "fixes.csv"),
-        quality=results_path("data", "quality.json"),
+        quarantine=report(
+            results_path("data", "quarantine.csv"),
+            caption="../report/data_quarantine.rst",
+            category="Data",
+        ),
+        fixes=report(
+            results_path("data", "fixes.csv"), caption="../report/data_fixes.rst", category="Data"
+        ),
+        quality=report(
+            results_path("data", "quality.json"),
+            caption="../report/data_quality.rst",
+            category="Data",
+        ),
     params:
         tables_cfg=config.get("tables", {}),
         columns_cfg=config.get("columns", {}),
@@ -16,6 +26,8 @@ rule clean:
         absent_tables=PLAN.absent_tables,
     log:
         log_path("clean"),
+    benchmark:
+        benchmark_path("clean"),
     conda:
         "../environment.yml"
     script:
@@ -31,6 +43,8 @@ rule panel:
         measures=results_path("data", "panel_measures.json"),
     log:
         log_path("panel"),
+    benchmark:
+        benchmark_path("panel"),
     conda:
         "../environment.yml"
     script:
@@ -48,6 +62,8 @@ rule tasks:
         censoring_date=config.get("censoring_date"),
     log:
         log_path("tasks"),
+    benchmark:
+        benchmark_path("tasks"),
     conda:
         "../environment.yml"
     script:
@@ -59,14 +75,29 @@ rule metadata:
     input:
         unpack(metadata_inputs),
     output:
-        metadata=results_path("data", "metadata.json"),
+        metadata=report(
+            results_path("data", "metadata.json"),
+            caption="../report/data_metadata.rst",
+            category="Data",
+        ),
     params:
         dataset=config["dataset"],
         money=config["money"],
         censoring_date=config.get("censoring_date"),
     log:
         log_path("metadata"),
+    benchmark:
+        benchmark_path("metadata"),
     conda:
         "../environment.yml"
     script:
         "scripts/metadata.py"
+
+
+# The data products besides the panel, so that provenance.json traces them too.
+EXTRA_OUTPUTS += [
+    *clean_tables().values(),
+    results_path("data", "quarantine.csv"),
+    results_path("data", "fixes.csv"),
+    results_path("data", "panel_measures.json"),
+]

@@ -4,9 +4,16 @@ rule table1:
         panel=results_path("data", "panel.parquet"),
         metadata=results_path("data", "metadata.json"),
     output:
-        multiext(table_stem("table1_descriptives"), *wf.TABLE_EXTENSIONS),
+        multiext(table_stem("table1_descriptives"), ".csv", ".md", ".tex"),
+        html=report(
+            table_stem("table1_descriptives") + ".html",
+            caption="../report/data_table1.rst",
+            category="Data",
+        ),
     log:
         log_path("table1"),
+    benchmark:
+        benchmark_path("table1"),
     conda:
         "../environment.yml"
     script:
@@ -18,11 +25,18 @@ rule figure_transfer_rate:
     input:
         panel=results_path("data", "panel.parquet"),
     output:
-        multiext(figure_stem("transfer_rate_by_lead_type"), *wf.FIGURE_EXTENSIONS),
+        pdf=figure_stem("transfer_rate_by_lead_type") + ".pdf",
+        png=report(
+            figure_stem("transfer_rate_by_lead_type") + ".png",
+            caption="../report/data_transfer_rate.rst",
+            category="Data",
+        ),
     params:
         seed=config["seed"],
     log:
         log_path("figure_transfer_rate"),
+    benchmark:
+        benchmark_path("figure_transfer_rate"),
     conda:
         "../environment.yml"
     script:

@@ -2,11 +2,36 @@
 
 import difflib
 import os
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    results: Path
+    output: str  # what `consortia run` printed
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> DemoRun:
+    """One full workflow run on the demo dataset through `consortia run`, shared by every test
+    that reads a finished results folder (report, replication, notebooks, determinism, CLI)."""
+    results = tmp_path_factory.mktemp("demo_results")
+    command = [sys.executable, "-m", "consortia.cli", "run", "--results", str(results),
+               "--cores", "2", "--", "--nolock"]
+    run = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=1800, check=False
+    )
+    if run.returncode != 0:
+        pytest.fail(f"the demo run failed:\n{run.stdout[-6000:]}\n{run.stderr[-3000:]}")
+    return DemoRun(results=results, output=run.stdout)
 
 
 @pytest.fixture

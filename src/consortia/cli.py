@@ -2,6 +2,8 @@
 
     consortia simulate OUT [--consortia N] [--years T] [--seed S] [--truth FILE] [--format csv]
     consortia validate DIR [--config config/config.yaml] [--show 20]
+    consortia run [--dataset DIR] [--results OUT] [--configfile F] [--cores N] [-- SNAKEMAKE ARGS]
+    consortia ingest cordis --projects FILE --organizations FILE --out DIR [--config FILE]
 """
 
 from __future__ import annotations
@@ -64,6 +66,56 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ingest_cordis(args: argparse.Namespace) -> int:
+    """Write a contract dataset folder from the EC's CORDIS project and organization exports."""
+    from consortia.adapters.cordis import CordisFormatError, Selection, ingest_cordis
+
+    cordis_cfg = (load_config(args.config).get("cordis") or {}) if args.config else {}
+    selection = Selection.from_config(cordis_cfg.get("selection"))
+    encoding = args.encoding or cordis_cfg.get("encoding", "utf-8")
+    try:
+        summary = ingest_cordis(
+            args.projects, args.organizations, args.out, selection=selection, encoding=encoding
+        )
+    except CordisFormatError as error:
+        print(f"CORDIS format error: {error}", file=sys.stderr)
+        return 2
+    projects, rows = summary["projects"], summary["organization_rows"]
+    print(
+        f"wrote {projects['written']} projects and {rows['written']} organisation rows to "
+        f"{args.out}\n"
+        f"  selection: >= {selection.min_participants} distinct participants, funding scheme "
+        f"not in {len(selection.exclude_funding_schemes)} excluded patterns; "
+        f"{projects['excluded']} of {projects['read']} projects excluded "
+        f"(listed in {args.out / 'excluded_projects.csv'})\n"
+        f"  passed to cleaning as found: {json.dumps(summary['passed_to_cleaning'])}\n"
+        f"  provenance, mapping, proxy and caveats: {args.out / 'source.json'}"
+    )
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the workflow through Snakemake, showing its progress on one line."""
+    from consortia import runner
+
+    extra = list(args.snakemake_args)
+    if extra[:1] == ["--"]:
+        extra = extra[1:]
+    try:
+        project_dir = runner.find_project_dir()
+    except FileNotFoundError as error:
+        print(f"consortia run: {error}", file=sys.stderr)
+        return 2
+    command = runner.snakemake_command(
+        dataset=args.dataset,
+        results=args.results,
+        configfile=args.configfile,
+        cores=args.cores,
+        extra=extra,
+    )
+    return runner.run_workflow(command, project_dir, verbose=args.verbose)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="consortia", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -85,6 +137,29 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--show", type=int, default=20, help="quarantined rows to list (20)")
     validate.add_argument("--json", action="store_true", help="also print the quality report")
     validate.set_defaults(handler=_validate)
+
+    run = commands.add_parser("run", help="run the workflow (Snakemake) with a progress display")
+    run.add_argument("--dataset", type=Path, help="dataset folder (default: the config's, the demo)")
+    run.add_argument("--results", type=Path, help="folder to write into (default: the config's)")
+    run.add_argument("--configfile", type=Path, help="study config on top of config/config.yaml")
+    run.add_argument("--cores", default="all", help="cores Snakemake may use (all)")
+    run.add_argument("--verbose", action="store_true", help="show Snakemake's whole log")
+    run.add_argument("snakemake_args", nargs=argparse.REMAINDER,
+                     help="after --, passed to Snakemake unchanged (e.g. -- --dry-run)")
+    run.set_defaults(handler=_run)
+
+    ingest = commands.add_parser("ingest", help="turn a public data source into a dataset folder")
+    sources = ingest.add_subparsers(dest="source", required=True)
+    cordis = sources.add_parser("cordis", help="EU framework-programme projects (CORDIS exports)")
+    cordis.add_argument("--projects", type=Path, required=True, help="the EC's project.csv")
+    cordis.add_argument("--organizations", type=Path, required=True,
+                        help="the EC's organization.csv")
+    cordis.add_argument("--out", type=Path, required=True, help="dataset folder to write")
+    cordis.add_argument("--config", type=Path,
+                        help="config whose cordis block gives the selection (default: the "
+                        "adapter's, as in config/cordis.yaml)")
+    cordis.add_argument("--encoding", help="text encoding of the exports (default utf-8)")
+    cordis.set_defaults(handler=_ingest_cordis)
     return parser
 
 

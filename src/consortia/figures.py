@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import matplotlib as mpl
@@ -141,6 +141,9 @@ def transfer_rate_by_lead_type(
     level: str = "consortium",
     seed: int = 0,
     title: str = "Technology-transfer rate by lead type",
+    reference_lines: Mapping[str, float] | None = None,
+    estimates: Mapping[str, tuple[float, float, float]] | None = None,
+    estimates_label: str = "pooled rate, 95% CI",
 ) -> Figure:
     """Distribution of the technology-transfer rate by the consortium's lead type.
 
@@ -152,6 +155,13 @@ def transfer_rate_by_lead_type(
     ``seed``. Tick labels give N per lead type (N = 0 when a lead type is in the
     panel but never has a defined rate); lead types absent from the panel are
     left out, and colours follow :data:`LEAD_TYPE_PALETTE`.
+
+    ``reference_lines`` (label → rate): horizontal dashed lines across the
+    plot, each labelled in the right margin (e.g. a claimed rate and the average
+    it is claimed to exceed). ``estimates`` (lead type → (estimate, lower,
+    upper)): a diamond with an error bar beside each box, e.g. the pooled
+    achievement-weighted rate and its confidence interval; named in the legend
+    by ``estimates_label``.
 
     Raises ``ValueError`` if ``transfer_rate`` (or ``lead_type``/``consortium_id``)
     is not in the panel, or if the rate is missing in every row.
@@ -200,7 +210,8 @@ def transfer_rate_by_lead_type(
 
     rng = np.random.default_rng(seed)
     with theme():
-        fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+        margin = 0.9 if reference_lines else 0.0  # room for the line labels
+        fig = Figure(figsize=(6.4 + margin, 4.2), layout="constrained")
         ax = fig.add_subplot()
         tick_labels = []
         for pos, lead_type in enumerate(order):
@@ -237,6 +248,36 @@ def transfer_rate_by_lead_type(
                 )
             name = LEAD_TYPE_LABELS.get(lead_type, lead_type)
             tick_labels.append(f"{name}\n(N = {values.size:,d})")
+        shown = [(pos, t) for pos, t in enumerate(order) if t in (estimates or {})]
+        for k, (pos, lead_type) in enumerate(shown):
+            est, lo, hi = estimates[lead_type]
+            ax.errorbar(
+                pos + 0.36,
+                est,
+                yerr=[[est - lo], [hi - est]],
+                fmt="D",
+                ms=5,
+                color="#222222",
+                capsize=2.5,
+                lw=1.2,
+                zorder=4,
+                label=estimates_label if k == 0 else None,
+            )
+        for label, value in (reference_lines or {}).items():
+            ax.axhline(value, color="#555555", lw=0.9, ls="--", zorder=1)
+            ax.annotate(  # in the right margin: the label never hides data
+                f"{label}:\n{value:.0%}",
+                xy=(1.0, value),
+                xycoords=("axes fraction", "data"),
+                xytext=(4, 0),
+                textcoords="offset points",
+                ha="left",
+                va="center",
+                fontsize="x-small",
+                color="#333333",
+            )
+        if shown:
+            ax.legend(loc="lower left", fontsize="x-small", frameon=False)
         ax.set_xticks(range(len(order)), tick_labels)
         ax.set_xlim(-0.6, len(order) - 0.4)
         top = max(1.0, float(np.nanmax(points.to_numpy()))) if len(points) else 1.0

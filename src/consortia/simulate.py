@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.core.dtypes.cast import maybe_box_native
 from scipy import optimize, special
 
 ORG_TYPES = ("enterprise", "university", "research_institute", "government", "other")
@@ -1444,7 +1445,13 @@ def _frames(truth, cons, mem, pan, perf, first_year):
 
 
 class _Messer:
-    """Injects mess into one table; every original row is touched by at most one kind."""
+    """Injects mess into one table; every original row is touched by at most one kind.
+
+    Cell writes are buffered per column and applied in one step by ``finish``
+    (per-cell pandas writes made simulating 100k consortia take minutes). This
+    is exact because a row is only ever read (``row``, ``value``) before mess
+    touches it; a column's dtype still changes at the write that needs it.
+    """
 
     def __init__(self, table: str, df: pd.DataFrame, rng: np.random.Generator):
         self.table = table
@@ -1455,6 +1462,9 @@ class _Messer:
         self.order = np.arange(self.n0, dtype=float)
         self.tags: dict[int, list[tuple[str, str, str | None]]] = {}
         self.added: list[tuple[float, dict, list]] = []
+        self.pending: dict[str, list[tuple[int, object]]] = {}
+        self._cells: dict[str, np.ndarray] = {}
+        self._dtypes = dict(self.df.dtypes)
 
     def count(self, rate: float) -> int:
         return 0 if rate <= 0 else max(1, round(rate * self.n0))
@@ -1472,18 +1482,54 @@ class _Messer:
     def tag(self, i: int, kind: str, column: str | None = None):
         self.tags.setdefault(int(i), []).append((kind, _KIND_OUTCOME[kind][1], column))
 
+    def _retype(self, column: str, dtype) -> None:
+        self.df[column] = self.df[column].astype(dtype)
+        self._dtypes[column] = self.df[column].dtype
+        self._cells.pop(column, None)
+
     def set(self, i: int, column: str, value):
-        col = self.df[column]
+        dtype = self._dtypes[column]
         if value is None or (isinstance(value, float) and np.isnan(value)):
-            if col.dtype == np.int64:
-                self.df[column] = col.astype("Int64")
-            elif col.dtype == bool:
-                self.df[column] = col.astype(object)
-            self.df.at[i, column] = None if self.df[column].dtype == object else pd.NA
-            return
-        if col.dtype == bool or (col.dtype == np.int64 and isinstance(value, float)):
-            self.df[column] = col.astype(object if col.dtype == bool else float)
-        self.df.at[i, column] = value
+            if dtype == np.int64:
+                self._retype(column, "Int64")
+            elif dtype == bool:
+                self._retype(column, object)
+            value = None if self._dtypes[column] == object else pd.NA
+        elif dtype == bool or (dtype == np.int64 and isinstance(value, float)):
+            self._retype(column, object if dtype == bool else float)
+        self.pending.setdefault(column, []).append((int(i), value))
+
+    def _apply_pending(self) -> None:
+        for column, writes in self.pending.items():
+            rows = np.array([i for i, _ in writes], dtype=np.intp)
+            values = [v for _, v in writes]
+            current = self.df[column]
+            if isinstance(current.dtype, pd.api.extensions.ExtensionDtype):
+                cells = current.array.copy()
+                cells[rows] = values
+            else:
+                cells = current.to_numpy(copy=True)
+                if cells.dtype.kind == "f":
+                    values = [np.nan if v is pd.NA else v for v in values]
+                boxed = np.empty(len(values), dtype=object)
+                boxed[:] = values
+                cells[rows] = boxed if cells.dtype == object else boxed.astype(cells.dtype)
+            self.df[column] = pd.Series(cells, index=current.index, name=column)
+        self.pending = {}
+        self._cells = {}
+
+    def _column_cells(self, column: str) -> np.ndarray:
+        if column not in self._cells:
+            self._cells[column] = self.df[column].to_numpy(dtype=object)
+        return self._cells[column]
+
+    def value(self, i: int, column: str):
+        """Cell (i, column) of a row mess has not touched yet, boxed as ``row`` boxes it."""
+        return maybe_box_native(self._column_cells(column)[i])
+
+    def row(self, i: int) -> dict:
+        """Row i as ``DataFrame.iloc[i].to_dict()`` gives it (Python scalars, NA kept)."""
+        return {column: self.value(i, column) for column in self.df.columns}
 
     def add(
         self,
@@ -1496,13 +1542,10 @@ class _Messer:
         pos = source + 0.5 + 1e-3 * len(self.added) if order is None else order
         self.added.append((pos, row, [(kind, _KIND_OUTCOME[kind][1], column)]))
 
-    def row(self, i: int) -> dict:
-        return self.df.iloc[i].to_dict()
-
     def finish(self) -> tuple[pd.DataFrame, list[dict]]:
-        frames = [
-            self.df.assign(_order=self.order, _tags=[self.tags.get(i, []) for i in range(self.n0)])
-        ]
+        self._apply_pending()
+        frames = [self.df]
+        orders = [self.order]
         if self.added:
             extra = pd.DataFrame([r for _, r, _ in self.added], columns=self.df.columns)
             for col in self.df.columns:  # keep the original dtypes where possible
@@ -1510,25 +1553,29 @@ class _Messer:
                     extra[col] = extra[col].astype(self.df[col].dtype)
                 except (TypeError, ValueError):
                     pass
-            extra["_order"] = [o for o, _, _ in self.added]
-            extra["_tags"] = [t for _, _, t in self.added]
             frames.append(extra)
+            orders.append(np.array([o for o, _, _ in self.added], dtype=float))
         out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        out = out.sort_values("_order", kind="stable").reset_index(drop=True)
+        sorted_rows = np.argsort(np.concatenate(orders), kind="stable")
+        out = out.iloc[sorted_rows].reset_index(drop=True)
+        position = np.empty(len(out), dtype=np.int64)
+        position[sorted_rows] = np.arange(len(out))
+        tagged = [(int(position[i]), tags) for i, tags in self.tags.items()]
+        tagged += [(int(position[self.n0 + k]), t) for k, (_, _, t) in enumerate(self.added)]
         log = []
-        for pos, tags in enumerate(out["_tags"]):
+        for pos, tags in sorted(tagged, key=lambda item: item[0]):
             for kind, outcome, column in tags:
                 log.append(
                     {"source_row": pos + 1, "kind": kind, "outcome": outcome, "column": column}
                 )
-        return out.drop(columns=["_order", "_tags"]), log
+        return out, log
 
 
 def _synonym(messer, rng, column, k):
     rows = messer.pick(k)
     labels = {}
     for i in rows:
-        options = SYNONYM_LABELS[messer.df.at[i, column]]
+        options = SYNONYM_LABELS[messer.value(i, column)]
         label, _kind = options[int(rng.integers(0, len(options)))]
         messer.set(i, column, label)
         messer.tag(i, "org_type_synonym", column)
@@ -1581,15 +1628,15 @@ def _inject_mess(
         row["consortium_id"] = next(orphan_ids)
         m.add(i, row, "orphan", "consortium_id", order=m.n0 + 1e-3 * len(m.added))
     for i in m.pick(m.count(s.get("negative_value", 0)), nonlead & (df["funding"] > 0).to_numpy()):
-        m.set(i, "funding", -int(df.at[i, "funding"]))
+        m.set(i, "funding", -int(m.value(i, "funding")))
         m.tag(i, "negative_value", "funding")
     ok_w = nonlead & (df["decision_weight"] >= 0.02).to_numpy()
     for i in m.pick(m.count(s.get("decision_weight_out_of_range", 0)), ok_w):
-        m.set(i, "decision_weight", round(float(df.at[i, "decision_weight"]) * 100, 2))
+        m.set(i, "decision_weight", round(float(m.value(i, "decision_weight")) * 100, 2))
         m.tag(i, "decision_weight_out_of_range", "decision_weight")
     has_join = nonlead & df["join_year"].notna().to_numpy()
     for i in m.pick(m.count(s.get("end_before_start", 0)), has_join):
-        m.set(i, "exit_year", int(df.at[i, "join_year"]) - int(rng.integers(1, 3)))
+        m.set(i, "exit_year", int(m.value(i, "join_year")) - int(rng.integers(1, 3)))
         m.tag(i, "end_before_start", "exit_year")
     labels["members"] = _synonym(m, rng, "member_type", m.count(s.get("org_type_synonym", 0)))
     _blank(m, rng, m.count(s.get("missing_optional", 0)), nonlead)
@@ -1635,19 +1682,19 @@ def _inject_mess(
         m.add(i, row, "year_outside_life", "year", order=i + (-0.5 if before_ok[i] else 0.5))
     for i in m.pick(m.count(s.get("negative_value", 0))):
         col = _PANEL_SAFE_COUNTS[int(rng.integers(0, len(_PANEL_SAFE_COUNTS)))]
-        m.set(i, col, -max(int(df.at[i, col]), 1))
+        m.set(i, col, -max(int(m.value(i, col)), 1))
         m.tag(i, "negative_value", col)
     for i in m.pick(m.count(s.get("transferred_exceeds_achievements", 0))):
         m.set(
-            i, "achievements_transferred", int(df.at[i, "achievements"]) + int(rng.integers(1, 4))
+            i, "achievements_transferred", int(m.value(i, "achievements")) + int(rng.integers(1, 4))
         )
         m.tag(i, "transferred_exceeds_achievements", "achievements_transferred")
     for i in m.pick(m.count(s.get("industrial_exceeds_total", 0))):
-        m.set(i, "tasks_industrial", int(df.at[i, "tasks_total"]) + int(rng.integers(1, 3)))
+        m.set(i, "tasks_industrial", int(m.value(i, "tasks_total")) + int(rng.integers(1, 3)))
         m.tag(i, "industrial_exceeds_total", "tasks_industrial")
     for i in m.pick(m.count(s.get("outlier", 0))):
         m.set(
-            i, "rd_expenditure", round(float(df.at[i, "rd_expenditure"]) * rng.uniform(20, 60), 4)
+            i, "rd_expenditure", round(float(m.value(i, "rd_expenditure")) * rng.uniform(20, 60), 4)
         )
         m.tag(i, "outlier", "rd_expenditure")
     _blank(m, rng, m.count(s.get("missing_optional", 0)))
@@ -1658,7 +1705,7 @@ def _inject_mess(
     m = _Messer("tasks", clean["tasks"], rng)
     df = m.df
     for i in m.pick(m.count(s.get("end_before_start", 0)), df["end_date"].notna().to_numpy()):
-        start, end = df.at[i, "start_date"], df.at[i, "end_date"]
+        start, end = m.value(i, "start_date"), m.value(i, "end_date")
         m.set(i, "start_date", end)
         m.set(i, "end_date", start)
         m.tag(i, "end_before_start", "end_date")
@@ -1733,6 +1780,8 @@ def _mess_summary(clean, raw, logs, labels, spec) -> dict:
 
 
 def _round_floats(obj, digits=8):
+    if obj is None or type(obj) in (str, int, bool):  # most of the mess log: nothing to round
+        return obj
     if isinstance(obj, float):
         return float(f"{obj:.{digits}g}")
     if isinstance(obj, dict):

@@ -19,12 +19,14 @@ ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = ROOT / "config" / "claims.yaml"
 SEED = 20251220
 
-# A world where the review's numbers are false: every claimed quantity moved off its
-# tolerance band (transfer rate 0.50, time ratio 1.0, enterprise share 0.50, lead weight
-# 0.50, industrial share 0.70, subsidy elasticity −0.2).
+# A world where the review's numbers are false and enterprise-led consortia have no
+# advantage at all: they transfer at the other-led rate (0.45, gap 0) and complete tasks as
+# fast as university-led ones (time ratio 1.0); the other claimed quantities are moved off
+# their tolerance bands (enterprise share 0.50, lead weight 0.50, industrial share 0.70,
+# subsidy elasticity −0.2).
 FALSE_TRUTH = {
     "tasks": {"time_ratio": {"enterprise": 1.0}},
-    "performance": {"transfer": {"target_rate_enterprise_led": 0.50}},
+    "performance": {"transfer": {"target_rate_enterprise_led": 0.45}},
     "lead_type_shares": {"enterprise": 0.50, "university": 0.28},
     "structure": {"lead_decision_weight_mean": {"enterprise": 0.50}},
     "conduct": {"industrial_task_share_mean": {"enterprise": 0.70}},

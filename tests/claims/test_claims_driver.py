@@ -1,4 +1,4 @@
-"""The registry drives what runs; missing columns give not_testable naming them; pending."""
+"""The registry drives what runs; missing columns give not_testable naming them."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import copy
 import pytest
 
 from consortia.claims import evaluate_claims, load_registry
-from consortia.claims import evaluators as ev
-from consortia.claims.verdict import CONTRADICTED, NOT_TESTABLE, PENDING, STATISTICAL_VERDICTS
+from consortia.claims.verdict import CONTRADICTED, NOT_TESTABLE, STATISTICAL_VERDICTS
 
 CHEAP = [
     "enterprise_led_share",
@@ -73,7 +72,10 @@ def test_the_claimed_value_and_comparison_come_from_the_registry(registry_raw, s
     assert base["enterprise_led_share"].test("share").verdict != CONTRADICTED
     assert moved["enterprise_led_share"].test("share").verdict == CONTRADICTED
     assert moved["transfer_rate"].test("gap").estimate < base["transfer_rate"].test("gap").estimate
-    assert [t.name for t in moved["transfer_rate"].tests] == ["level", "gap"]
+    assert [t.name for t in moved["transfer_rate"].tests] == ["level", "gap", "gap_unclustered"]
+    # the unclustered Newcombe interval needs two independent samples, which "all" is not
+    unclustered = moved["transfer_rate"].test("gap_unclustered")
+    assert unclustered.verdict == NOT_TESTABLE and "not independent" in unclustered.reason
 
 
 def test_seed_per_claim_does_not_depend_on_other_claims(registry, small_world):
@@ -123,13 +125,6 @@ def test_test_level_requirement(registry, small_world):
     assert c.test("pooled").missing_columns == ["panel.tasks_total"]
     assert c.verdict in STATISTICAL_VERDICTS  # the primary test still runs
     assert not c.partial
-
-
-def test_mediation_pending_when_module_absent(registry, small_world, monkeypatch):
-    monkeypatch.setattr(ev, "mediation_available", lambda: False)
-    res = run(registry, small_world, only=["scp_chain"])
-    assert res["scp_chain"].verdict == PENDING
-    assert "mediation" in res["scp_chain"].reason
 
 
 def test_unknown_claim_id_in_only(registry, small_world):

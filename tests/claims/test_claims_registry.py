@@ -18,8 +18,12 @@ REGISTRY = ROOT / "config" / "claims.yaml"
 EXPECTED_IDS = [
     "transfer_rate", "breakthrough_speed", "academic_partner_conversion", "enterprise_led_share",
     "enterprise_led_best", "lead_decision_weight", "industrial_task_share", "scp_chain",
-    "industry_heterogeneity", "subsidy_crowding_in",
+    "industry_heterogeneity", "subsidy_crowding_in", "chain_commercialisation",
+    "organised_research_cycle", "smic_yield_case",
 ]  # fmt: skip
+# Columns a claim names although the data contract lacks them: the claim stays not_testable
+# (naming the column) until a dataset brings it.
+BEYOND_THE_CONTRACT = {"tasks": {"in_consortium"}}
 REQUIRED = [
     "id",
     "label",
@@ -45,7 +49,8 @@ def test_shipped_registry_loads(registry):
     for c in registry.claims:
         assert c.method in EVALUATORS
         assert c.primary, c.id
-        assert c.section.split()[0] in {"2.1.2", "2.2.1", "2.2.2", "2.2.3", "3.1.1"}
+        assert c.section.split()[0] in {"1.3", "2.1.2", "2.2.1", "2.2.2", "2.2.3", "3.1.1",
+                                        "3.1.4", "4.1"}
 
 
 def test_quotes_are_verbatim_from_the_review(registry):
@@ -163,4 +168,5 @@ def test_required_columns_exist_in_the_clean_data_design(registry):
     for c in registry.claims:
         for spec in [c.requires, *(t.requires for t in c.tests)]:
             for table, cols in spec.items():
-                assert set(cols) <= known[table], (c.id, table, set(cols) - known[table])
+                extra = set(cols) - known[table] - BEYOND_THE_CONTRACT.get(table, set())
+                assert not extra, (c.id, table, extra)

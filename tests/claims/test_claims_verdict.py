@@ -7,11 +7,11 @@ import math
 import pytest
 
 from consortia.claims.verdict import (
-    CONSISTENT,
     CONTRADICTED,
     INCONCLUSIVE,
     NOT_TESTABLE,
-    PENDING,
+    SUPPORTED,
+    VERDICTS,
     Claimed,
     Contrast,
     classify,
@@ -37,19 +37,19 @@ VALUE = {"value": 0.68, "tolerance": 0.05, "scale": "absolute"}  # region [0.63,
 @pytest.mark.parametrize(
     ("lo", "hi", "expected"),
     [
-        (0.66, 0.70, CONSISTENT),  # around the claim
-        (0.50, 0.64, CONSISTENT),  # excludes the claimed value, meets the band, excludes rival
+        (0.66, 0.70, SUPPORTED),  # around the claim
+        (0.50, 0.64, SUPPORTED),  # excludes the claimed value, meets the band, excludes rival
         (0.74, 0.80, CONTRADICTED),  # wholly above the band
         (0.30, 0.44, CONTRADICTED),  # wholly below the band (and below the rival)
         (0.40, 0.64, INCONCLUSIVE),  # meets the band and covers the rival 0.45
         (0.40, 0.90, INCONCLUSIVE),  # covers everything
         # boundaries (closed intervals)
-        (0.50, 0.63, CONSISTENT),  # touches the band's lower edge: still meets it
+        (0.50, 0.63, SUPPORTED),  # touches the band's lower edge: still meets it
         (0.50, 0.63 - EPS, CONTRADICTED),  # misses it by a hair
-        (0.73, 0.80, CONSISTENT),  # touches the upper edge
+        (0.73, 0.80, SUPPORTED),  # touches the upper edge
         (0.73 + EPS, 0.80, CONTRADICTED),
         (0.45, 0.70, INCONCLUSIVE),  # lower bound exactly at the rival: rival inside
-        (0.45 + EPS, 0.70, CONSISTENT),
+        (0.45 + EPS, 0.70, SUPPORTED),
     ],
 )
 def test_value_claim_boundaries(lo, hi, expected):
@@ -63,7 +63,7 @@ def test_log_scale_region_is_multiplicative():
     assert hi == pytest.approx(0.75 * math.exp(0.1))
     # a time ratio near 1 with a tight CI contradicts "25 percent faster"
     assert classify(0.90, 1.05, c.region(), 1.0) == CONTRADICTED
-    assert classify(0.70, 0.95, c.region(), 1.0) == CONSISTENT
+    assert classify(0.70, 0.95, c.region(), 1.0) == SUPPORTED
     assert classify(0.70, 1.05, c.region(), 1.0) == INCONCLUSIVE
     # the 'speed 25% higher' reading (time ratio 0.8) lies inside the band
     assert lo < 0.8 < hi
@@ -75,8 +75,8 @@ def test_log_scale_region_is_multiplicative():
 @pytest.mark.parametrize(
     ("lo", "hi", "expected"),
     [
-        (0.61, 0.70, CONSISTENT),
-        (0.60 + EPS, 0.70, CONSISTENT),
+        (0.61, 0.70, SUPPORTED),
+        (0.60 + EPS, 0.70, SUPPORTED),
         (0.60, 0.70, INCONCLUSIVE),  # the threshold itself is not ruled out
         (0.55, 0.65, INCONCLUSIVE),
         (0.50, 0.60, INCONCLUSIVE),  # touches the claim region [0.6, inf)
@@ -91,27 +91,27 @@ def test_threshold_tolerance_widens_the_claim_region():
     # "over 0.6" with tolerance 0.02 reads "over 0.58": the rival defaults to that edge
     assert judge({"above": 0.6}, 0.585, 0.595) == CONTRADICTED
     assert Claimed.from_dict({"above": 0.6, "tolerance": 0.02}).default_rival() == 0.58
-    assert judge({"above": 0.6, "tolerance": 0.02}, 0.585, 0.595) == CONSISTENT
+    assert judge({"above": 0.6, "tolerance": 0.02}, 0.585, 0.595) == SUPPORTED
     assert judge({"above": 0.6, "tolerance": 0.02}, 0.575, 0.595) == INCONCLUSIVE
     assert judge({"above": 0.6, "tolerance": 0.02}, 0.50, 0.579) == CONTRADICTED
-    assert judge({"below": 0.3}, 0.1, 0.29) == CONSISTENT
+    assert judge({"below": 0.3}, 0.1, 0.29) == SUPPORTED
     assert judge({"below": 0.3}, 0.31, 0.4) == CONTRADICTED
 
 
 @pytest.mark.parametrize(
     ("claimed", "lo", "hi", "expected"),
     [
-        ({"direction": "positive"}, 0.1, 0.3, CONSISTENT),
+        ({"direction": "positive"}, 0.1, 0.3, SUPPORTED),
         ({"direction": "positive"}, -0.3, -0.1, CONTRADICTED),
         ({"direction": "positive"}, -0.1, 0.1, INCONCLUSIVE),
         ({"direction": "positive"}, -0.1, 0.0, INCONCLUSIVE),  # touches 0 (closed)
         ({"direction": "positive"}, 0.0, 0.2, INCONCLUSIVE),  # 0 inside
         ({"direction": "positive", "min_effect": 0.05}, 0.01, 0.04, CONTRADICTED),
-        ({"direction": "positive", "min_effect": 0.05}, 0.01, 0.06, CONSISTENT),
-        ({"direction": "negative"}, -0.3, -0.1, CONSISTENT),
+        ({"direction": "positive", "min_effect": 0.05}, 0.01, 0.06, SUPPORTED),
+        ({"direction": "negative"}, -0.3, -0.1, SUPPORTED),
         ({"direction": "negative"}, 0.1, 0.3, CONTRADICTED),
-        ({"direction": "nonzero"}, -0.3, -0.1, CONSISTENT),
-        ({"direction": "nonzero"}, 0.1, 0.3, CONSISTENT),
+        ({"direction": "nonzero"}, -0.3, -0.1, SUPPORTED),
+        ({"direction": "nonzero"}, 0.1, 0.3, SUPPORTED),
         ({"direction": "nonzero"}, -0.1, 0.1, INCONCLUSIVE),
         # with a smallest effect of interest, a CI inside (−d, d) rules the claim out
         ({"direction": "nonzero", "min_effect": 0.2}, -0.1, 0.1, CONTRADICTED),
@@ -162,7 +162,7 @@ def contrast(est, p_holm):
 
 def test_classify_best():
     a = 0.05
-    assert classify_best([contrast(0.3, 0.001), contrast(0.2, 0.04)], a) == CONSISTENT
+    assert classify_best([contrast(0.3, 0.001), contrast(0.2, 0.04)], a) == SUPPORTED
     assert classify_best([contrast(0.3, 0.001), contrast(0.2, 0.05)], a) == INCONCLUSIVE
     assert classify_best([contrast(0.3, 0.001), contrast(-0.2, 0.01)], a) == CONTRADICTED
     assert classify_best([contrast(0.3, 0.001), contrast(-0.2, 0.2)], a) == INCONCLUSIVE
@@ -177,14 +177,17 @@ def test_holm_matches_hand_computation():
 @pytest.mark.parametrize(
     ("verdicts", "expected"),
     [
-        ([CONSISTENT, CONSISTENT], CONSISTENT),
-        ([CONSISTENT, INCONCLUSIVE], INCONCLUSIVE),
-        ([CONSISTENT, CONTRADICTED], CONTRADICTED),
+        ([SUPPORTED, SUPPORTED], SUPPORTED),
+        ([SUPPORTED, INCONCLUSIVE], INCONCLUSIVE),
+        ([SUPPORTED, CONTRADICTED], CONTRADICTED),
         ([INCONCLUSIVE, CONTRADICTED], CONTRADICTED),
-        ([CONSISTENT, NOT_TESTABLE], CONSISTENT),  # rests on the testable part (flagged)
+        ([SUPPORTED, NOT_TESTABLE], SUPPORTED),  # rests on the testable part (flagged)
         ([NOT_TESTABLE, NOT_TESTABLE], NOT_TESTABLE),
-        ([PENDING, PENDING], PENDING),
     ],
 )
 def test_combine(verdicts, expected):
     assert combine(verdicts) == expected
+
+
+def test_the_four_verdicts_of_the_issue():
+    assert VERDICTS == ("supported", "contradicted", "inconclusive", "not_testable")

@@ -26,7 +26,6 @@ Inference conventions (see docs/claims.md):
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import platform
 import warnings
@@ -40,10 +39,11 @@ import pandas as pd
 from scipy import stats
 
 from . import power as pw
+from .intervals import newcombe_interval
 from .registry import ClaimRecord, Registry, TestSpec, load_registry
 from .verdict import (
     NOT_TESTABLE,
-    PENDING,
+    STATISTICAL_VERDICTS,
     Contrast,
     classify,
     classify_best,
@@ -65,10 +65,6 @@ class NotTestable(Exception):
         super().__init__(reason)
         self.reason = reason
         self.missing = list(missing)
-
-
-class Pending(Exception):
-    """The claim's evaluator depends on a module that is not available yet."""
 
 
 @dataclass
@@ -342,9 +338,10 @@ def _transfer_frame(panel: pd.DataFrame, extra: Sequence[str] = ()) -> pd.DataFr
 
 @evaluator(
     "transfer_rate",
-    tests=("level", "gap", "gap_adjusted"),
+    tests=("level", "gap", "gap_adjusted", "gap_unclustered"),
     description="achievement-weighted transfer rate of the lead group (level), its gap to the "
-    "comparison group, and the fractional-logit AME of the lead group with controls",
+    "comparison group, the fractional-logit AME of the lead group with controls, and the gap "
+    "with Newcombe's unclustered score interval",
     allowed_params=("lead", "adjusted"),
     comparisons=("other_led", "all"),
 )
@@ -413,6 +410,8 @@ def eval_transfer_rate(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Res
                 details=det,
                 short="Difference of weighted rates, cluster-robust",
             )
+    if "gap_unclustered" in ctx.wanted:
+        out["gap_unclustered"] = _gap_unclustered(d, is_lead, comp, comparison, lead, ctx)
     if "gap_adjusted" in ctx.wanted:
         adj = dict(claim.params.get("adjusted") or {})
         controls = list(adj.get("controls", ["industry", "n_members"]))
@@ -468,6 +467,37 @@ def eval_transfer_rate(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Res
                 short="Fractional logit AME, controls",
             )
     return out
+
+
+def _gap_unclustered(
+    d: pd.DataFrame, is_lead: pd.Series, comp: pd.Series, comparison: str, lead: str, ctx: Context
+) -> Estimate | Unavailable:
+    """The gap of pooled rates with Newcombe's hybrid score interval, every achievement an
+    independent trial: the interval a reader ignoring clustering would report."""
+    if comparison != "other_led":
+        return Unavailable(
+            f"comparison {comparison!r} contains the {lead}-led consortia: the two rates are "
+            "not independent samples (Newcombe's interval needs comparison: other_led)"
+        )
+    if not comp.any():
+        return Unavailable(f"no consortium-years in the comparison group {comparison!r}")
+    k1, n1 = (float(d.loc[is_lead, c].sum()) for c in ("achievements_transferred", "achievements"))
+    k0, n0 = (float(d.loc[comp, c].sum()) for c in ("achievements_transferred", "achievements"))
+    p1, p0 = k1 / n1, k0 / n0
+    return Estimate(
+        estimate=p1 - p0,
+        ci=newcombe_interval(k1, n1, k0, n0, ctx.ci_level),
+        ci_equiv=newcombe_interval(k1, n1, k0, n0, ctx.equivalence_level),
+        se=math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0),
+        n_obs=int(n1 + n0),
+        n_clusters=int(d.loc[is_lead | comp, CID].nunique()),
+        method=f"difference of pooled transfer rates, {lead}-led minus other-led, with "
+        "Newcombe's (1998) hybrid score interval treating the N achievements as independent "
+        "trials (unclustered; SE: unclustered Wald, for power only)",
+        details={"transferred_lead": k1, "achievements_lead": n1, "transferred_comparison": k0,
+                 "achievements_comparison": n0},
+        short="Newcombe score interval, unclustered",
+    )
 
 
 @evaluator(
@@ -718,6 +748,18 @@ def eval_industrial_share(claim: ClaimRecord, data: ClaimData, ctx: Context) -> 
 # --------------------------------------------------------------------------- survival
 
 
+def _with_consortium_columns(
+    tasks: pd.DataFrame, consortia: pd.DataFrame | None, columns: Sequence[str]
+) -> pd.DataFrame:
+    """Tasks with the ``columns`` they lack taken from their consortium's row of the
+    consortia table (e.g. a funding scheme as a control; the registry's ``requires``
+    names it under ``consortia``)."""
+    wanted = [c for c in columns if c not in tasks and consortia is not None and c in consortia]
+    if not wanted:
+        return tasks
+    return tasks.join(consortia.drop_duplicates(CID).set_index(CID)[wanted], on=CID)
+
+
 def _design_tasks(
     tasks: pd.DataFrame, lead: str, reference: str, controls: Sequence[str], lead_types: str
 ):
@@ -799,6 +841,39 @@ def weibull_aft_cluster_vcov(
     return pd.DataFrame(Vc, index=params.index, columns=params.index)
 
 
+def cox_cluster_fit(
+    X: pd.DataFrame,
+    T: np.ndarray,
+    E: np.ndarray,
+    cluster: np.ndarray,
+    small_sample: bool = True,
+) -> pd.DataFrame:
+    """Cox proportional hazards (lifelines, Efron ties) with a cluster-robust sandwich.
+
+    Returns one row per column of ``X``: ``coef`` (log hazard ratio),
+    ``model_se`` (inverse information, as R's ``coxph`` prints ``se(coef)``) and
+    ``cluster_se`` (lifelines' ``cluster_col`` sandwich of the dfbeta residuals
+    summed within clusters, times G/(G−1) when ``small_sample``).
+    """
+    from lifelines import CoxPHFitter
+
+    codes = pd.factorize(np.asarray(cluster))[0]
+    g = int(codes.max()) + 1
+    frame = X.assign(__T=np.asarray(T, float), __E=np.asarray(E, float), __cluster=codes)
+    cox = CoxPHFitter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cox.fit(frame, "__T", "__E", cluster_col="__cluster")
+    factor = math.sqrt(g / (g - 1)) if small_sample and g > 1 else 1.0
+    return pd.DataFrame(
+        {
+            "coef": cox.params_,
+            "model_se": np.sqrt(np.diag(cox.variance_matrix_.loc[X.columns, X.columns])),
+            "cluster_se": cox.standard_errors_ * factor,
+        }
+    ).loc[list(X.columns)]
+
+
 def km_median(t: np.ndarray, e: np.ndarray) -> float:
     """Kaplan–Meier median: the first time S(t) ≤ 0.5 (lifelines' convention); inf if never."""
     if len(t) == 0:
@@ -828,17 +903,20 @@ def _check_breakthrough(claim: ClaimRecord) -> None:
     check=_check_breakthrough,
 )
 def eval_breakthrough(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
-    from lifelines import CoxPHFitter, KaplanMeierFitter, WeibullAFTFitter
+    from lifelines import KaplanMeierFitter, WeibullAFTFitter
 
     lead = claim.params.get("lead", "enterprise")
     ref = claim.comparison
     controls = list(claim.params.get("controls", ["industry"]))
     lead_types = claim.params.get("lead_types", "all")
-    d, X, n_nonpos = _design_tasks(data.tasks, lead, ref, controls, lead_types)
+    tasks = _with_consortium_columns(data.tasks, data.consortia, controls)
+    d, X, n_nonpos = _design_tasks(tasks, lead, ref, controls, lead_types)
     T, E, cl = d["T"].to_numpy(), d["E"].to_numpy(), d[CID].to_numpy()
     g_all = int(pd.Series(cl).nunique())
     term = f"lead_{lead}"
     base = {
+        "lead": lead,
+        "reference": ref,
         "tasks": len(d),
         "events": int(E.sum()),
         "censored": int(len(d) - E.sum()),
@@ -881,13 +959,8 @@ def eval_breakthrough(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Resu
                 ),
             )
     if "hazard_ratio" in ctx.wanted:
-        frame = X.assign(T=T, E=E, _cluster=pd.factorize(cl)[0])
-        cox = CoxPHFitter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            cox.fit(frame, "T", "E", cluster_col="_cluster")
-        b = float(cox.params_[term])
-        se = float(cox.standard_errors_[term]) * math.sqrt(g_all / (g_all - 1))
+        cox = cox_cluster_fit(X, T, E, cl).loc[term]
+        b, se = float(cox["coef"]), float(cox["cluster_se"])
         implied = None
         if math.isfinite(shape) and claim.tests:
             tr = next(
@@ -915,6 +988,7 @@ def eval_breakthrough(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Resu
                 base,
                 hr_implied_by_claimed_time_ratio_and_aft_shape=implied,
                 aft_weibull_shape=shape if math.isfinite(shape) else None,
+                model_se=float(cox["model_se"]),
             ),
         )
     if "median_ratio" in ctx.wanted:
@@ -1225,11 +1299,179 @@ def eval_subsidy_elasticity(claim: ClaimRecord, data: ClaimData, ctx: Context) -
     return out
 
 
+@evaluator(
+    "rate_effect",
+    tests=("ame", "within"),
+    description="effect of a consortium-year regressor on the transfer rate: fractional-logit "
+    "average marginal effect with controls, and the within-consortium (two-way FE) slope",
+    allowed_params=("regressor", "outcome", "controls", "fixed_effects"),
+    comparisons=(None,),
+)
+def eval_rate_effect(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
+    p = claim.params
+    regressor = p.get("regressor", "chain_coverage")
+    outcome = p.get("outcome", "transfer_rate")
+    controls = list(p.get("controls", ["lead_type", "industry", "n_members"]))
+    fes = list(p.get("fixed_effects", ["year"]))
+    pan = data.panel.copy()
+    if outcome == "transfer_rate" and "transfer_rate" not in pan:
+        ach = pd.to_numeric(pan["achievements"])
+        pan["transfer_rate"] = (pd.to_numeric(pan["achievements_transferred"]) / ach).where(
+            ach > 0
+        )
+    x = pd.to_numeric(pan[regressor], errors="coerce")
+    if x.dropna().nunique() < 2:
+        raise NotTestable(f"{regressor} does not vary: no effect to estimate")
+    out: Result = {}
+    if "ame" in ctx.wanted:
+        res = _fit(
+            {
+                "name": f"claim_{claim.id}_fraclogit",
+                "outcome": outcome,
+                "regressors": [regressor],
+                "controls": controls,
+                "estimator": "fraclogit",
+                "fixed_effects": fes,
+                "cluster": [CID],
+            },
+            pan,
+        )
+        me = (res.marginal_effects or {}).get(regressor)
+        if me is None:
+            out["ame"] = Unavailable(f"no marginal effect for {regressor}")
+        else:
+            out["ame"] = _estimate(
+                me["estimate"],
+                me["std_error"],
+                None,
+                ctx,
+                n_obs=res.nobs,
+                n_clusters=int(res.n_clusters.get(CID, 0)),
+                method=f"fractional logit (Papke–Wooldridge QMLE) of the consortium-year {outcome} "
+                f"on {regressor} + {', '.join(controls)}, {' + '.join(fes)} effects; average "
+                f"marginal effect of {regressor} (derivative averaged over the sample, per unit), "
+                "delta-method SE clustered by consortium (CR1)",
+                details={
+                    "model": res.name,
+                    "formula": res.formula,
+                    "coefficient": res.params.get(regressor),
+                    "notes": res.notes,
+                },
+                short="Fractional logit AME, controls",
+            )
+    if "within" in ctx.wanted:
+        within_controls = [c for c in controls if c in ("n_members",)]
+        res = _fit(
+            {
+                "name": f"claim_{claim.id}_twfe",
+                "outcome": outcome,
+                "regressors": [regressor],
+                "controls": within_controls,
+                "estimator": "twfe",
+                "fixed_effects": [CID, "year"],
+                "cluster": [CID],
+            },
+            pan,
+        )
+        out["within"] = _coef(
+            res,
+            regressor,
+            ctx,
+            f"two-way FE (consortium, year) linear model of {outcome} on {regressor}"
+            + (f" + {', '.join(within_controls)}" if within_controls else "")
+            + "; identified by changes in membership within a consortium; SE clustered by "
+            "consortium (CR1)",
+            short="TWFE within slope, CR1",
+        )
+    return out
+
+
+@evaluator(
+    "organised_cycle",
+    tests=("time_ratio",),
+    description="time ratio of breakthrough cycles, tasks run by a consortium vs comparison "
+    "tasks run outside any consortium (Weibull AFT, right-censored)",
+    allowed_params=("flag", "controls"),
+    comparisons=("non_consortium",),
+)
+def eval_organised_cycle(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
+    from lifelines import WeibullAFTFitter
+
+    flag = claim.params.get("flag", "in_consortium")
+    controls = list(claim.params.get("controls", []))
+    d = _cols(data.tasks, [CID, "duration_years", "event", flag, *controls]).dropna().copy()
+    inside = _as_bool(d[flag])
+    if inside.all() or not inside.any():
+        raise NotTestable(
+            f"tasks.{flag} is {'true' if inside.all() else 'false'} for every task: the data "
+            "have no "
+            + ("non-consortium comparison tasks" if inside.all() else "consortium tasks")
+            + f" (the claim compares consortium tasks with tasks run outside any consortium; "
+            f"a tasks.{flag} column with both values makes it testable)"
+        )
+    d["T"] = pd.to_numeric(d["duration_years"]).astype(float)
+    d["E"] = pd.to_numeric(d["event"]).astype(float)
+    keep = d["T"] > 0
+    d, inside = d[keep], inside[keep]
+    for label, grp in (("consortium", inside), ("non-consortium", ~inside)):
+        if d.loc[grp, "E"].sum() == 0:
+            raise NotTestable(f"no {label} tasks with an achieved breakthrough")
+    X = pd.DataFrame({flag: inside.astype(float)}, index=d.index)
+    for c in controls:
+        levels = sorted(d[c].astype(str).unique())
+        for lev in levels[1:]:
+            X[f"{c}[{lev}]"] = (d[c].astype(str) == lev).astype(float)
+    X = X.loc[:, X.std(ddof=0) > 0]
+    T, E, cl = d["T"].to_numpy(), d["E"].to_numpy(), d[CID].to_numpy()
+    aft = WeibullAFTFitter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        aft.fit(X.assign(T=T, E=E), "T", "E")
+    V = weibull_aft_cluster_vcov(aft, X, T, E, cl)
+    b = float(aft.params_.loc[("lambda_", flag)])
+    return {
+        "time_ratio": _estimate(
+            math.exp(b),
+            math.sqrt(V.loc[("lambda_", flag), ("lambda_", flag)]),
+            None,
+            ctx,
+            n_obs=len(d),
+            n_clusters=int(pd.Series(cl).nunique()),
+            scale="log",
+            method="Weibull AFT (lifelines) of time to breakthrough, abandoned/ongoing tasks "
+            f"right-censored; time ratio exp(β) of consortium vs non-consortium tasks ({flag})"
+            + (f", controls: {', '.join(controls)}" if controls else "")
+            + "; sandwich SE clustered by consortium (G/(G−1)), normal CI",
+            short="Weibull AFT, clustered sandwich",
+            details={
+                "tasks_consortium": int(inside.sum()),
+                "tasks_non_consortium": int((~inside).sum()),
+                "events": int(E.sum()),
+                "weibull_shape": float(math.exp(aft.params_.loc[("rho_", "Intercept")])),
+            },
+        )
+    }
+
+
+@evaluator(
+    "single_case",
+    tests=("case",),
+    description="a claim resting on one reported case: recorded as not testable, with the reason",
+    allowed_params=("case", "why"),
+    comparisons=(None,),
+)
+def eval_single_case(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
+    case = claim.params.get("case", "one case")
+    why = claim.params.get("why", "")
+    raise NotTestable(
+        f"a single case ({case}): one before/after pair with no sampling variation and no "
+        "comparison group, so no estimate with a confidence interval exists; consortium data "
+        "can test a general version of the claim only with its outcome measured across many "
+        "consortia" + (f" ({why})" if why else "")
+    )
+
+
 # --------------------------------------------------------------------------- mediation
-
-
-def mediation_available() -> bool:
-    return importlib.util.find_spec("consortia.estimate.mediation") is not None
 
 
 @evaluator(
@@ -1241,11 +1483,6 @@ def mediation_available() -> bool:
     comparisons=(None,),
 )
 def eval_mediation(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
-    if not mediation_available():
-        raise Pending(
-            "consortia.estimate.mediation is not available yet "
-            "(src/consortia/estimate/mediation.py is being written)"
-        )
     from consortia.estimate.mediation import mediation
 
     p = claim.params
@@ -1386,6 +1623,8 @@ class ClaimResult:
     missing_columns: list[str] = field(default_factory=list)
     partial: bool = False
     notes: str = ""
+    p_value: float | None = None
+    p_holm: float | None = None
 
     def test(self, name: str) -> TestResult:
         for t in self.tests:
@@ -1593,9 +1832,6 @@ def evaluate_claim(
     )
     try:
         raw = ev.func(claim, data, ctx) if wanted else {}
-    except Pending as exc:
-        tests = [blank(t, PENDING, str(exc)) for t in claim.tests]
-        return _claim_result(claim, tests, PENDING, str(exc), [])
     except NotTestable as exc:
         tests = [blank(t, NOT_TESTABLE, exc.reason, exc.missing) for t in claim.tests]
         return _claim_result(claim, tests, NOT_TESTABLE, exc.reason, exc.missing)
@@ -1731,6 +1967,7 @@ def evaluate_claims(
         reg = reg.select(only)
     data = ClaimData(panel=panel, tasks=tasks, consortia=consortia)
     results = [evaluate_claim(c, data, reg, seed) for c in reg.claims]
+    adjust_across_registry(results)
     return ClaimsResults(
         claims=results,
         registry={
@@ -1745,7 +1982,6 @@ def evaluate_claims(
             "power": reg.power,
             "equivalence_alpha": reg.equivalence_alpha,
             "seed": int(seed),
-            "mediation_module": mediation_available(),
         },
         data={
             "panel_rows": None if panel is None else len(panel),
@@ -1757,6 +1993,29 @@ def evaluate_claims(
         },
         software=_software(),
     )
+
+
+def claim_p_value(claim: ClaimResult) -> float | None:
+    """The p-value of a claim: the largest p-value (against the rival) of its testable primary
+    tests. A claim is supported only if every primary test rejects its rival, so this is the
+    intersection–union test of the claim's rivals (Berger 1982): valid at the same level,
+    no adjustment within the claim."""
+    ps = [
+        t.p_value_rival
+        for t in claim.tests
+        if t.role == "primary" and t.verdict in STATISTICAL_VERDICTS and t.p_value_rival is not None
+    ]
+    return max(ps) if ps else None
+
+
+def adjust_across_registry(claims: Sequence[ClaimResult]) -> None:
+    """Set each claim's ``p_value`` and its Holm-adjusted ``p_holm`` over the registry's
+    testable claims (one p-value per claim: the family is the registry)."""
+    for c in claims:
+        c.p_value = claim_p_value(c)
+    tested = [c for c in claims if c.p_value is not None]
+    for c, p in zip(tested, holm([c.p_value for c in tested]), strict=True):
+        c.p_holm = p
 
 
 def _software() -> dict[str, str]:
@@ -1779,11 +2038,13 @@ __all__ = [
     "Context",
     "Estimate",
     "NotTestable",
-    "Pending",
     "TestResult",
     "Unavailable",
+    "adjust_across_registry",
+    "claim_p_value",
     "evaluate_claim",
     "evaluate_claims",
+    "cox_cluster_fit",
     "km_median",
     "linearised_se",
     "ratio_influence",

@@ -9,6 +9,10 @@ layout does not re-run the evaluators.
   value, rival, verdict, method, N, minimum detectable effect and the
   consortia needed for 80% power; written to CSV / Markdown / HTML / LaTeX by
   :func:`consortia.tables.write_table`.
+* :func:`claims_frame` — one row per claim (``results/claims/claims.csv``):
+  the headline test's estimate, CI, claimed value, rival, N and method, the
+  claim's p-value and its Holm adjustment across the registry, verdict, MDE
+  and the consortia needed for 80% power.
 * :func:`forest_plot` — every test on one of two axes: value and threshold
   claims as estimate ÷ claimed value (1 = the claim; the shaded band is the
   tolerance region; × marks the rival value), direction and "best" claims as
@@ -33,23 +37,21 @@ from consortia.figures import save_figure, theme
 from consortia.tables import MISSING, Table, format_count, format_number, write_table
 
 from .evaluators import ClaimResult, ClaimsResults, TestResult, _jsonable
-from .verdict import CONSISTENT, CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE, PENDING
+from .verdict import CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE, STATISTICAL_VERDICTS, SUPPORTED
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 VERDICT_COLOURS = {  # Okabe–Ito
-    CONSISTENT: "#009E73",
+    SUPPORTED: "#009E73",
     CONTRADICTED: "#D55E00",
     INCONCLUSIVE: "#E69F00",
     NOT_TESTABLE: "#999999",
-    PENDING: "#999999",
 }
 VERDICT_LABELS = {
-    CONSISTENT: "consistent",
+    SUPPORTED: "supported",
     CONTRADICTED: "contradicted",
     INCONCLUSIVE: "inconclusive",
     NOT_TESTABLE: "not testable",
-    PENDING: "pending",
 }
 ROLE_LABELS = {"primary": "", "secondary": " (secondary)", "cross_check": " (cross-check)"}
 
@@ -102,6 +104,16 @@ def read_results(path: str | Path) -> ClaimsResults:
     return results_from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
+def claimed_value(t: TestResult) -> float | None:
+    """The number the review states for a test (a value or a threshold); None for a
+    direction or a ranking, which state no magnitude."""
+    ck = t.claimed or {}
+    for key in ("value", "above", "below"):
+        if key in ck:
+            return float(ck[key])
+    return None
+
+
 def results_frame(results: ClaimsResults) -> pd.DataFrame:
     """One row per test, numbers unformatted (the CSV of the claims table)."""
     rows = []
@@ -122,9 +134,12 @@ def results_frame(results: ClaimsResults) -> pd.DataFrame:
                     "se": t.se,
                     "scale": t.scale,
                     "claimed": t.claimed_text,
+                    "claimed_value": claimed_value(t),
                     "rival": t.rival,
                     "verdict": t.verdict,
                     "claim_verdict": c.verdict,
+                    "claim_p_value": c.p_value,
+                    "claim_p_holm": c.p_holm,
                     "p_value_rival": t.p_value_rival,
                     "p_one_sided": t.p_one_sided,
                     "equivalent_tost": t.equivalent,
@@ -145,6 +160,81 @@ def results_frame(results: ClaimsResults) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _headline(c: ClaimResult) -> TestResult:
+    """The claim's headline test: its first testable primary test (registry order)."""
+    primary = [t for t in c.tests if t.role == "primary"]
+    testable = [t for t in primary if t.verdict in STATISTICAL_VERDICTS]
+    return (testable or primary or c.tests)[0]
+
+
+def _dataset_needed(t: TestResult) -> int | None:
+    p = t.power or {}
+    return p.get("dataset_consortia_needed_vs_rival", p.get("clusters_needed_vs_rival"))
+
+
+def claims_frame(results: ClaimsResults) -> pd.DataFrame:
+    """One row per claim (``results/claims/claims.csv``), numbers unformatted.
+
+    Estimate, CI, claimed value, rival, N, method and MDE are the headline test's
+    (the claim's first testable primary test); ``p_value`` is the claim's (the
+    largest p-value of its testable primary tests against their rivals) and
+    ``p_holm`` its Holm adjustment over the registry's testable claims;
+    ``consortia_needed_80`` is the largest number of consortia any testable
+    primary test needs for 80% power against its rival (the claim is supported
+    only when all of them reject), for a dataset of the same composition.
+    """
+    rows = []
+    for c in results.claims:
+        h = _headline(c)
+        p = h.power or {}
+        needs = [
+            (_dataset_needed(t), t.name)
+            for t in c.tests
+            if t.role == "primary" and t.verdict in STATISTICAL_VERDICTS
+            and _dataset_needed(t) is not None
+        ]
+        need, need_test = max(needs) if needs else (None, None)
+        rows.append(
+            {
+                "claim_id": c.id,
+                "claim": c.label,
+                "section": c.section,
+                "source": c.source,
+                "verdict": c.verdict,
+                "test": h.name,
+                "estimand": h.estimand,
+                "estimate": h.estimate,
+                "ci_lower": h.ci_lower,
+                "ci_upper": h.ci_upper,
+                "ci_level": h.ci_level,
+                "scale": h.scale,
+                "claimed": h.claimed_text,
+                "claimed_value": claimed_value(h),
+                "rival": h.rival,
+                "p_value": c.p_value,
+                "p_holm": c.p_holm,
+                "n_obs": h.n_obs,
+                "n_consortia": h.n_clusters,
+                "method": h.method,
+                "mde": p.get("mde"),
+                "mde_ratio": p.get("mde_ratio"),
+                "consortia_needed_80": need,
+                "consortia_needed_80_test": need_test,
+                "primary_tests": sum(t.role == "primary" for t in c.tests),
+                "missing_columns": "; ".join(c.missing_columns),
+                "reason": c.reason,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def write_claims_csv(results: ClaimsResults, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    claims_frame(results).to_csv(path, index=False, float_format="%.10g", lineterminator="\n")
+    return path
 
 
 # --------------------------------------------------------------------------- table
@@ -171,6 +261,12 @@ def _needed(p: dict[str, Any]) -> str:
     return " / ".join(parts)
 
 
+def _fmt_p(p: float | None) -> str:
+    if p is None:
+        return MISSING
+    return "< 0.001" if p < 0.001 else format_number(p, 3)
+
+
 def claims_table(results: ClaimsResults) -> Table:
     """The claims table: one row per test, grouped by claim."""
     rows, index = [], []
@@ -179,6 +275,8 @@ def claims_table(results: ClaimsResults) -> Table:
     eq_alpha = results.settings.get("equivalence_alpha", 0.05)
     for c in results.claims:
         head = f"{c.label} [{c.id}; §{c.section}]: {VERDICT_LABELS[c.verdict]}"
+        if c.p_value is not None:
+            head += f" (p = {_fmt_p(c.p_value)}; Holm p = {_fmt_p(c.p_holm)})"
         for t in c.tests:
             # index values are the display text (a claim id may equal a test name)
             index.append((head, t.name.replace("_", " ")))
@@ -229,8 +327,10 @@ def claims_table(results: ClaimsResults) -> Table:
         (
             f"Verdicts (fixed before looking at data; docs/claims.md): contradicted when the "
             f"{level:.0%} CI misses the claim region (claimed value ± tolerance, or the claimed side "
-            "of a threshold); consistent when it meets the region and excludes the rival value; "
-            "inconclusive when it covers both. 'equivalent': the "
+            "of a threshold); supported when it meets the region and excludes the rival value; "
+            "inconclusive when it covers both; not testable when the data lack the columns "
+            "the estimand needs (named in claims.csv) or the claim rests on a single case. "
+            "'equivalent': the "
             f"{1 - 2 * eq_alpha:.0%} CI lies inside the tolerance band (TOST at {eq_alpha:.0%}). "
             "Primary tests make a claim's verdict; secondary tests and "
             "cross-checks are reported beside it."
@@ -238,7 +338,9 @@ def claims_table(results: ClaimsResults) -> Table:
         (
             "Standard errors clustered by consortium throughout. Ratios (log scale): MDE is a "
             "multiplicative factor. 'best' claims: estimate = the smallest enterprise − other "
-            "contrast, verdict on Holm-adjusted pairwise contrasts."
+            "contrast, verdict on Holm-adjusted pairwise contrasts. A claim's p: the largest "
+            "p-value of its primary tests against their rivals; Holm p: adjusted over the "
+            "registry's testable claims."
         ),
         (
             f"MDE: smallest distance from the rival detectable with {target:.0%} power by a "
@@ -249,9 +351,6 @@ def claims_table(results: ClaimsResults) -> Table:
             "composition."
         ),
     ]
-    pend = [c.id for c in results.claims if c.verdict == PENDING]
-    if pend:
-        notes.append("Pending (evaluator not available yet): " + ", ".join(pend) + ".")
     return Table(
         body=body,
         title="Claims of Yan (2025) tested on the consortium data",
@@ -378,7 +477,7 @@ def forest_plot(
             )
         handles = [
             Line2D([], [], color=VERDICT_COLOURS[v], marker="o", lw=1.6, label=VERDICT_LABELS[v])
-            for v in (CONSISTENT, INCONCLUSIVE, CONTRADICTED, NOT_TESTABLE)
+            for v in (SUPPORTED, INCONCLUSIVE, CONTRADICTED, NOT_TESTABLE)
         ]
         fig.legend(
             handles=handles, loc="outside lower center", ncol=4, fontsize="small", frameon=False
@@ -395,13 +494,16 @@ def write_outputs(
     table_stem: str | Path | None = None,
     figure_stem: str | Path | None = None,
     json_path: str | Path | None = None,
+    csv_path: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Write the JSON results, then the table and figure built from the JSON."""
+    """Write the JSON results, then the claims CSV, table and figure built from the JSON."""
     out: dict[str, Any] = {}
     stored = results
     if json_path is not None:
         out["json"] = write_results_json(results, json_path)
         stored = read_results(out["json"])
+    if csv_path is not None:
+        out["csv"] = write_claims_csv(stored, csv_path)
     if table_stem is not None:
         out["table"] = write_table(claims_table(stored), table_stem)
     if figure_stem is not None:
@@ -418,6 +520,7 @@ def claims_step(
     *,
     tasks_path: str | Path | None = None,
     consortia_path: str | Path | None = None,
+    csv_path: str | Path | None = None,
     seed: int = 0,
 ) -> ClaimsResults:
     """The workflow step over paths: read the clean data, evaluate, write the outputs.
@@ -425,8 +528,8 @@ def claims_step(
     ``panel_path`` / ``tasks_path``: ``panel.parquet`` / ``tasks.parquet`` of the
     measures step (``tasks_path`` None when the dataset has no tasks table);
     ``consortia_path``: the clean consortia table (optional, for the lead-type
-    share). Writes ``json_path`` and, from it, ``table_stem``.{tex,html,md,csv}
-    and ``figure_stem``.{png,pdf}.
+    share). Writes ``json_path`` and, from it, ``csv_path`` (one row per claim),
+    ``table_stem``.{tex,html,md,csv} (one row per test) and ``figure_stem``.{png,pdf}.
     """
     from .evaluators import evaluate_claims
 
@@ -434,5 +537,5 @@ def claims_step(
     tasks = pd.read_parquet(tasks_path) if tasks_path is not None else None
     consortia = pd.read_parquet(consortia_path) if consortia_path is not None else None
     results = evaluate_claims(registry_path, panel, tasks, consortia=consortia, seed=seed)
-    write_outputs(results, table_stem, figure_stem, json_path)
+    write_outputs(results, table_stem, figure_stem, json_path, csv_path)
     return results

@@ -17,23 +17,22 @@ Then, with closed intervals throughout::
     contradicted   C ∩ R = ∅         every value the data allow lies outside the
                                       claim region (for a threshold or direction
                                       claim: C lies wholly on the wrong side)
-    consistent     C ∩ R ≠ ∅ and θ₀ ∉ C   the data allow the claim and rule out
+    supported      C ∩ R ≠ ∅ and θ₀ ∉ C   the data allow the claim and rule out
                                       the rival
     inconclusive   C ∩ R ≠ ∅ and θ₀ ∈ C   too imprecise to tell the claim from
                                       the rival
     not_testable   the estimate cannot be computed (columns absent, no rows of a
-                   group); the reason names what is missing
-    pending        the claim's evaluator is not available yet
+                   group, a single case); the reason names what is missing
 
 With a 95% interval, "θ₀ ∉ C" is a two-sided 5% test (equivalently a one-sided
 2.5% test in the claimed direction) and "C ∩ R = ∅" rejects every value of the
 claim region at the same level. Alongside, value claims report the
 equivalence test (TOST at ``equivalence_alpha``: the (1 − 2α) interval lies
-inside R), a stronger statement than ``consistent``: the estimate is not just
+inside R), a stronger statement than ``supported``: the estimate is not just
 compatible with the claim but pinned down inside its tolerance band.
 
 A claim's own verdict combines its ``primary`` tests (:func:`combine`):
-contradicted if any is contradicted, consistent if all testable ones are,
+contradicted if any is contradicted, supported if all testable ones are,
 otherwise inconclusive. ``secondary`` tests and ``cross_check`` tests are
 reported beside it and do not change it.
 
@@ -50,13 +49,12 @@ from typing import Any
 
 import numpy as np
 
-CONSISTENT = "consistent"
+SUPPORTED = "supported"
 CONTRADICTED = "contradicted"
 INCONCLUSIVE = "inconclusive"
 NOT_TESTABLE = "not_testable"
-PENDING = "pending"
-VERDICTS = (CONSISTENT, CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE, PENDING)
-STATISTICAL_VERDICTS = (CONSISTENT, CONTRADICTED, INCONCLUSIVE)
+VERDICTS = (SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE)
+STATISTICAL_VERDICTS = (SUPPORTED, CONTRADICTED, INCONCLUSIVE)
 
 Interval = tuple[float, float]
 
@@ -200,7 +198,7 @@ def classify(lower: float, upper: float, region: Sequence[Interval], null: float
         return CONTRADICTED
     if null is not None and lower <= null <= upper:
         return INCONCLUSIVE
-    return CONSISTENT
+    return SUPPORTED
 
 
 def equivalent(lower_eq: float, upper_eq: float, region: Sequence[Interval]) -> bool:
@@ -236,14 +234,14 @@ class Contrast:
 def classify_best(contrasts_vs_rivals: Sequence[Contrast], alpha: float) -> str:
     """Verdict of "``best`` is above every rival" from ``best − rival`` contrasts.
 
-    consistent: every contrast is positive with Holm-adjusted p < alpha;
+    supported: every contrast is positive with Holm-adjusted p < alpha;
     contradicted: some rival is above ``best`` with Holm-adjusted p < alpha;
     inconclusive otherwise.
     """
     if not contrasts_vs_rivals:
         raise ValueError("no contrasts to judge")
     if all(c.estimate > 0 and c.p_holm < alpha for c in contrasts_vs_rivals):
-        return CONSISTENT
+        return SUPPORTED
     if any(c.estimate < 0 and c.p_holm < alpha for c in contrasts_vs_rivals):
         return CONTRADICTED
     return INCONCLUSIVE
@@ -253,9 +251,9 @@ def combine(verdicts: Sequence[str]) -> str:
     """A claim's verdict from its primary tests' verdicts."""
     testable = [v for v in verdicts if v in STATISTICAL_VERDICTS]
     if not testable:
-        return PENDING if PENDING in verdicts else NOT_TESTABLE
+        return NOT_TESTABLE
     if CONTRADICTED in testable:
         return CONTRADICTED
-    if all(v == CONSISTENT for v in testable):
-        return CONSISTENT
+    if all(v == SUPPORTED for v in testable):
+        return SUPPORTED
     return INCONCLUSIVE

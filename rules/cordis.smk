@@ -1,0 +1,61 @@
+# EU framework-programme consortia from the EC's CORDIS exports (docs/cordis.md).
+# Active when the config has a `cordis:` block (config/cordis.yaml): the dataset
+# folder is then written by rule ingest_cordis, and rules/common.smk plans it
+# from the tables the adapter promises (consortia.adapters.cordis.dataset_plan).
+if "cordis" in config:
+    from consortia.adapters import cordis as cordis_adapter
+
+    CORDIS = config["cordis"]
+    CORDIS_DATASET = Path(config["dataset"])
+    CORDIS_ACCOUNTING = results_path("data", "cordis_accounting.md")
+
+    rule ingest_cordis:
+        """Read the EC's project.csv and organization.csv; write the contract tables, source.json and the adapter's log."""
+        input:
+            projects=CORDIS["projects"],
+            organizations=CORDIS["organizations"],
+        output:
+            **PLAN.files,
+            source=str(CORDIS_DATASET / cordis_adapter.SOURCE_FILE),
+            adapter_log=str(CORDIS_DATASET / cordis_adapter.LOG_FILE),
+            excluded=str(CORDIS_DATASET / cordis_adapter.EXCLUDED_FILE),
+        params:
+            selection=CORDIS.get("selection", {}),
+            encoding=CORDIS.get("encoding", "utf-8"),
+        log:
+            log_path("ingest_cordis"),
+        conda:
+            "../environment.yml"
+        script:
+            "scripts/ingest_cordis.py"
+
+    rule cordis_claims_registry:
+        """The claims registry for CORDIS: the base registry with the cordis block's claims_overrides."""
+        input:
+            base=CORDIS.get("claims_base", "config/claims.yaml"),
+        output:
+            registry=config["claims"],
+        params:
+            overrides=CORDIS.get("claims_overrides", {}),
+        log:
+            log_path("cordis_claims_registry"),
+        conda:
+            "../environment.yml"
+        script:
+            "scripts/cordis_claims_registry.py"
+
+    rule cordis_accounting:
+        """From the EC's rows to the analysis sample: selection, adapter outcomes and cleaning in one page."""
+        input:
+            source=str(CORDIS_DATASET / cordis_adapter.SOURCE_FILE),
+            quality=results_path("data", "quality.json"),
+        output:
+            CORDIS_ACCOUNTING,
+        log:
+            log_path("cordis_accounting"),
+        conda:
+            "../environment.yml"
+        script:
+            "scripts/cordis_accounting.py"
+
+    EXTRA_OUTPUTS += [CORDIS_ACCOUNTING]

@@ -1,0 +1,253 @@
+# SCP models (docs/models.md): fit every specification of config/models.yaml that
+# the dataset allows, one JSON file per specification, test pair, mediation and
+# system; then build the tables and figures from those files only, so that a
+# change to a table or a figure never refits a model.
+#
+# What runs is decided here, from the dataset's headers (PLAN): a model whose
+# variables the dataset cannot provide has no rule and is listed, with the
+# missing columns, in results/models/manifest.json and in the notes of its
+# table. Without any panel outcome (e.g. CORDIS data), nothing here runs.
+from consortia.estimate import pipeline as scp
+
+SCP = scp.plan_models(
+    scp.load_models_config(config["models"]), scp.panel_availability(PLAN)
+)
+EXTRA_PLAN_LINES.append(SCP.describe())
+SCP_CATEGORY = "SCP models"
+
+
+def scp_path(*parts):
+    return results_path("models", *parts)
+
+
+def scp_fits():
+    return [scp_path("fits", f"{name}.json") for name in SCP.models]
+
+
+def scp_tests():
+    return [scp_path("tests", f"{name}.json") for name in SCP.tests]
+
+
+def scp_mediations():
+    return [scp_path("mediation", f"{name}.json") for name in SCP.mediation]
+
+
+def scp_systems():
+    return [scp_path("system", f"{name}.json") for name in SCP.system]
+
+
+def scp_caption(name, kind):
+    """report/models/<name>.rst, or the caption of the output's kind for a table or
+    figure the models config adds."""
+    own = Path(workflow.basedir, "report", "models", f"{name}.rst")
+    return str(own if own.exists() else Path(workflow.basedir, "report", "models", f"{kind}.rst"))
+
+
+def scp_reported(path, name, kind, subcategory, what):
+    """``path`` flagged for the report, with its caption, category and labels."""
+    return report(
+        path,
+        caption=scp_caption(name, kind),
+        category=SCP_CATEGORY,
+        subcategory=subcategory,
+        labels={what: name, "format": Path(path).suffix.lstrip(".")},
+    )
+
+
+def scp_table_outputs():
+    """{table name: its four files}, each flagged for the report."""
+    kinds = {name: ("regression_table", "Regression tables") for name in SCP.tables}
+    if SCP.mediation_table:
+        kinds[SCP.mediation_table["name"]] = ("mediation_table", "Mediation")
+    kinds.update({name: ("system_table", "System (SUR) robustness") for name in SCP.system})
+    return {
+        name: [
+            scp_reported(table_stem(name) + ext, name, kind, subcategory, "table")
+            for ext in wf.TABLE_EXTENSIONS
+        ]
+        for name, (kind, subcategory) in kinds.items()
+    }
+
+
+def scp_figure_outputs(names, kind, subcategory):
+    """{figure name: its PNG and PDF}, each flagged for the report."""
+    return {
+        name: [
+            scp_reported(figure_stem(name) + ext, name, kind, subcategory, "figure")
+            for ext in wf.FIGURE_EXTENSIONS
+        ]
+        for name in names
+    }
+
+
+if SCP.models:
+
+    rule fit_models:
+        """Fit every SCP specification the dataset allows: one JSON per spec, and the manifest."""
+        input:
+            panel=results_path("data", "panel.parquet"),
+        output:
+            fits=scp_fits(),
+            manifest=scp_path("manifest.json"),
+        params:
+            specs=list(SCP.models.values()),
+            derived=SCP.derived,
+            planned_skips=SCP.skipped,
+        log:
+            log_path("fit_models"),
+        benchmark:
+            benchmark_path("fit_models")
+        conda:
+            "../environment.yml"
+        script:
+            "scripts/models_fit.py"
+
+    EXTRA_OUTPUTS += [scp_path("manifest.json")]
+
+
+if SCP.tests:
+
+    rule specification_tests:
+        """Hausman and cluster-robust Mundlak tests of RE against FE, one JSON per pair."""
+        input:
+            panel=results_path("data", "panel.parquet"),
+        output:
+            scp_tests(),
+        params:
+            pairs=SCP.tests,
+            specs={name: SCP.models[name] for pair in SCP.tests.values() for name in (pair["re"], pair["fe"])},
+            derived=SCP.derived,
+        log:
+            log_path("specification_tests"),
+        benchmark:
+            benchmark_path("specification_tests")
+        conda:
+            "../environment.yml"
+        script:
+            "scripts/models_tests.py"
+
+
+if SCP.mediation:
+
+    rule mediation:
+        """Structure → conduct → performance mediation with a seeded cluster bootstrap, one JSON each."""
+        input:
+            panel=results_path("data", "panel.parquet"),
+        output:
+            scp_mediations(),
+        params:
+            entries=list(SCP.mediation.values()),
+            derived=SCP.derived,
+            seed=config["seed"],
+        log:
+            log_path("mediation"),
+        benchmark:
+            benchmark_path("mediation")
+        conda:
+            "../environment.yml"
+        script:
+            "scripts/models_mediation.py"
+
+
+if SCP.system:
+
+    rule system_fit:
+        """The S → C and C → P equations estimated jointly (SUR), one JSON per system."""
+        input:
+            panel=results_path("data", "panel.parquet"),
+        output:
+            scp_systems(),
+        params:
+            systems=list(SCP.system.values()),
+            equations={
+                name: [SCP.models[eq] for eq in entry["equations"]]
+                for name, entry in SCP.system.items()
+            },
+            derived=SCP.derived,
+        log:
+            log_path("system_fit"),
+        benchmark:
+            benchmark_path("system_fit")
+        conda:
+            "../environment.yml"
+        script:
+            "scripts/models_system.py"
+
+
+if SCP.tables or SCP.mediation_table or SCP.system:
+
+    rule scp_tables:
+        """SCP regression tables (RE/FE tests under each pair), mediation and SUR tables, from the stored fits."""
+        input:
+            fits=scp_fits(),
+            tests=scp_tests(),
+            mediation=scp_mediations(),
+            systems=scp_systems(),
+        output:
+            **scp_table_outputs(),
+        params:
+            fit_names=list(SCP.models),
+            test_names=list(SCP.tests),
+            mediation_names=list(SCP.mediation),
+            system_names=list(SCP.system),
+            tables=SCP.tables,
+            tests=SCP.tests,
+            mediation_table=SCP.mediation_table,
+            labels=SCP.labels,
+        log:
+            log_path("scp_tables"),
+        benchmark:
+            benchmark_path("scp_tables")
+        conda:
+            "../environment.yml"
+        script:
+            "scripts/models_tables.py"
+
+    EXTRA_OUTPUTS += [str(path) for files in scp_table_outputs().values() for path in files]
+
+
+if SCP.figures:
+
+    rule scp_coefficient_plots:
+        """Coefficient plots of the stored fits, one per model family (point estimates, 95% CIs)."""
+        input:
+            fits=scp_fits(),
+        output:
+            **scp_figure_outputs(SCP.figures, "coefficient_plot", "Coefficient plots"),
+        params:
+            fit_names=list(SCP.models),
+            figures=SCP.figures,
+            labels=SCP.labels,
+        log:
+            log_path("scp_coefficient_plots"),
+        benchmark:
+            benchmark_path("scp_coefficient_plots")
+        conda:
+            "../environment.yml"
+        script:
+            "scripts/models_coefficient_plots.py"
+
+    EXTRA_OUTPUTS += [figure_stem(name) + ext for name in SCP.figures for ext in wf.FIGURE_EXTENSIONS]
+
+
+if SCP.path_diagram:
+
+    rule scp_path_diagram:
+        """The SCP path diagram: estimated a, b and c′ paths of the mediations with 95% CIs."""
+        input:
+            [scp_path("mediation", f"{name}.json") for name in SCP.path_diagram["mediation"]],
+        output:
+            **scp_figure_outputs([SCP.path_diagram["name"]], "path_diagram", "Path diagram"),
+        params:
+            title=SCP.path_diagram.get("title"),
+            labels=SCP.labels,
+        log:
+            log_path("scp_path_diagram"),
+        benchmark:
+            benchmark_path("scp_path_diagram")
+        conda:
+            "../environment.yml"
+        script:
+            "scripts/models_path_diagram.py"
+
+    EXTRA_OUTPUTS += [figure_stem(SCP.path_diagram["name"]) + ext for ext in wf.FIGURE_EXTENSIONS]

@@ -1,0 +1,11 @@
+"""Snakemake entry point of rule `claims_km`: logic in consortia.claims.figures.km_figure_step."""
+
+from consortia.claims.figures import km_figure_step
+from consortia.workflow import logged_step
+
+with logged_step(snakemake.log[0]):  # noqa: F821 (injected by Snakemake)
+    km_figure_step(
+        tasks_path=snakemake.input.tasks,  # noqa: F821
+        figure_stem=snakemake.output.png.rsplit(".", 1)[0],  # noqa: F821
+        json_path=snakemake.input.claims,  # noqa: F821
+    )

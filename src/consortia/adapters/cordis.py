@@ -1,0 +1,943 @@
+"""EU framework-programme projects (CORDIS) as a contract dataset.
+
+The European Commission publishes each framework programme (FP7, H2020,
+Horizon Europe) on CORDIS as a ``project.csv`` and an ``organization.csv``:
+semicolon-separated, UTF-8 (with or without BOM), any field may be quoted
+(titles and objectives hold semicolons, quotes and line breaks), amounts may
+carry a decimal comma (``1234,5``) and dates are ISO (``2015-01-01``; some
+exports add a time, older ones write ``01/01/2015``, read day first).
+:func:`ingest_cordis` reads the two files and writes a folder the workflow
+runs on unchanged (docs/cordis.md):
+
+``consortia.csv``
+    one row per selected project: ``lead_type`` from the coordinator's
+    activityType (PRC enterprise, HES university, REC research_institute, PUB
+    government, OTH other), ``founded_year`` / ``dissolved_year`` the years of
+    the contractual start and end, ``programme`` the framework programme; the
+    funding scheme, topic and legal basis ride along as extra columns.
+``members.csv``
+    one row per organisation row of a selected project: ``is_lead`` from the
+    coordinator role, ``funding`` the ecContribution (EUR), and
+    ``decision_weight`` the member's share of the project's EC contribution —
+    a proxy for decision rights (:data:`DECISION_WEIGHT_PROXY`).
+``tasks.csv``
+    the project as one task from its start to its end date: contractual
+    dates, not the date a result was achieved (:data:`TASKS_CAVEAT`).
+``source.json``
+    provenance (file hashes), the mapping, the proxy, the caveat, the
+    selection and the counts of every outcome (the summary).
+``adapter_log.csv``
+    every value the adapter rewrote and every choice it made, row by row.
+``excluded_projects.csv``
+    every project the selection left out, with its reasons.
+
+Oddities the contract's cleaning rules handle are written as found, so that
+the run's quality report counts them: a repeated organisation row (exact
+copies collapse, differing copies are quarantined as conflicting
+duplicates), a participant without activityType (``missing_required``), a
+missing contribution (an empty ``funding`` and no weight), an unknown
+organisation code (``unknown_org_type``), an organisation row whose project
+is not in ``project.csv`` (``unknown_consortium_key``). Only what the
+contract cannot express is decided here, and logged: which of several
+coordinator rows leads (:func:`_resolve_leads`), and the format of amounts
+and dates.
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from consortia.contract import TABLES
+
+# activityType codes of the EC -> the contract's organisation types.
+ACTIVITY_TYPES: dict[str, str] = {
+    "PRC": "enterprise",
+    "HES": "university",
+    "REC": "research_institute",
+    "PUB": "government",
+    "OTH": "other",
+}
+COORDINATOR = "coordinator"
+
+# Funding schemes that fund one researcher, one host or one company, matched as
+# case-insensitive shell patterns: investigator grants (ERC), individual
+# fellowships and reintegration grants (Marie Curie / MSCA), co-funding of one
+# body's fellowship programme (COFUND), the SME instrument and EIC accelerator.
+DEFAULT_EXCLUDED_SCHEMES: tuple[str, ...] = (
+    "ERC-*", "HORIZON-ERC*",
+    "MC-IEF", "MC-IIF", "MC-IOF", "MC-IIFR", "MC-CIG", "MC-IRG", "MC-ERG", "MC-COFUND",
+    "MSCA-IF*", "*MSCA-PF*", "*MSCA-COFUND*",
+    "SME-1", "SME-2*", "*EIC-ACC*",
+)  # fmt: skip
+
+DECISION_WEIGHT_PROXY = (
+    "decision_weight is a proxy: the member's share of the project's EC contribution, "
+    "ecContribution / the sum of the recorded ecContribution values of the project's "
+    "organisation rows (exact copies counted once). A row without a recorded (or with an "
+    "unreadable or negative) contribution gets no weight and adds nothing to the sum. The "
+    "grant agreement, not the budget, sets decision rights; budget shares only approximate "
+    "them."
+)
+TASKS_CAVEAT = (
+    "Each project is one task from its contractual start date to its contractual end date "
+    "(status 'achieved' = the contractual end was reached; 'abandoned' = the project status "
+    "is TERMINATED; 'ongoing' = no end date). These are the dates the grant agreement fixes, "
+    "not dates a result was achieved: durations measure the length of the funded work, "
+    "not the speed of a breakthrough."
+)
+NO_OUTPUTS_NOTE = (
+    "CORDIS records no publications, patents, transfers or revenues per project-year here: "
+    "there is no panel table, so every claim about performance is not testable on these data."
+)
+MONEY_NOTE = (
+    "funding = ecContribution in EUR at current prices of the grant (nominal, as signed); "
+    "only the within-project shares (decision_weight) enter the analysis, and they do not "
+    "depend on the price level."
+)
+
+# EC column names the adapter reads: required, then optional, per file; headers are
+# matched case-insensitively, and the aliases cover older export layouts.
+PROJECT_REQUIRED = ("id", "startDate", "endDate", "fundingScheme")
+PROJECT_OPTIONAL = (
+    "acronym", "status", "frameworkProgramme", "legalBasis", "topics", "ecSignatureDate",
+)  # fmt: skip
+ORGANIZATION_REQUIRED = ("projectID", "organisationID", "activityType", "role", "ecContribution")
+ORGANIZATION_OPTIONAL = ("name", "country", "SME")
+HEADER_ALIASES = {
+    "projects": {"projectid": "id"},
+    "organizations": {"organizationid": "organisationID", "id": "organisationID"},
+}
+RECORD = "record"  # 1-based data record of the export file (quoted line breaks make it differ
+# from the line number)
+
+CONTRACT_FILES = {"consortia": "consortia.csv", "members": "members.csv", "tasks": "tasks.csv"}
+SOURCE_FILE = "source.json"
+LOG_FILE = "adapter_log.csv"
+EXCLUDED_FILE = "excluded_projects.csv"
+
+CONSORTIA_COLUMNS = (
+    "consortium_id", "lead_type", "founded_year", "dissolved_year", "name", "lead_org_id",
+    "programme", "funding_scheme", "topic", "legal_basis", "participants", "cordis_note",
+)  # fmt: skip
+MEMBERS_COLUMNS = (
+    "consortium_id", "member_id", "member_type", "is_lead", "decision_weight", "funding",
+    "country", "sme", "role", "activity_type", "name",
+)  # fmt: skip
+TASKS_COLUMNS = ("consortium_id", "task_id", "start_date", "end_date", "status")
+TABLE_COLUMNS = {"consortia": CONSORTIA_COLUMNS, "members": MEMBERS_COLUMNS, "tasks": TASKS_COLUMNS}
+LOG_COLUMNS = ("file", "record", "project_id", "organisation_id", "outcome", "detail")
+TASK_ID = "project"
+
+
+class CordisFormatError(Exception):
+    """An export that cannot be read as the EC layout: the message names the file, the
+    column or record, and what was expected."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which projects count as consortia for analysis: at least ``min_participants``
+    distinct organisations (organisationID, any role) and a funding scheme matching none
+    of ``exclude_funding_schemes``."""
+
+    min_participants: int = 3
+    exclude_funding_schemes: tuple[str, ...] = DEFAULT_EXCLUDED_SCHEMES
+
+    @classmethod
+    def from_config(cls, cfg: Mapping | None) -> Selection:
+        cfg = dict(cfg or {})
+        unknown = sorted(set(cfg) - {"min_participants", "exclude_funding_schemes"})
+        if unknown:
+            raise ValueError(f"cordis.selection: unknown key(s) {unknown}")
+        schemes = cfg.get("exclude_funding_schemes", DEFAULT_EXCLUDED_SCHEMES)
+        return cls(
+            min_participants=int(cfg.get("min_participants", cls.min_participants)),
+            exclude_funding_schemes=tuple(str(s) for s in schemes),
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "min_participants": self.min_participants,
+            "exclude_funding_schemes": list(self.exclude_funding_schemes),
+        }
+
+    def excluded_scheme_pattern(self, schemes: pd.Series) -> pd.Series:
+        """The first pattern each funding scheme matches (missing where none does)."""
+        distinct = pd.Series(schemes.unique())
+        first = {
+            scheme: next(
+                (
+                    p
+                    for p in self.exclude_funding_schemes
+                    if fnmatch.fnmatchcase(str(scheme).upper(), p.upper())
+                ),
+                None,
+            )
+            for scheme in distinct
+        }
+        return schemes.map(first)
+
+
+@dataclass
+class Ingest:
+    """The contract tables (text, as written) and everything said about how they were made."""
+
+    tables: dict[str, pd.DataFrame]
+    log: pd.DataFrame
+    excluded: pd.DataFrame
+    summary: dict
+    selection: Selection = field(default_factory=Selection)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_export(path: str | Path, table: str, encoding: str = "utf-8") -> pd.DataFrame:
+    """One EC export file (``table``: projects or organizations) as trimmed text.
+
+    Columns: the EC names the adapter uses (canonical spelling; optional ones absent
+    from the file are empty) and ``record``. Raises CordisFormatError naming the file.
+    """
+    path = Path(path)
+    required, optional = {
+        "projects": (PROJECT_REQUIRED, PROJECT_OPTIONAL),
+        "organizations": (ORGANIZATION_REQUIRED, ORGANIZATION_OPTIONAL),
+    }[table]
+    canonical = {name.lower(): name for name in (*required, *optional)}
+    canonical |= HEADER_ALIASES[table]
+    if not path.is_file():
+        raise CordisFormatError(f"{path}: file not found; expected the EC's {table} export")
+    codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+    try:
+        header = pd.read_csv(path, sep=";", nrows=0, encoding=codec).columns
+        wanted = _pick_headers(header, canonical, path, table, required)
+        frame = pd.read_csv(
+            path,
+            sep=";",
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            encoding=codec,
+            usecols=list(wanted),
+        )
+    except UnicodeDecodeError as error:
+        raise CordisFormatError(
+            f"{path}: byte {error.start} is not valid {encoding}; CORDIS exports are UTF-8. "
+            f"If the file was re-saved in another encoding, pass it (--encoding, or "
+            f"cordis.encoding in the config), e.g. cp1252"
+        ) from error
+    except pd.errors.ParserError as error:
+        raise CordisFormatError(
+            f"{path}: not readable as a semicolon-separated CORDIS export ({error}); expected "
+            f"';' between fields and double quotes around fields that contain ';' or line breaks"
+        ) from error
+    except pd.errors.EmptyDataError as error:
+        raise CordisFormatError(
+            f"{path}: the file is empty; expected the EC's {table} export"
+        ) from error
+    frame = frame.rename(columns=wanted)
+    for name in (*required, *optional):
+        frame[name] = frame[name].str.strip() if name in frame else ""
+    frame[RECORD] = np.arange(1, len(frame) + 1)
+    return frame[[*required, *optional, RECORD]]
+
+
+def _pick_headers(
+    header: Sequence[str], canonical: Mapping[str, str], path: Path, table: str, required
+) -> dict[str, str]:
+    """File header -> canonical EC name, for the columns the adapter reads."""
+    if len(header) == 1 and "," in str(header[0]):
+        raise CordisFormatError(
+            f"{path}: the header has one column that contains commas ({str(header[0])[:60]}...); "
+            f"CORDIS exports are semicolon-separated"
+        )
+    picked: dict[str, str] = {}
+    for name in header:
+        target = canonical.get(str(name).strip().lower())
+        if target is not None and target not in picked.values():
+            picked[name] = target
+    missing = [name for name in required if name not in picked.values()]
+    if missing:
+        raise CordisFormatError(
+            f"{path}: the {table} export lacks column(s) {', '.join(missing)}; expected the EC's "
+            f"headers ({', '.join(required)} at least; matched ignoring case); found "
+            f"{', '.join(map(str, header[:30]))}"
+        )
+    return picked
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _iso_dates(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Dates rewritten as YYYY-MM-DD where the EC wrote them with a time or day first;
+    anything else unchanged (cleaning then quarantines what is not a date). Returns the
+    values and a mask of the rewritten ones."""
+    with_time = text.str.match(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
+    day_first = text.str.extract(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+    is_day_first = day_first[0].notna()
+    out = text.where(~with_time, text.str[:10])
+    rebuilt = day_first[2] + "-" + day_first[1].str.zfill(2) + "-" + day_first[0].str.zfill(2)
+    out = out.where(~is_day_first, rebuilt)
+    return out, with_time | is_day_first
+
+
+def _year_of(iso_dates: pd.Series) -> pd.Series:
+    """The year of an ISO date; other non-empty text passes on as written (cleaning then
+    reports it as not a year)."""
+    return iso_dates.where(~iso_dates.str.match(r"^\d{4}-\d{2}-\d{2}$"), iso_dates.str[:4])
+
+
+def _decimal_points(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Amounts with a decimal comma (``1234,5``) rewritten with a point; returns the values
+    and the mask of rewritten ones."""
+    comma = text.str.fullmatch(r"-?\d+,\d+")
+    return text.where(~comma, text.str.replace(",", ".", regex=False)), comma
+
+
+def _format_weight(weights: pd.Series) -> pd.Series:
+    text = weights.map(lambda w: f"{w:.12g}", na_action="ignore")
+    return text.fillna("").astype(object)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def contract_tables(
+    projects: pd.DataFrame, organizations: pd.DataFrame, selection: Selection | None = None
+) -> Ingest:
+    """The contract tables from the two exports as read by :func:`read_export`."""
+    selection = selection or Selection()
+    log_parts: list[pd.DataFrame] = []
+
+    projects = projects.copy()
+    start, start_rewritten = _iso_dates(projects["startDate"])
+    end, end_rewritten = _iso_dates(projects["endDate"])
+    projects["startDate"], projects["endDate"] = start, end
+    for column, rewritten, original in (
+        ("startDate", start_rewritten, start),
+        ("endDate", end_rewritten, end),
+    ):
+        log_parts.append(
+            _log(
+                projects[rewritten],
+                "projects",
+                "date_rewritten",
+                column + " written as " + original[rewritten] + " (ISO 8601)",
+            )
+        )
+
+    organizations = organizations.copy()
+    contribution_text = organizations["ecContribution"]
+    organizations["ecContribution"], comma = _decimal_points(contribution_text)
+    log_parts.append(
+        _log(
+            organizations[comma],
+            "organizations",
+            "decimal_comma",
+            "ecContribution "
+            + contribution_text[comma]
+            + " read as "
+            + organizations.loc[comma, "ecContribution"],
+        )
+    )
+
+    participants = (
+        organizations.loc[organizations["organisationID"] != ""]
+        .groupby("projectID")["organisationID"]
+        .nunique()
+    )
+    projects["participants"] = projects["id"].map(participants).fillna(0).astype(int)
+    excluded = _excluded_projects(projects, organizations, selection)
+    kept_projects = projects[~projects["id"].isin(excluded["project_id"])]
+    # Organisation rows of projects absent from project.csv are passed on: cleaning
+    # quarantines them (unknown_consortium_key) and the quality report counts them.
+    kept_rows = organizations[~organizations["projectID"].isin(excluded["project_id"])]
+
+    leads, lead_log = _resolve_leads(kept_rows, kept_projects)
+    log_parts.append(lead_log)
+    members = _members(kept_rows)
+    consortia = _consortia(kept_projects, leads)
+    tasks = _tasks(kept_projects)
+    log = pd.concat([pd.DataFrame(columns=list(LOG_COLUMNS)), *log_parts], ignore_index=True)
+    tables = {"consortia": consortia, "members": members, "tasks": tasks}
+    summary = _summary(projects, organizations, kept_rows, excluded, tables, log, leads)
+    return Ingest(tables=tables, log=log, excluded=excluded, summary=summary, selection=selection)
+
+
+def _log(rows: pd.DataFrame, file: str, outcome: str, detail) -> pd.DataFrame:
+    if rows.empty:
+        return pd.DataFrame(columns=list(LOG_COLUMNS))
+    project = rows["id"] if file == "projects" else rows["projectID"]
+    organisation = rows.get("organisationID", "")
+    return pd.DataFrame(
+        {
+            "file": file,
+            "record": rows[RECORD],
+            "project_id": project,
+            "organisation_id": organisation,
+            "outcome": outcome,
+            "detail": detail,
+        }
+    )[list(LOG_COLUMNS)]
+
+
+def _excluded_projects(
+    projects: pd.DataFrame, organizations: pd.DataFrame, selection: Selection
+) -> pd.DataFrame:
+    """One row per project the selection leaves out, with every reason it fails."""
+    few = projects["participants"] < selection.min_participants
+    pattern = selection.excluded_scheme_pattern(projects["fundingScheme"])
+    scheme = pattern.notna()
+    out = projects.loc[few | scheme, ["id", "acronym", "fundingScheme", "frameworkProgramme",
+                                      "startDate", "participants", RECORD]]  # fmt: skip
+    reasons = pd.Series("", index=out.index, dtype=object)
+    few_text = (
+        "fewer than "
+        + str(selection.min_participants)
+        + " distinct participants ("
+        + out["participants"].astype(str)
+        + ")"
+    )
+    reasons = reasons.where(~few[out.index], few_text)
+    scheme_text = (
+        "funding scheme "
+        + out["fundingScheme"]
+        + " is not collaborative (matches "
+        + pattern[out.index].fillna("")
+        + ")"
+    )
+    both = few[out.index] & scheme[out.index]
+    reasons = reasons.where(~scheme[out.index], scheme_text).where(
+        ~both, few_text + "; " + scheme_text
+    )
+    rows = organizations["projectID"].value_counts()
+    return pd.DataFrame(
+        {
+            "project_id": out["id"],
+            "acronym": out["acronym"],
+            "funding_scheme": out["fundingScheme"],
+            "framework_programme": out["frameworkProgramme"],
+            "start_date": out["startDate"],
+            "participants": out["participants"],
+            "organization_rows": out["id"].map(rows).fillna(0).astype(int),
+            "few_participants": few[out.index],
+            "scheme_excluded": scheme[out.index],
+            "reasons": reasons,
+            "record": out[RECORD],
+        }
+    ).reset_index(drop=True)
+
+
+def _mapped_types(codes: pd.Series) -> pd.Series:
+    """activityType -> organisation type; unknown codes unchanged (cleaning quarantines them
+    as unknown_org_type), empty stays empty (missing_required)."""
+    return codes.str.upper().map(ACTIVITY_TYPES).fillna(codes)
+
+
+def _resolve_leads(rows: pd.DataFrame, projects: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per project: lead_type, lead_org_id and a note, from its coordinator rows.
+
+    One coordinating organisation: it leads (its activityType empty -> lead_type empty,
+    and cleaning quarantines the project). Several: the one with an activityType if only
+    one has any (the others are then quarantined by cleaning for their missing type);
+    several typed ones of one type give that lead_type and no lead_org_id (cleaning sets
+    their lead rows aside as multiple_leads); typed ones of different types, or none typed,
+    leave lead_type empty. No coordinator row: lead_type empty.
+    """
+    coordinators = rows.loc[rows["role"].str.lower() == COORDINATOR,
+                            ["projectID", "organisationID", "activityType"]]  # fmt: skip
+    coordinators = coordinators.drop_duplicates().assign(
+        lead_type=lambda c: _mapped_types(c["activityType"])
+    )
+    by_project = coordinators.groupby("projectID")
+    typed = coordinators[coordinators["activityType"] != ""]
+    by_typed = typed.groupby("projectID")
+    leads = pd.DataFrame(index=pd.Index(projects["id"].unique(), name="projectID"))
+    leads["n_orgs"] = by_project["organisationID"].nunique()
+    leads["n_typed_orgs"] = by_typed["organisationID"].nunique()
+    leads["n_types"] = by_typed["lead_type"].nunique()
+    leads["typed_org"] = by_typed["organisationID"].first()
+    leads["any_org"] = by_project["organisationID"].first()
+    leads["type"] = by_typed["lead_type"].first()
+    listing = (
+        (
+            coordinators["organisationID"]
+            + " ("
+            + coordinators["activityType"].replace("", "no type")
+            + ")"
+        )
+        .groupby(coordinators["projectID"])
+        .agg(", ".join)
+    )
+    leads["coordinators"] = listing
+    leads = leads.fillna({"n_orgs": 0, "n_typed_orgs": 0, "n_types": 0}).astype(
+        {"n_orgs": int, "n_typed_orgs": int, "n_types": int}
+    )
+
+    n_orgs, n_typed, n_types = leads["n_orgs"], leads["n_typed_orgs"], leads["n_types"]
+    outcome = np.select(
+        [
+            n_orgs == 0,
+            (n_orgs == 1) & (n_typed == 0),
+            (n_orgs == 1) & (n_types > 1),
+            n_orgs == 1,
+            n_typed == 0,
+            n_types > 1,
+            n_typed == 1,
+        ],
+        [
+            "no_coordinator",
+            "coordinator_without_type",
+            "coordinator_rows_disagree",
+            "single_coordinator",
+            "several_coordinators_none_typed",
+            "several_coordinators_different_types",
+            "lead_is_the_typed_coordinator",
+        ],
+        default="several_coordinators_same_type",
+    )
+    leads["outcome"] = outcome
+    type_known = np.isin(outcome, ["single_coordinator", "lead_is_the_typed_coordinator",
+                                   "several_coordinators_same_type"])  # fmt: skip
+    leads["lead_type"] = np.where(type_known, leads["type"], "")
+    leads["lead_org_id"] = np.select(
+        [np.isin(outcome, ["single_coordinator", "coordinator_without_type",
+                           "coordinator_rows_disagree"]),
+         outcome == "lead_is_the_typed_coordinator"],
+        [leads["any_org"], leads["typed_org"]],
+        default="",
+    )  # fmt: skip
+    notes = {
+        "no_coordinator": "no coordinator row: lead type unknown",
+        "coordinator_without_type": "the coordinator has no activityType: lead type unknown",
+        "coordinator_rows_disagree": "the coordinator's rows give different activityTypes: {c}",
+        "several_coordinators_none_typed": "several coordinator rows, none with an "
+        "activityType: {c}",
+        "lead_is_the_typed_coordinator": "several coordinator rows: {c}; the lead is the one "
+        "with an activityType",
+        "several_coordinators_same_type": "several coordinator rows of one type: {c}; lead "
+        "type known, lead organisation not",
+        "several_coordinators_different_types": "several coordinator rows of different types: "
+        "{c}; lead type unknown",
+    }
+    leads["cordis_note"] = [
+        notes[o].format(c=c) if o in notes else ""
+        for o, c in zip(leads["outcome"], leads["coordinators"].fillna(""))
+    ]
+    unusual = leads[leads["outcome"] != "single_coordinator"]
+    record = projects.drop_duplicates("id").set_index("id")[RECORD]
+    log = pd.DataFrame(
+        {
+            "file": "projects",
+            "record": unusual.index.map(record),
+            "project_id": unusual.index,
+            "organisation_id": unusual["lead_org_id"],
+            "outcome": unusual["outcome"],
+            "detail": unusual["cordis_note"],
+        }
+    )[list(LOG_COLUMNS)]
+    return leads[["lead_type", "lead_org_id", "outcome", "cordis_note"]], log
+
+
+def _decision_weights(rows: pd.DataFrame) -> pd.Series:
+    """Each row's share of its project's recorded EC contribution (DECISION_WEIGHT_PROXY)."""
+    amount = pd.to_numeric(rows["ecContribution"], errors="coerce")
+    usable = amount.where(np.isfinite(amount) & (amount >= 0))
+    distinct = ~rows.drop(columns=RECORD).duplicated()
+    total = usable.where(distinct).groupby(rows["projectID"]).transform("sum")
+    return (usable / total).where(total > 0)
+
+
+def _members(rows: pd.DataFrame) -> pd.DataFrame:
+    role = rows["role"].str.lower()
+    return pd.DataFrame(
+        {
+            "consortium_id": rows["projectID"],
+            "member_id": rows["organisationID"],
+            "member_type": _mapped_types(rows["activityType"]),
+            "is_lead": np.where(role == "", "", np.where(role == COORDINATOR, "true", "false")),
+            "decision_weight": _format_weight(_decision_weights(rows)),
+            "funding": rows["ecContribution"],
+            "country": rows["country"],
+            "sme": rows["SME"],
+            "role": rows["role"],
+            "activity_type": rows["activityType"],
+            "name": rows["name"],
+        }
+    )[list(MEMBERS_COLUMNS)].reset_index(drop=True)
+
+
+def _consortia(projects: pd.DataFrame, leads: pd.DataFrame) -> pd.DataFrame:
+    lead = leads.reindex(projects["id"].to_numpy())
+    return pd.DataFrame(
+        {
+            "consortium_id": projects["id"].to_numpy(),
+            "lead_type": lead["lead_type"].to_numpy(),
+            "founded_year": _year_of(projects["startDate"]).to_numpy(),
+            "dissolved_year": _year_of(projects["endDate"]).to_numpy(),
+            "name": projects["acronym"].to_numpy(),
+            "lead_org_id": lead["lead_org_id"].to_numpy(),
+            "programme": projects["frameworkProgramme"].to_numpy(),
+            "funding_scheme": projects["fundingScheme"].to_numpy(),
+            "topic": projects["topics"].to_numpy(),
+            "legal_basis": projects["legalBasis"].to_numpy(),
+            "participants": projects["participants"].to_numpy(),
+            "cordis_note": lead["cordis_note"].to_numpy(),
+        }
+    )[list(CONSORTIA_COLUMNS)]
+
+
+def _tasks(projects: pd.DataFrame) -> pd.DataFrame:
+    end = projects["endDate"]
+    terminated = projects["status"].str.upper() == "TERMINATED"
+    status = np.where(end == "", "ongoing", np.where(terminated, "abandoned", "achieved"))
+    return pd.DataFrame(
+        {
+            "consortium_id": projects["id"].to_numpy(),
+            "task_id": TASK_ID,
+            "start_date": projects["startDate"].to_numpy(),
+            "end_date": end.to_numpy(),
+            "status": status,
+        }
+    )[list(TASKS_COLUMNS)]
+
+
+def _summary(
+    projects: pd.DataFrame,
+    organizations: pd.DataFrame,
+    kept_rows: pd.DataFrame,
+    excluded: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    log: pd.DataFrame,
+    leads: pd.DataFrame,
+) -> dict:
+    """Counts of every outcome (JSON-ready)."""
+    members = tables["members"]
+    exact_copies = members.duplicated()
+    distinct = members[~exact_copies]
+    repeated_key = distinct.duplicated(["consortium_id", "member_id"], keep=False)
+    written_projects = set(tables["consortia"]["consortium_id"])
+    orphan = ~kept_rows["projectID"].isin(set(projects["id"]))
+    weights = members[members["consortium_id"].isin(written_projects)].assign(
+        w=lambda m: m["decision_weight"] != "", lead=lambda m: m["is_lead"] == "true"
+    )
+    by_project = weights.groupby("consortium_id")
+    has_any = by_project["w"].any()
+    all_given = by_project["w"].all()
+    lead_rows = weights[weights["lead"]]
+    lead_weight_known = lead_rows.groupby("consortium_id")["w"].any()
+    outcomes = leads.loc[leads.index.isin(written_projects), "outcome"].value_counts()
+    return {
+        "projects": {
+            "read": len(projects),
+            "written": len(tables["consortia"]),
+            "excluded": len(excluded),
+            "excluded_fewer_participants_only": int(
+                (excluded["few_participants"] & ~excluded["scheme_excluded"]).sum()
+            ),
+            "excluded_funding_scheme_only": int(
+                (~excluded["few_participants"] & excluded["scheme_excluded"]).sum()
+            ),
+            "excluded_both": int(
+                (excluded["few_participants"] & excluded["scheme_excluded"]).sum()
+            ),
+            "lead_resolution": {str(k): int(v) for k, v in outcomes.items()},
+        },
+        "organization_rows": {
+            "read": len(organizations),
+            "written": len(members),
+            "of_excluded_projects": int(len(organizations) - len(kept_rows)),
+            "without_project_in_project_file": int(orphan.sum()),
+        },
+        "passed_to_cleaning": {
+            "member_rows_exact_copies": int(exact_copies.sum()),
+            "member_rows_repeating_a_key_with_other_values": int(repeated_key.sum()),
+            "member_rows_without_activity_type": int((members["member_type"] == "").sum()),
+            "member_rows_with_unknown_activity_type": int(
+                (
+                    (members["member_type"] != "")
+                    & ~members["member_type"].isin(ACTIVITY_TYPES.values())
+                ).sum()
+            ),
+            "member_rows_without_contribution": int((members["funding"] == "").sum()),
+            "member_rows_without_organisation_id": int((members["member_id"] == "").sum()),
+            "projects_without_lead_type": int((tables["consortia"]["lead_type"] == "").sum()),
+            "projects_without_start_date": int((tables["tasks"]["start_date"] == "").sum()),
+        },
+        "rewritten": {
+            outcome: int(n)
+            for outcome, n in log["outcome"].value_counts().items()
+            if outcome in ("decimal_comma", "date_rewritten")
+        },
+        "decision_weight": {
+            "projects_with_weights": int(has_any.sum()),
+            "projects_with_a_weight_for_every_row": int((has_any & all_given).sum()),
+            "projects_without_any_weight": int((~has_any).sum()),
+            "projects_whose_lead_rows_have_a_weight": int(lead_weight_known.sum()),
+        },
+        "tasks": {k: int(v) for k, v in tables["tasks"]["status"].value_counts().items()},
+    }
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def ingest_cordis(
+    projects_path: str | Path,
+    organizations_path: str | Path,
+    out_dir: str | Path,
+    selection: Selection | Mapping | None = None,
+    encoding: str = "utf-8",
+) -> dict:
+    """Read the two exports and write the dataset folder (module docstring); returns the
+    summary of outcomes that ``source.json`` also records."""
+    if not isinstance(selection, Selection):
+        selection = Selection.from_config(selection)
+    projects = read_export(projects_path, "projects", encoding)
+    organizations = read_export(organizations_path, "organizations", encoding)
+    ingest = contract_tables(projects, organizations, selection)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for table, frame in ingest.tables.items():
+        frame.to_csv(out_dir / CONTRACT_FILES[table], index=False, lineterminator="\n")
+    ingest.log.to_csv(out_dir / LOG_FILE, index=False, lineterminator="\n")
+    ingest.excluded.to_csv(out_dir / EXCLUDED_FILE, index=False, lineterminator="\n")
+    source = {
+        "source": "European Commission, CORDIS open data (EC export layout: project.csv and "
+        "organization.csv)",
+        "adapter": "consortia.adapters.cordis",
+        "inputs": {
+            "projects": _file_record(projects_path, len(projects)),
+            "organizations": _file_record(organizations_path, len(organizations)),
+            "encoding": encoding,
+        },
+        "mapping": {
+            "consortium": "one per selected project (project.csv id)",
+            "lead_type": "activityType of the coordinator (role = coordinator): "
+            + ", ".join(f"{code} -> {kind}" for code, kind in ACTIVITY_TYPES.items()),
+            "founded_year": "year of startDate",
+            "dissolved_year": "year of endDate (contractual end)",
+            "programme": "frameworkProgramme",
+            "extra_columns": "funding_scheme (fundingScheme), topic (topics), legal_basis "
+            "(legalBasis), participants (distinct organisationIDs), cordis_note (how the lead "
+            "was chosen when the coordinator rows were unusual)",
+            "members": "one per organisation row of a selected project; member_type from "
+            "activityType, is_lead = role is coordinator, funding = ecContribution",
+            "tasks": "one per project, task_id 'project'",
+        },
+        "decision_weight_proxy": DECISION_WEIGHT_PROXY,
+        "tasks_caveat": TASKS_CAVEAT,
+        "money": MONEY_NOTE,
+        "selection": selection.as_dict(),
+        "summary": ingest.summary,
+        "files": {
+            **{table: name for table, name in CONTRACT_FILES.items()},
+            "log": LOG_FILE,
+            "excluded_projects": EXCLUDED_FILE,
+        },
+    }
+    (out_dir / SOURCE_FILE).write_text(
+        json.dumps(source, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return ingest.summary
+
+
+def _file_record(path: str | Path, records: int) -> dict:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {"path": str(path), "sha256": digest.hexdigest(), "records": records}
+
+
+def dataset_plan(dataset: str | Path):
+    """The workflow's plan of the folder :func:`ingest_cordis` will write, before it exists
+    (the Snakefile plans at parse time; the ingest rule writes the folder later)."""
+    from consortia.workflow import DatasetPlan
+
+    dataset = Path(dataset)
+    return DatasetPlan(
+        dataset=str(dataset),
+        files={table: str(dataset / name) for table, name in CONTRACT_FILES.items()},
+        columns={
+            table: [c for c in TABLE_COLUMNS[table] if c in TABLES[table].columns]
+            for table in CONTRACT_FILES
+        },
+        absent_tables=[table for table in TABLES if table not in CONTRACT_FILES],
+    )
+
+
+# --------------------------------------------------------------------------- claims registry
+
+# What a dataset config may change in a claim record: how the claim is measured on its
+# data, never what the review claims (quote, tests, claimed values, rivals).
+OVERRIDABLE = ("label", "estimand", "notes", "params", "requires")
+
+
+def registry_with_overrides(base: Mapping, overrides: Mapping[str, Mapping]) -> dict:
+    """The claims registry ``base`` with per-claim overrides applied: ``params`` merged key
+    by key, the other fields of :data:`OVERRIDABLE` replaced."""
+    registry = copy.deepcopy(dict(base))
+    records = {record["id"]: record for record in registry["claims"]}
+    for claim_id, change in (overrides or {}).items():
+        if claim_id not in records:
+            raise ValueError(f"claims_overrides: no claim {claim_id!r} in the registry")
+        unknown = sorted(set(change) - set(OVERRIDABLE))
+        if unknown:
+            raise ValueError(
+                f"claims_overrides.{claim_id}: {unknown} cannot be overridden (only "
+                f"{', '.join(OVERRIDABLE)}: a dataset changes how a claim is measured, not "
+                f"what the review claims)"
+            )
+        record = records[claim_id]
+        for key, value in change.items():
+            if key == "params":
+                record["params"] = {**(record.get("params") or {}), **dict(value)}
+            else:
+                record[key] = copy.deepcopy(value)
+    return registry
+
+
+def claims_registry_step(base_path: str | Path, overrides: Mapping, out_path: str | Path) -> None:
+    """Write the registry the claims rule reads for this dataset, validated like any other."""
+    from consortia.claims import load_registry
+
+    base_text = Path(base_path).read_text(encoding="utf-8")
+    registry = registry_with_overrides(yaml.safe_load(base_text), overrides)
+    load_registry(registry)
+    header = (
+        f"# Derived from {base_path} (sha256 "
+        f"{hashlib.sha256(base_text.encode('utf-8')).hexdigest()}) with the claims_overrides "
+        f"of the cordis config block: {', '.join(sorted(overrides)) or 'none'}.\n"
+    )
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(out_path).write_text(
+        header + yaml.safe_dump(registry, sort_keys=False, allow_unicode=True, width=100),
+        encoding="utf-8",
+    )
+
+
+# --------------------------------------------------------------------------- accounting
+
+
+# Oddities passed to cleaning as found: summary key, what it is, what cleaning does with it.
+PASSED_ODDITIES = (
+    ("member_rows_exact_copies", "member rows identical to an earlier row",
+     "collapsed (duplicates_collapsed)"),
+    ("member_rows_repeating_a_key_with_other_values",
+     "member rows repeating a project × organisation key with other values",
+     "every copy quarantined (conflicting_duplicate, or missing_required first)"),
+    ("member_rows_without_activity_type", "member rows without activityType",
+     "quarantined (missing_required)"),
+    ("member_rows_with_unknown_activity_type", "member rows with an unknown activityType",
+     "quarantined (unknown_org_type)"),
+    ("member_rows_without_contribution", "member rows without ecContribution",
+     "no rule broken: funding and decision_weight left empty"),
+    ("projects_without_lead_type", "projects without a lead type",
+     "quarantined (missing_required); their members and task too (unknown_consortium_key)"),
+)  # fmt: skip
+
+
+def accounting_markdown(source: Mapping, quality: Mapping) -> str:
+    """From the EC's rows to the clean tables: the adapter's outcomes and the cleaning's,
+    in one page."""
+    summary = source["summary"]
+    projects, rows = summary["projects"], summary["organization_rows"]
+    selection, weights = source["selection"], summary["decision_weight"]
+    inputs = [
+        f"| {f['path']} | {f['records']} | `{f['sha256'][:16]}…` |"
+        for f in (source["inputs"]["projects"], source["inputs"]["organizations"])
+    ]
+    selected = [
+        ("read", projects["read"]),
+        ("excluded: fewer participants only", projects["excluded_fewer_participants_only"]),
+        ("excluded: funding scheme only", projects["excluded_funding_scheme_only"]),
+        ("excluded: both", projects["excluded_both"]),
+        ("written to consortia.csv", projects["written"]),
+    ]
+    passed = summary["passed_to_cleaning"]
+    cleaning = [
+        f"| {table} | {t['rows_read']} | {t['rows_kept']} | {t['rows_quarantined']} | "
+        f"{t['duplicates_collapsed']} | "
+        f"{', '.join(f'{k} {v}' for k, v in t['quarantined_by_rule'].items()) or '–'} |"
+        for table, t in quality["tables"].items()
+    ]
+    leads = ", ".join(f"{k} {v}" for k, v in sorted(projects["lead_resolution"].items()))
+    rows_text = (
+        f"Organisation rows: {rows['read']} read = {rows['written']} written to members.csv + "
+        f"{rows['of_excluded_projects']} of excluded projects; "
+        f"{rows['without_project_in_project_file']} written rows name a project absent from "
+        f"the project file. Every excluded project is listed with its reasons in "
+        f"{source['files']['excluded_projects']}."
+    )
+    weight_text = (
+        f"Projects with weights: {weights['projects_with_weights']}; with a weight for every "
+        f"row: {weights['projects_with_a_weight_for_every_row']}; whose lead rows have one: "
+        f"{weights['projects_whose_lead_rows_have_a_weight']}."
+    )
+    lines = [
+        "# CORDIS: from the EC's rows to the analysis sample",
+        "",
+        f"Source: {source['source']}.",
+        "",
+        "| file | records | sha256 |",
+        "|---|---:|---|",
+        *inputs,
+        "",
+        "## Selection (what counts as a consortium)",
+        "",
+        f"At least {selection['min_participants']} distinct participants (organisationIDs) "
+        + "and a funding scheme matching none of: "
+        + ", ".join(selection["exclude_funding_schemes"])
+        + ".",
+        "",
+        "| projects | count |",
+        "|---|---:|",
+        *(f"| {label} | {count} |" for label, count in selected),
+        "",
+        rows_text,
+        "",
+        "## Passed to cleaning as found",
+        "",
+        "| oddity | count | outcome in cleaning |",
+        "|---|---:|---|",
+        *(f"| {label} | {passed[key]} | {outcome} |" for key, label, outcome in PASSED_ODDITIES),
+        "",
+        f"How the lead was chosen (projects written): {leads}. Values rewritten: "
+        + f"{summary['rewritten'] or 'none'} (listed in {source['files']['log']}).",
+        "",
+        "## Cleaning (quality.json)",
+        "",
+        "| table | read | kept | quarantined | collapsed | by rule |",
+        "|---|---:|---:|---:|---:|---|",
+        *cleaning,
+        "",
+        "## What the data are, and are not",
+        "",
+        f"- Decision weight (a proxy). {source['decision_weight_proxy']} {weight_text}",
+        f"- Durations. {source['tasks_caveat']}",
+        f"- Money. {source['money']}",
+        f"- Outputs. {NO_OUTPUTS_NOTE}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def accounting_step(
+    source_path: str | Path, quality_path: str | Path, out_path: str | Path
+) -> None:
+    source = json.loads(Path(source_path).read_text(encoding="utf-8"))
+    quality = json.loads(Path(quality_path).read_text(encoding="utf-8"))
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(out_path).write_text(accounting_markdown(source, quality), encoding="utf-8")

@@ -1,0 +1,1380 @@
+"""The SCP models in the workflow: the models config, what a dataset allows, and one
+step function per rule.
+
+``config/models.yaml`` (schema ``config/schemas/models.schema.yaml``, guide
+``docs/models.md``) lists the model specifications, the RE/FE test pairs, the
+mediation analyses, the SUR systems, and which tables and figures show which
+models. The workflow (``rules/models.smk``) uses this module in three ways:
+
+* when it loads: :func:`load_models_config` validates the file (schema, then
+  every entry as a :class:`~consortia.estimate.ModelSpec`, then every name a
+  test, mediation, system, table or figure refers to) and raises
+  :class:`ModelsConfigError` naming each bad entry; :func:`plan_models` then
+  decides from the dataset's headers alone (:func:`panel_availability`) which
+  models the panel will allow. A model whose variables the dataset cannot
+  provide is *skipped*: it gets no rule, and a record naming the missing
+  columns (and the contract inputs behind them) goes to the manifest and to
+  the notes of the tables it was meant for.
+* the estimation steps (:func:`fit_models_step`, :func:`specification_tests_step`,
+  :func:`mediation_step`, :func:`system_step`) write one JSON file per
+  specification / test pair / mediation / system. A specification that fails
+  on the data itself (e.g. no observation left after the sample filter) is
+  written as a skipped record with the reason instead of stopping the run.
+* the output steps (:func:`tables_step`, :func:`coefficient_plots_step`,
+  :func:`path_diagram_step`) read those JSON files only: changing a table or a
+  figure never refits a model.
+
+Every function takes explicit arguments (paths, dicts from the config); none
+reads the config file or the ``snakemake`` object.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import numpy as np
+import pandas as pd
+import yaml
+
+from consortia import measures
+
+from .spec import ModelSpec, SpecError
+
+__all__ = [
+    "CONSORTIUM_ATTRIBUTES",
+    "ModelPlan",
+    "ModelsConfig",
+    "ModelsConfigError",
+    "add_derived",
+    "build_regression_table",
+    "coefficient_plot_step",
+    "coefficient_plots_step",
+    "fit_model_step",
+    "fit_models_step",
+    "load_models_config",
+    "load_result",
+    "mediation_step",
+    "mediation_table_step",
+    "panel_availability",
+    "path_diagram_step",
+    "plan_models",
+    "read_panel",
+    "regression_table_step",
+    "specification_tests_step",
+    "stems_by_name",
+    "system_step",
+    "system_table_step",
+    "tables_step",
+    "term_labels",
+]
+
+log = logging.getLogger("consortia.estimate.pipeline")
+
+SCHEMA_NAME = "models.schema.yaml"
+_REPO_SCHEMA = Path(__file__).resolve().parents[3] / "config" / "schemas" / SCHEMA_NAME
+TRANSFORMS = ("log", "log1p")
+SKIPPED = "skipped"
+KEY_COLUMNS = ("consortium_id", "year")
+# Consortium attributes come from the `consortia` table unchanged: they never vary
+# within a consortium, so consortium fixed effects absorb them.
+CONSORTIUM_ATTRIBUTES: tuple[str, ...] = tuple(
+    m
+    for m, inputs in measures.MEASURE_INPUTS.items()
+    if list(inputs) == ["consortia"] and inputs["consortia"] == (m,)
+)
+_FAMILY = {"ppml": "counts", "fraclogit": "rates"}  # every other estimator: linear
+
+
+class ModelsConfigError(ValueError):
+    """A models config that does not follow its schema or refers to unknown names."""
+
+
+# --------------------------------------------------------------------------- #
+# The models config
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class ModelsConfig:
+    """``config/models.yaml``, validated. Entries are plain dicts keyed by name, in file order."""
+
+    models: dict[str, dict[str, Any]]  # ModelSpec entries, model_defaults applied
+    derived: dict[str, dict[str, str]] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    tests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    mediation: dict[str, dict[str, Any]] = field(default_factory=dict)
+    system: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    mediation_table: dict[str, Any] | None = None
+    figures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    path_diagram: dict[str, Any] | None = None
+
+
+def default_schema_path(config_path: str | Path | None = None) -> Path:
+    """``<config dir>/schemas/models.schema.yaml`` if it exists, else the repository's."""
+    if config_path is not None:
+        sibling = Path(config_path).parent / "schemas" / SCHEMA_NAME
+        if sibling.exists():
+            return sibling
+    return _REPO_SCHEMA
+
+
+def _entry_name(raw: Any, path: Sequence[Any]) -> str:
+    """'models[3] (sc_collab_re)' for a schema error at models/3/..."""
+    if len(path) >= 2 and isinstance(path[1], int):
+        section, index = path[0], path[1]
+        try:
+            name = raw[section][index].get("name")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            name = None
+        where = f"{section}[{index}]" + (f" ({name})" if name else "")
+        rest = "/".join(str(p) for p in path[2:])
+        return where + (f" → {rest}" if rest else "")
+    return "/".join(str(p) for p in path) or "<root>"
+
+
+def _schema_errors(raw: Any, schema: dict) -> list[str]:
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = sorted(validator.iter_errors(raw), key=lambda e: [str(p) for p in e.absolute_path])
+    return [f"{_entry_name(raw, list(e.absolute_path))}: {e.message}" for e in errors]
+
+
+def _by_name(entries: Iterable[dict], section: str, problems: list[str]) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for entry in entries:
+        if entry["name"] in out:
+            problems.append(f"{section}: name {entry['name']!r} is used twice")
+        out[entry["name"]] = entry
+    return out
+
+
+def family(estimator: str) -> str:
+    """``linear``, ``counts`` or ``rates``: the scale a model's coefficients are on."""
+    return _FAMILY.get(estimator, "linear")
+
+
+def load_models_config(
+    source: str | Path | Mapping[str, Any], schema_path: str | Path | None = None
+) -> ModelsConfig:
+    """Read (a path) or take (a dict) a models config and validate it completely.
+
+    Raises :class:`ModelsConfigError` listing every problem, each naming its
+    entry (section, position and name) and, for a file, the file.
+    """
+    if isinstance(source, Mapping):
+        raw, origin = copy.deepcopy(dict(source)), "models config"
+    else:
+        origin = str(source)
+        try:
+            raw = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ModelsConfigError(f"models config {origin} does not exist") from exc
+        except yaml.YAMLError as exc:
+            raise ModelsConfigError(f"{origin}: not valid YAML: {exc}") from exc
+    schema_file = (
+        Path(schema_path)
+        if schema_path
+        else default_schema_path(None if isinstance(source, Mapping) else source)
+    )
+    schema = yaml.safe_load(schema_file.read_text(encoding="utf-8"))
+    problems = _schema_errors(raw, schema)
+    if problems:
+        raise ModelsConfigError(_problem_text(origin, problems))
+
+    defaults = raw.get("model_defaults") or {}
+    models: dict[str, dict] = {}
+    for index, entry in enumerate(raw["models"]):
+        merged = {**copy.deepcopy(defaults), **entry}
+        try:
+            ModelSpec.from_dict(merged)
+        except SpecError as exc:
+            problems.append(f"models[{index}] ({entry['name']}): {exc}")
+        if merged["name"] in models:
+            problems.append(f"models[{index}]: name {merged['name']!r} is used twice")
+        models[merged["name"]] = merged
+
+    derived = dict(raw.get("derived_variables") or {})
+    for name in derived:
+        if name in measures.MEASURE_INPUTS or name in KEY_COLUMNS:
+            problems.append(
+                f"derived_variables: {name!r} is already a panel column; choose another name"
+            )
+
+    tests = _by_name(raw.get("tests") or [], "tests", problems)
+    for name, pair in tests.items():
+        re_, fe = models.get(pair["re"]), models.get(pair["fe"])
+        if re_ is None or fe is None:
+            unknown = [m for m in (pair["re"], pair["fe"]) if m not in models]
+            problems.append(f"tests ({name}): unknown model(s) {unknown}")
+            continue
+        if re_["estimator"] != "re":
+            problems.append(
+                f"tests ({name}): 're' model {pair['re']!r} has estimator "
+                f"{re_['estimator']!r}, not 're'"
+            )
+        if fe["estimator"] != "twfe":
+            problems.append(
+                f"tests ({name}): 'fe' model {pair['fe']!r} has estimator "
+                f"{fe['estimator']!r}, not 'twfe'"
+            )
+        if re_["outcome"] != fe["outcome"]:
+            problems.append(
+                f"tests ({name}): {pair['re']!r} and {pair['fe']!r} have different "
+                f"outcomes ({re_['outcome']!r}, {fe['outcome']!r})"
+            )
+
+    mediation = _by_name(raw.get("mediation") or [], "mediation", problems)
+    for name, entry in mediation.items():
+        trio = [entry["treatment"], entry["mediator"], entry["outcome"]]
+        if len(set(trio)) < 3:
+            problems.append(
+                f"mediation ({name}): treatment, mediator and outcome must differ, got {trio}"
+            )
+
+    system = _by_name(raw.get("system") or [], "system", problems)
+    for name, entry in system.items():
+        for eq in entry["equations"]:
+            if eq not in models:
+                problems.append(f"system ({name}): unknown model {eq!r}")
+            elif models[eq]["estimator"] not in ("ols", "twfe"):
+                problems.append(
+                    f"system ({name}): {eq!r} has estimator "
+                    f"{models[eq]['estimator']!r}; SUR takes 'ols' or 'twfe' models"
+                )
+
+    tables = _by_name(raw.get("tables") or [], "tables", problems)
+    for name, entry in tables.items():
+        unknown = [m for m in entry["models"] if m not in models]
+        if unknown:
+            problems.append(f"tables ({name}): unknown model(s) {unknown}")
+
+    figures = _by_name(raw.get("figures") or [], "figures", problems)
+    for name, entry in figures.items():
+        unknown = [m for m in entry["models"] if m not in models]
+        if unknown:
+            problems.append(f"figures ({name}): unknown model(s) {unknown}")
+            continue
+        fams = {family(models[m]["estimator"]) for m in entry["models"]}
+        if len(fams) > 1:
+            problems.append(
+                f"figures ({name}): models of different families {sorted(fams)} "
+                "(coefficients on different scales): one figure per family"
+            )
+        if entry.get("quantity") == "ame" and fams != {"rates"}:
+            problems.append(f"figures ({name}): quantity 'ame' needs fractional-logit models")
+
+    path_diagram = raw.get("path_diagram")
+    if path_diagram:
+        unknown = [m for m in path_diagram["mediation"] if m not in mediation]
+        if unknown:
+            problems.append(f"path_diagram: unknown mediation(s) {unknown}")
+
+    stems = [*tables, *system]
+    if raw.get("mediation_table"):
+        stems.append(raw["mediation_table"]["name"])
+    dup_tables = sorted({s for s in stems if stems.count(s) > 1})
+    if dup_tables:
+        problems.append(
+            f"table file names used twice (tables, system, mediation_table): {dup_tables}"
+        )
+    fig_stems = [*figures, *([path_diagram["name"]] if path_diagram else [])]
+    dup_figs = sorted({s for s in fig_stems if fig_stems.count(s) > 1})
+    if dup_figs:
+        problems.append(f"figure file names used twice (figures, path_diagram): {dup_figs}")
+
+    if problems:
+        raise ModelsConfigError(_problem_text(origin, problems))
+    return ModelsConfig(
+        models=models,
+        derived=derived,
+        labels=dict(raw.get("labels") or {}),
+        tests=tests,
+        mediation=mediation,
+        system=system,
+        tables=tables,
+        mediation_table=raw.get("mediation_table"),
+        figures=figures,
+        path_diagram=path_diagram,
+    )
+
+
+def _problem_text(origin: str, problems: list[str]) -> str:
+    return f"{origin}: {len(problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in problems)
+
+
+# --------------------------------------------------------------------------- #
+# Planning: what the dataset allows
+# --------------------------------------------------------------------------- #
+
+
+def panel_availability(dataset_plan) -> dict[str, list[str]]:
+    """Every column the clean panel can have -> the contract inputs the dataset lacks for it.
+
+    An empty list means the panel will have the column. ``dataset_plan`` is a
+    :class:`consortia.workflow.DatasetPlan` (read from the headers only).
+    """
+    out = {key: [] for key in KEY_COLUMNS}
+    for measure in measures.MEASURE_INPUTS:
+        out[measure] = list(dataset_plan.missing_inputs(measure))
+    return out
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """What runs on this dataset, and why the rest does not."""
+
+    models: dict[str, dict[str, Any]]
+    derived: dict[str, dict[str, str]]
+    tests: dict[str, dict[str, Any]]
+    mediation: dict[str, dict[str, Any]]
+    system: dict[str, dict[str, Any]]
+    tables: dict[str, dict[str, Any]]  # each with "models" (planned) and "skipped" records
+    mediation_table: dict[str, Any] | None
+    figures: dict[str, dict[str, Any]]
+    path_diagram: dict[str, Any] | None
+    labels: dict[str, str]
+    skipped: list[dict[str, Any]]  # one record per configured item that will not run
+
+    def describe(self) -> str:
+        n_tables = len(self.tables) + bool(self.mediation_table) + len(self.system)
+        head = (
+            f"SCP models: {len(self.models)} to fit, {len(self.tests)} RE/FE test pair(s), "
+            f"{len(self.mediation)} mediation(s), {len(self.system)} system(s), "
+            f"{n_tables} table(s), {len(self.figures) + bool(self.path_diagram)} figure(s)"
+        )
+        lines = [head]
+        for record in self.skipped:
+            lines.append(f"  skipped: {record['kind']} {record['name']} ({record['reason']})")
+        return "\n".join(lines)
+
+
+def _variable_status(
+    var: str, availability: Mapping[str, list[str]], derived: Mapping[str, dict]
+) -> tuple[bool, str, list[str]]:
+    """(available, why not, contract inputs missing) of one variable."""
+    if var in derived:
+        ((how, source),) = derived[var].items()
+        ok, why, inputs = _variable_status(source, availability, {})
+        return ok, f"{var} = {how}({why if not ok else source})", inputs
+    if var not in availability:
+        return False, f"{var} (not a panel column)", []
+    missing = list(availability[var])
+    if missing:
+        return False, f"{var} (needs {', '.join(missing)})", missing
+    return True, var, []
+
+
+def _missing(
+    variables: Iterable[str], availability: Mapping[str, list[str]], derived: Mapping[str, dict]
+) -> tuple[list[str], list[str], list[str]]:
+    """(missing variables, their explanations, missing contract inputs)."""
+    names, texts, inputs = [], [], []
+    for var in dict.fromkeys(variables):
+        ok, why, missing_inputs = _variable_status(var, availability, derived)
+        if not ok:
+            names.append(var)
+            texts.append(why)
+            inputs += [m for m in missing_inputs if m not in inputs]
+    return names, texts, inputs
+
+
+def skipped_record(
+    kind: str,
+    name: str,
+    reason: str,
+    *,
+    stage: str,
+    missing_columns: Sequence[str] = (),
+    missing_inputs: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The record written (or listed) in place of a result that could not be obtained."""
+    return {
+        "status": SKIPPED,
+        "kind": kind,
+        "name": name,
+        "stage": stage,
+        "reason": reason,
+        "missing_columns": list(missing_columns),
+        "missing_inputs": list(missing_inputs),
+    }
+
+
+def _mediation_variables(entry: Mapping[str, Any]) -> list[str]:
+    return [
+        entry["treatment"],
+        entry["mediator"],
+        entry["outcome"],
+        *entry.get("controls", []),
+        *entry.get("fixed_effects", ["consortium_id", "year"]),
+        entry.get("cluster", "consortium_id"),
+    ]
+
+
+def plan_models(
+    cfg: ModelsConfig, availability: Mapping[str, list[str]] | Iterable[str]
+) -> ModelPlan:
+    """Decide which configured items can run on a panel with the given columns.
+
+    ``availability``: :func:`panel_availability` of the dataset (column ->
+    missing contract inputs), or simply the panel's column names. Derived
+    variables are available when their source column is.
+    """
+    if not isinstance(availability, Mapping):
+        availability = {c: [] for c in availability}
+    skipped: list[dict[str, Any]] = []
+
+    def check(kind: str, name: str, variables: Iterable[str]) -> bool:
+        cols, texts, inputs = _missing(variables, availability, cfg.derived)
+        if cols:
+            skipped.append(
+                skipped_record(
+                    kind,
+                    name,
+                    "variable(s) not available: " + "; ".join(texts),
+                    stage="plan",
+                    missing_columns=cols,
+                    missing_inputs=inputs,
+                )
+            )
+        return not cols
+
+    models = {
+        name: entry
+        for name, entry in cfg.models.items()
+        if check("model", name, ModelSpec.from_dict(entry).required_columns())
+    }
+    mediation = {
+        name: entry
+        for name, entry in cfg.mediation.items()
+        if check("mediation", name, _mediation_variables(entry))
+    }
+    tests = {}
+    for name, pair in cfg.tests.items():
+        absent = [m for m in (pair["re"], pair["fe"]) if m not in models]
+        if absent:
+            skipped.append(
+                skipped_record("test", name, f"model(s) skipped: {', '.join(absent)}", stage="plan")
+            )
+        else:
+            tests[name] = pair
+    system = {}
+    for name, entry in cfg.system.items():
+        absent = [m for m in entry["equations"] if m not in models]
+        if absent:
+            skipped.append(
+                skipped_record(
+                    "system", name, f"equation(s) skipped: {', '.join(absent)}", stage="plan"
+                )
+            )
+        else:
+            system[name] = entry
+    by_name = {(r["kind"], r["name"]): r for r in skipped}
+    tables = {}
+    for name, entry in cfg.tables.items():
+        planned = [m for m in entry["models"] if m in models]
+        if not planned:
+            skipped.append(
+                skipped_record("table", name, "none of its models can be fitted", stage="plan")
+            )
+            continue
+        tables[name] = {
+            **entry,
+            "models": planned,
+            "skipped": [by_name[("model", m)] for m in entry["models"] if m not in models],
+        }
+    mediation_table = None
+    if cfg.mediation_table:
+        if mediation:
+            mediation_table = {
+                **cfg.mediation_table,
+                "mediation": list(mediation),
+                "skipped": [by_name[("mediation", m)] for m in cfg.mediation if m not in mediation],
+            }
+        elif cfg.mediation:
+            skipped.append(
+                skipped_record(
+                    "table", cfg.mediation_table["name"], "no mediation can be run", stage="plan"
+                )
+            )
+    figures = {}
+    for name, entry in cfg.figures.items():
+        planned = [m for m in entry["models"] if m in models]
+        if planned:
+            figures[name] = {**entry, "models": planned}
+        else:
+            skipped.append(
+                skipped_record("figure", name, "none of its models can be fitted", stage="plan")
+            )
+    path_diagram = None
+    if cfg.path_diagram:
+        planned = [m for m in cfg.path_diagram["mediation"] if m in mediation]
+        if planned:
+            path_diagram = {**cfg.path_diagram, "mediation": planned}
+        else:
+            skipped.append(
+                skipped_record(
+                    "figure",
+                    cfg.path_diagram["name"],
+                    "none of its mediations can be run",
+                    stage="plan",
+                )
+            )
+    used = {
+        v
+        for entry in [*models.values(), *mediation.values()]
+        for v in (
+            ModelSpec.from_dict(entry).required_columns()
+            if "estimator" in entry
+            else _mediation_variables(entry)
+        )
+    }
+    derived = {name: how for name, how in cfg.derived.items() if name in used}
+    return ModelPlan(
+        models=models,
+        derived=derived,
+        tests=tests,
+        mediation=mediation,
+        system=system,
+        tables=tables,
+        mediation_table=mediation_table,
+        figures=figures,
+        path_diagram=path_diagram,
+        labels=dict(cfg.labels),
+        skipped=skipped,
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Data
+# --------------------------------------------------------------------------- #
+
+
+def add_derived(panel: pd.DataFrame, derived: Mapping[str, Mapping[str, str]]) -> pd.DataFrame:
+    """A copy of the panel with the derived variables (log of a value ≤ 0 is missing)."""
+    out = panel.copy()
+    for name, how in derived.items():
+        ((transform, source),) = how.items()
+        if transform not in TRANSFORMS:
+            raise ModelsConfigError(f"derived variable {name!r}: unknown transform {transform!r}")
+        values = pd.to_numeric(panel[source], errors="coerce").astype(float)
+        if transform == "log":
+            out[name] = np.log(values.where(values > 0))
+        else:
+            out[name] = np.log1p(values.where(values > -1))
+    return out
+
+
+def read_panel(panel_path: str | Path, derived: Mapping[str, Mapping[str, str]]) -> pd.DataFrame:
+    return add_derived(pd.read_parquet(panel_path), derived)
+
+
+def _write_json(payload: Any, path: str | Path) -> None:
+    from .results import _clean
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(_clean(payload), indent=1, ensure_ascii=False, allow_nan=False)
+    Path(path).write_text(text + "\n", encoding="utf-8")
+
+
+def stems_by_name(outputs) -> dict[str, Path]:
+    """{name: the stem its files share} of a rule's named outputs (Snakemake's named output
+    list, or any mapping name -> file or files): where the table or figure steps write."""
+    out = {}
+    for name, files in outputs.items():
+        files = [files] if isinstance(files, (str, Path)) else list(files)
+        stems = {str(Path(f).with_suffix("")) for f in files}
+        if len(stems) != 1:
+            raise ValueError(
+                f"the outputs {name!r} do not share one stem: {sorted(map(str, files))}"
+            )
+        out[name] = Path(stems.pop())
+    return out
+
+
+def _read_json(path: str | Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def load_result(path: str | Path):
+    """A stored fit: :class:`FitResult`, or the skipped record (a dict) written instead."""
+    from .results import FitResult
+
+    payload = _read_json(path)
+    if payload.get("status") == SKIPPED:
+        return payload
+    return FitResult.from_dict(payload)
+
+
+def _is_skipped(obj: Any) -> bool:
+    return isinstance(obj, dict) and obj.get("status") == SKIPPED
+
+
+# --------------------------------------------------------------------------- #
+# Estimation steps
+# --------------------------------------------------------------------------- #
+
+
+def fit_model_step(
+    entry: Mapping[str, Any], panel: pd.DataFrame, out_json: str | Path
+) -> dict[str, Any]:
+    """Fit one spec on the panel (derived variables added) and write its JSON.
+
+    A spec the data cannot support (a missing column, no observation left, an
+    outcome outside the estimator's range: any :class:`SpecError`) is written as
+    a skipped record with the reason. Returns the manifest record.
+    """
+    from . import fit
+
+    name = entry["name"]
+    spec = ModelSpec.from_dict(dict(entry))
+    absent = [c for c in spec.required_columns() if c not in panel.columns]
+    if absent:
+        record = skipped_record(
+            "model",
+            name,
+            "variable(s) not in the panel: " + ", ".join(absent),
+            stage="fit",
+            missing_columns=absent,
+        )
+        _write_json(record, out_json)
+        return record
+    start = time.perf_counter()
+    try:
+        result = fit(spec, panel)
+    except SpecError as exc:
+        record = skipped_record("model", name, str(exc), stage="fit")
+        _write_json(record, out_json)
+        log.warning("model %s skipped: %s", name, exc)
+        return record
+    result.to_json(out_json)
+    seconds = time.perf_counter() - start
+    log.info("model %s: %s, N = %d (%.2f s)", name, result.estimator_label, result.nobs, seconds)
+    return {
+        "status": "fitted",
+        "kind": "model",
+        "name": name,
+        "file": str(out_json),
+        "estimator": result.estimator,
+        "outcome": result.outcome,
+        "nobs": result.nobs,
+        "n_clusters": result.n_clusters,
+        "dropped_terms": result.dropped_terms,
+    }
+
+
+def fit_models_step(
+    entries: Sequence[Mapping[str, Any]],
+    derived: Mapping[str, Mapping[str, str]],
+    panel_path: str | Path,
+    fit_paths: Mapping[str, str | Path],
+    manifest_path: str | Path,
+    planned_skips: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """Fit every spec (one JSON per spec, ``fit_paths[name]``) and write the manifest.
+
+    The manifest lists every configured item: fitted models with N and
+    clusters, and every skipped one (at planning, ``planned_skips``, or here)
+    with the reason and the missing columns.
+    """
+    panel = read_panel(panel_path, derived)
+    records = [fit_model_step(entry, panel, fit_paths[entry["name"]]) for entry in entries]
+    manifest = {
+        "panel": str(panel_path),
+        "models": records,
+        "skipped": [*planned_skips, *(r for r in records if r["status"] == SKIPPED)],
+    }
+    _write_json(manifest, manifest_path)
+    return manifest
+
+
+def specification_tests_step(
+    pairs: Mapping[str, Mapping[str, Any]],
+    models: Mapping[str, Mapping[str, Any]],
+    derived: Mapping[str, Mapping[str, str]],
+    panel_path: str | Path,
+    out_paths: Mapping[str, str | Path],
+) -> None:
+    """Hausman and cluster-robust Mundlak tests of each RE/FE pair, one JSON per pair.
+
+    Both tests are computed from the RE model's spec (its time-varying
+    regressors; consortia.estimate.re_vs_fe_tests); the FE model names the
+    column pair the tables report them under.
+    """
+    from .specification_tests import re_vs_fe_tests
+
+    panel = read_panel(panel_path, derived)
+    for name, pair in pairs.items():
+        re_entry = models[pair["re"]]
+        try:
+            tests = re_vs_fe_tests(dict(re_entry), panel)
+        except SpecError as exc:
+            _write_json(skipped_record("test", name, str(exc), stage="fit"), out_paths[name])
+            continue
+        payload = {
+            "status": "done",
+            "kind": "test",
+            "name": name,
+            "re_model": pair["re"],
+            "fe_model": pair["fe"],
+            "outcome": re_entry["outcome"],
+            **{key: test.to_dict() for key, test in tests.items()},
+        }
+        log.info(
+            "tests %s: Hausman %.3f (df %d), Mundlak %.3f (df %d)",
+            name,
+            tests["hausman"].statistic,
+            tests["hausman"].df,
+            tests["mundlak"].statistic,
+            tests["mundlak"].df,
+        )
+        _write_json(payload, out_paths[name])
+
+
+def mediation_step(
+    entries: Sequence[Mapping[str, Any]],
+    derived: Mapping[str, Mapping[str, str]],
+    panel_path: str | Path,
+    seed: int,
+    out_paths: Mapping[str, str | Path],
+) -> None:
+    """Each mediation (cluster bootstrap seeded with the study seed), one JSON per entry."""
+    from .mediation import mediation_from_dict
+
+    panel = read_panel(panel_path, derived)
+    for entry in entries:
+        name = entry["name"]
+        try:
+            result = mediation_from_dict({**entry, "seed": int(seed)}, panel)
+        except SpecError as exc:
+            _write_json(skipped_record("mediation", name, str(exc), stage="fit"), out_paths[name])
+            continue
+        log.info(
+            "mediation %s: indirect %.4f, percentile CI [%.4f, %.4f], %d replicates (%.2f s)",
+            name,
+            result.estimates["indirect"],
+            *result.ci_percentile["indirect"],
+            result.n_boot,
+            result.timings.get("total_seconds", math.nan),
+        )
+        result.to_json(out_paths[name])
+
+
+def system_step(
+    system: Mapping[str, Any],
+    equations: Sequence[Mapping[str, Any]],
+    derived: Mapping[str, Mapping[str, str]],
+    panel_path: str | Path,
+    out_json: str | Path,
+) -> None:
+    """The SUR fit of one system: its equations' FitResults in one JSON file."""
+    from .system import system_fit
+
+    panel = read_panel(panel_path, derived)
+    name = system["name"]
+    try:
+        results = system_fit(
+            [dict(e) for e in equations], panel, method=system.get("method", "auto"), name=name
+        )
+    except SpecError as exc:
+        _write_json(skipped_record("system", name, str(exc), stage="fit"), out_json)
+        return
+    payload = {
+        "status": "done",
+        "kind": "system",
+        "name": name,
+        "title": system.get("title", ""),
+        "equations": [r.to_dict() for r in results],
+    }
+    _write_json(payload, out_json)
+
+
+# --------------------------------------------------------------------------- #
+# Tables
+# --------------------------------------------------------------------------- #
+
+_TERM = re.compile(r"^(?P<var>[^\[\]]+)\[(?P<level>.+)\]$")
+
+
+def term_labels(terms: Iterable[str], labels: Mapping[str, str]) -> dict[str, str]:
+    """Display text of terms: the configured label, or "<label of var>: <level>" for var[level]."""
+    out = dict(labels)
+    for term in terms:
+        if term in labels:
+            continue
+        match = _TERM.match(term)
+        if match and match["var"] in labels:
+            out[term] = f"{labels[match['var']]}: {match['level'].replace('_', ' ')}"
+    return out
+
+
+def _shown_terms(fits: Sequence) -> list[str]:
+    """Coefficient rows: every term of any fit (no fixed-effect dummies, no Mundlak means),
+    in order of first appearance, the intercept last."""
+    seen: dict[str, None] = {}
+    for r in fits:
+        hidden = set(r.extra.get("mean_terms", []))
+        for t in r.terms:
+            if t == "(Intercept)" or t in hidden:
+                continue
+            if any(t.startswith(f"{fe}[") for fe in r.fixed_effects):
+                continue
+            seen.setdefault(t)
+    terms = list(seen)
+    if any("(Intercept)" in r.params for r in fits):
+        terms.append("(Intercept)")
+    return terms
+
+
+def _cols(indices: Sequence[int]) -> str:
+    return ", ".join(f"({j + 1})" for j in indices)
+
+
+def _models_word(indices: Sequence[int]) -> str:
+    return ("Model " if len(indices) == 1 else "Models ") + _cols(indices)
+
+
+def _rhs(res) -> list[str]:
+    return [*res.spec.get("regressors", []), *res.spec.get("controls", [])]
+
+
+def _invariant_notes(fits: Sequence, labels: Mapping[str, str]) -> list[str]:
+    """Which columns cannot estimate a consortium attribute (lead type, …) and which do."""
+    within = [
+        j for j, r in enumerate(fits) if r.spec.get("entity", "consortium_id") in r.fixed_effects
+    ]
+    others = [j for j in range(len(fits)) if j not in within]
+    if not within or not others:
+        return []
+    shown = [
+        v
+        for v in CONSORTIUM_ATTRIBUTES
+        if any(v in _rhs(fits[j]) for j in others) and not any(v in _rhs(fits[j]) for j in within)
+    ]
+    notes = []
+    if shown:
+        notes.append(_attribute_note(fits, shown, within, others, labels))
+    # age = year − founded year: a consortium attribute plus the year, so collinear with
+    # consortium and year effects together
+    two_way = [j for j in within if fits[j].spec.get("time", "year") in fits[j].fixed_effects]
+    if (
+        two_way
+        and any("age" in _rhs(fits[j]) for j in others)
+        and not any("age" in _rhs(fits[j]) for j in two_way)
+    ):
+        notes.append(
+            f"{labels.get('age', 'Age')} (year − founding year) is collinear with the consortium "
+            f"and year effects of {_models_word(two_way).lower()}, which leave it out."
+        )
+    return notes
+
+
+def _attribute_note(fits, shown, within, others, labels) -> str:
+    names = [labels.get(v, v) + (f" ({v})" if v in labels else "") for v in shown]
+    text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    one = len(names) == 1
+    with_var = [j for j in others if any(v in _rhs(fits[j]) for v in shown)]
+    return (
+        f"{text} {'does' if one else 'do'} not change within a consortium: the consortium "
+        f"fixed effects of {_models_word(within).lower()} absorb {'it' if one else 'them'}, so "
+        f"{'that model leaves' if len(within) == 1 else 'those models leave'} "
+        f"{'it' if one else 'them'} out; {'its' if one else 'their'} effects (e.g. the "
+        f"lead-type contrasts) come from {_models_word(with_var).lower()}."
+    )
+
+
+def _fmt(value: float | None, decimals: int) -> str:
+    from consortia.tables import MISSING, format_number
+
+    if value is None or not math.isfinite(value):
+        return MISSING
+    return format_number(value, decimals)
+
+
+def _test_rows(
+    fits: Sequence, tests: Sequence[Mapping[str, Any]]
+) -> tuple[list[tuple[str, str, list[str]]], list[str], list[dict]]:
+    """Rows (key, label, cells), notes and CSV records of the RE/FE tests shown in the table."""
+    names = [r.name for r in fits]
+    rows: dict[str, list[str]] = {}
+    labels = {
+        "test::hausman": "Hausman χ² (df)",
+        "test::hausman_p": "Hausman p-value",
+        "test::mundlak": "Mundlak χ² (df), cluster-robust",
+        "test::mundlak_p": "Mundlak p-value",
+    }
+    notes, records = [], []
+    pairs = []
+    for test in tests:
+        if _is_skipped(test):
+            notes.append(f"RE/FE tests {test['name']} not computed: {test['reason']}.")
+            continue
+        if test["re_model"] in names:
+            col = names.index(test["re_model"])
+        elif test["fe_model"] in names:
+            col = names.index(test["fe_model"])
+        else:
+            continue
+        other = names.index(test["fe_model"]) if test["fe_model"] in names else None
+        pairs.append((col, other))
+        for key in ("hausman", "mundlak"):
+            t = test[key]
+            stat = math.nan if t["statistic"] is None else t["statistic"]
+            p = math.nan if t["p_value"] is None else t["p_value"]
+            cells = rows.setdefault(f"test::{key}", [""] * len(fits))
+            cells[col] = f"{_fmt(stat, 2)} ({t['df']})" if math.isfinite(stat) else _fmt(stat, 2)
+            rows.setdefault(f"test::{key}_p", [""] * len(fits))[col] = _fmt(p, 3)
+            records.append(
+                {
+                    "column": f"({col + 1})",
+                    "model": test["re_model"],
+                    "outcome": test["outcome"],
+                    "quantity": "test",
+                    "term": key,
+                    "statistic": stat,
+                    "df": t["df"],
+                    "p_value": p,
+                }
+            )
+            extra = [
+                n for n in t.get("notes", []) if not n.startswith(("classical", "covariance:"))
+            ]
+            if math.isfinite(stat) and stat < 0:
+                extra.append(
+                    "the statistic is negative (the difference of the classical covariances is "
+                    "not positive semi-definite in this sample): no evidence against RE"
+                )
+            for note in extra:  # the general note below says the rest once
+                text = f"{t['name']} test, model ({col + 1}): {note}."
+                if text not in notes:
+                    notes.append(text)
+    if pairs:
+        where = "; ".join(
+            f"({c + 1})" + (f" against FE ({o + 1})" if o is not None else "") for c, o in pairs
+        )
+        notes.insert(
+            0,
+            "RE against FE, shown in the RE column of each pair: " + where + ". Hausman: "
+            "classical (non-robust) covariances, valid only if RE is fully efficient under H0; "
+            "df = the time-varying coefficients both estimate. Mundlak: Wald test, with the "
+            "cluster-robust covariance of the model, that the consortium means of the "
+            "time-varying regressors (and, in an unbalanced panel, of the year dummies) are "
+            "jointly zero in the RE equation (Wooldridge 2010, §10.7.3); robust to "
+            "heteroskedasticity and serial correlation. A small p-value rejects RE in favour "
+            "of FE.",
+        )
+    ordered = [(k, labels[k], rows[k]) for k in labels if k in rows]
+    return ordered, notes, records
+
+
+def _skipped_notes(skipped: Iterable[Mapping[str, Any]]) -> list[str]:
+    return [f"Not estimated: {r['name']}: {r['reason']}." for r in skipped]
+
+
+def _not_estimated_table(title: str, skipped: Sequence[Mapping[str, Any]], label: str | None):
+    from consortia.tables import Table
+
+    body = pd.DataFrame(
+        {"Reason": [r["reason"] for r in skipped] or ["nothing to show"]},
+        index=[r["name"] for r in skipped] or ["-"],
+    )
+    return Table(
+        body=body,
+        title=title,
+        stub_header=("Model",),
+        notes=["None of the models of this table could be estimated on this dataset."],
+        label=label,
+        data=body.reset_index(names="model").assign(status=SKIPPED),
+    )
+
+
+def build_regression_table(
+    fits: Sequence,
+    tests: Sequence[Mapping[str, Any]] = (),
+    *,
+    title: str = "",
+    labels: Mapping[str, str] | None = None,
+    notes: Sequence[str] = (),
+    skipped: Sequence[Mapping[str, Any]] = (),
+    label: str | None = None,
+):
+    """The regression table of fitted results, with the RE/FE tests under their pair.
+
+    On top of :func:`consortia.estimate.regression_table`: coefficient rows
+    without Mundlak means and fixed-effect dummies, display labels for
+    ``var[level]`` terms, rows for the Hausman / Mundlak tests (in the RE
+    column of each pair), and notes on what a column cannot estimate
+    (consortium attributes under consortium fixed effects; terms dropped as
+    collinear), the Mundlak means, the models that were not estimated, and
+    ``notes``.
+    """
+    from consortia.tables import Table
+
+    from .tables import regression_table
+
+    labels = dict(labels or {})
+    fits = list(fits)
+    if not fits:
+        return _not_estimated_table(title, skipped, label)
+    terms = _shown_terms(fits)
+    shown_labels = term_labels(terms, labels)
+    table = regression_table(fits, title, terms=terms, labels=shown_labels, label=label)
+
+    extra_notes = _invariant_notes(fits, labels)
+    mundlak = [j for j, r in enumerate(fits) if r.extra.get("mean_terms")]
+    if mundlak:
+        extra_notes.append(
+            f"{_models_word(mundlak)}: the consortium means of the time-varying regressors "
+            "(Mundlak terms) are in the equation and not shown; the coefficients shown are the "
+            "within-consortium effects, those of time-invariant regressors are conditional on "
+            "the means."
+        )
+    by_note: dict[str, list[int]] = {}
+    for j, r in enumerate(fits):
+        for note in r.notes:
+            if not note.startswith("dropped as collinear: mean("):
+                by_note.setdefault(note, []).append(j)
+    extra_notes += [f"{_models_word(cols)}: {note}." for note, cols in by_note.items()]
+    rows, test_notes, test_records = _test_rows(fits, tests)
+    body = table.body
+    row_labels = dict(table.row_labels)
+    rule_after = list(table.rule_after)
+    if rows:
+        rule_after.append(len(body) - 1)
+        extra = pd.DataFrame(
+            [cells for _, _, cells in rows], index=[k for k, _, _ in rows], columns=body.columns
+        )
+        body = pd.concat([body, extra])
+        row_labels.update({k: text for k, text, _ in rows})
+    data = table.data
+    if test_records:
+        data = pd.concat([data, pd.DataFrame(test_records)], ignore_index=True)
+    all_notes = [
+        *table.notes,
+        *test_notes,
+        *extra_notes,
+        *_skipped_notes(skipped),
+        *notes,
+    ]
+    return Table(
+        body=body,
+        title=table.title,
+        row_labels=row_labels,
+        column_labels=table.column_labels,
+        stub_header=table.stub_header,
+        notes=all_notes,
+        rule_after=rule_after,
+        label=table.label,
+        data=data,
+    )
+
+
+def regression_table_step(
+    fit_jsons: Sequence[str | Path],
+    stem: str | Path,
+    *,
+    test_jsons: Sequence[str | Path] = (),
+    title: str = "",
+    labels: Mapping[str, str] | None = None,
+    notes: Sequence[str] = (),
+    skipped: Sequence[Mapping[str, Any]] = (),
+):
+    """Write ``stem.{tex,html,md,csv}``: the regression table of the stored fits (no refitting).
+
+    Fits stored as skipped records are listed in the notes with their reason,
+    as are ``skipped`` (models skipped when the workflow was planned).
+    """
+    from consortia.tables import write_table
+
+    loaded = [load_result(p) for p in fit_jsons]
+    fits = [x for x in loaded if not _is_skipped(x)]
+    skipped = [*skipped, *(x for x in loaded if _is_skipped(x))]
+    tests = [_read_json(p) for p in test_jsons]
+    table = build_regression_table(
+        fits,
+        tests,
+        title=title,
+        labels=labels,
+        notes=notes,
+        skipped=skipped,
+        label=f"tab:{Path(stem).name}",
+    )
+    write_table(table, stem)
+    return table
+
+
+def mediation_table_step(
+    mediation_jsons: Sequence[str | Path],
+    stem: str | Path,
+    *,
+    title: str = "",
+    labels: Mapping[str, str] | None = None,
+    skipped: Sequence[Mapping[str, Any]] = (),
+):
+    """Write the mediation table (direct, indirect, total effects) of the stored analyses."""
+    from consortia.tables import write_table
+
+    from .mediation import MediationResult
+    from .tables import mediation_table
+
+    payloads = [_read_json(p) for p in mediation_jsons]
+    results = [MediationResult.from_dict(p) for p in payloads if p.get("status") != SKIPPED]
+    skipped = [*skipped, *(p for p in payloads if p.get("status") == SKIPPED)]
+    label = f"tab:{Path(stem).name}"
+    if not results:
+        table = _not_estimated_table(title, skipped, label)
+    else:
+        kwargs = {"title": title} if title else {}
+        table = mediation_table(
+            results,
+            labels=dict(labels or {}),
+            notes=[
+                *(
+                    f"Column ({j}): controls in both equations: "
+                    + (", ".join((labels or {}).get(c, c) for c in r.controls) or "none")
+                    + "."
+                    for j, r in enumerate(results, start=1)
+                ),
+                *(
+                    f"Column ({j}): " + "; ".join(r.notes) + "."
+                    for j, r in enumerate(results, start=1)
+                    if r.notes
+                ),
+                *_skipped_notes(skipped),
+            ],
+            label=label,
+            **kwargs,
+        )
+    write_table(table, stem)
+    return table
+
+
+def system_table_step(
+    system_json: str | Path,
+    stem: str | Path,
+    *,
+    labels: Mapping[str, str] | None = None,
+    tables_of_equations: Mapping[str, str] | None = None,
+):
+    """Write the SUR robustness table of a stored system fit (one column per equation)."""
+    from consortia.tables import write_table
+
+    from .results import FitResult
+
+    payload = _read_json(system_json)
+    label = f"tab:{Path(stem).name}"
+    if payload.get("status") == SKIPPED:
+        table = _not_estimated_table(payload["name"], [payload], label)
+        write_table(table, stem)
+        return table
+    fits = [FitResult.from_dict(d) for d in payload["equations"]]
+    corr = fits[0].extra.get("residual_correlation") or []
+    pairs = [
+        f"({i + 1})–({j + 1}) {_fmt(corr[i][j], 3)}"
+        for i in range(len(corr))
+        for j in range(i + 1, len(corr))
+    ]
+    notes = [
+        (
+            f"Seemingly unrelated regressions ({fits[0].extra.get('method', '')}) on the common "
+            f"sample of the {len(fits)} equations; each column is one equation of the system, "
+            "estimated jointly."
+        )
+    ]
+    if pairs:
+        notes.append("Residual correlations between equations: " + ", ".join(pairs) + ".")
+    if tables_of_equations:
+        where = sorted(
+            {t for e in payload["equations"] if (t := tables_of_equations.get(e["name"]))}
+        )
+        if where:
+            notes.append(
+                "The equation-by-equation estimates are in table(s) " + ", ".join(where) + "."
+            )
+    table = build_regression_table(
+        fits,
+        title=payload.get("title") or payload["name"],
+        labels=labels,
+        notes=notes,
+        label=label,
+    )
+    write_table(table, stem)
+    return table
+
+
+def tables_step(
+    plan_tables: Mapping[str, Mapping[str, Any]],
+    fit_jsons: Mapping[str, str | Path],
+    test_jsons: Mapping[str, str | Path],
+    table_stems: Mapping[str, str | Path],
+    *,
+    labels: Mapping[str, str] | None = None,
+    tests: Mapping[str, Mapping[str, Any]] | None = None,
+    mediation_table: Mapping[str, Any] | None = None,
+    mediation_jsons: Mapping[str, str | Path] | None = None,
+    systems: Sequence[str] = (),
+    system_jsons: Mapping[str, str | Path] | None = None,
+) -> None:
+    """Every SCP table of the plan: regression tables, the mediation table, the SUR tables.
+
+    ``table_stems`` maps each table's name (a regression table, the mediation
+    table, a system) to the stem its four files are written to.
+    """
+    tests = tests or {}
+    for name, entry in plan_tables.items():
+        pairs = [t for t, pair in tests.items() if {pair["re"], pair["fe"]} & set(entry["models"])]
+        regression_table_step(
+            [fit_jsons[m] for m in entry["models"]],
+            table_stems[name],
+            test_jsons=[test_jsons[t] for t in pairs],
+            title=entry.get("title", ""),
+            labels=labels,
+            notes=entry.get("notes", []),
+            skipped=entry.get("skipped", []),
+        )
+        log.info("table %s: %d model(s)", name, len(entry["models"]))
+    if mediation_table:
+        mediation_table_step(
+            [mediation_jsons[m] for m in mediation_table["mediation"]],
+            table_stems[mediation_table["name"]],
+            title=mediation_table.get("title", ""),
+            labels=labels,
+            skipped=mediation_table.get("skipped", []),
+        )
+    where = {m: t for t, entry in plan_tables.items() for m in entry["models"]}
+    for name in systems:
+        system_table_step(
+            system_jsons[name], table_stems[name], labels=labels, tables_of_equations=where
+        )
+
+
+# --------------------------------------------------------------------------- #
+# Figures
+# --------------------------------------------------------------------------- #
+
+
+def _placeholder_figure(title: str, lines: Sequence[str]):
+    from matplotlib.figure import Figure
+
+    from consortia.figures import theme
+
+    with theme():
+        fig = Figure(figsize=(6.4, 2.0))
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_axis_off()
+        ax.text(0.5, 0.8, title, ha="center", va="center", fontweight="bold")
+        ax.text(0.5, 0.4, "\n".join(lines), ha="center", va="center", fontsize="small", wrap=True)
+    return fig
+
+
+def _plot_terms(fits: Sequence, variables: Sequence[str] | None, quantity: str) -> list[str]:
+    """The rows of a coefficient plot: the terms of the variables (default: the regressors)."""
+    if variables is None:
+        variables = list(dict.fromkeys(v for r in fits for v in r.spec.get("regressors", [])))
+    terms: list[str] = []
+    for var in variables:
+        for r in fits:
+            source = (r.marginal_effects or {}) if quantity == "ame" else r.params
+            for t in r.terms:
+                if t in source and (t == var or t.startswith(f"{var}[")) and t not in terms:
+                    terms.append(t)
+    return terms
+
+
+def coefficient_plot_step(
+    fit_jsons: Sequence[str | Path],
+    stem: str | Path,
+    *,
+    title: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    variables: Sequence[str] | None = None,
+    quantity: str = "coef",
+) -> None:
+    """Write ``stem.{png,pdf}``: point estimates and 95% CIs of the stored fits of one family."""
+    from consortia.figures import save_figure
+
+    from .figures import coefficient_plot
+    from .tables import ESTIMATOR_SHORT
+
+    loaded = [load_result(p) for p in fit_jsons]
+    fits = [x for x in loaded if not _is_skipped(x)]
+    skipped = [x for x in loaded if _is_skipped(x)]
+    if quantity == "ame":
+        fits = [r for r in fits if r.marginal_effects]
+    terms = _plot_terms(fits, variables, quantity) if fits else []
+    if not terms:
+        fig = _placeholder_figure(
+            title or Path(stem).name,
+            [f"not estimated: {r['name']}: {r['reason']}" for r in skipped] or ["nothing to plot"],
+        )
+    else:
+        short = [ESTIMATOR_SHORT.get(r.estimator, r.estimator) for r in fits]
+        names = (
+            short
+            if len(set(short)) == len(short)
+            else [f"{s}: {r.name}" for s, r in zip(short, fits, strict=True)]
+        )
+        fig = coefficient_plot(
+            fits,
+            terms,
+            labels=term_labels(terms, dict(labels or {})),
+            model_labels=names,
+            quantity=quantity,
+            title=title,
+        )
+    save_figure(fig, stem)
+
+
+def coefficient_plots_step(
+    figures: Mapping[str, Mapping[str, Any]],
+    fit_jsons: Mapping[str, str | Path],
+    figure_stems: Mapping[str, str | Path],
+    *,
+    labels: Mapping[str, str] | None = None,
+) -> None:
+    """Every coefficient plot of the plan (``figures``: name -> config entry)."""
+    for name, entry in figures.items():
+        coefficient_plot_step(
+            [fit_jsons[m] for m in entry["models"]],
+            figure_stems[name],
+            title=entry.get("title"),
+            labels=labels,
+            variables=entry.get("variables"),
+            quantity=entry.get("quantity", "coef"),
+        )
+        log.info("figure %s: %d model(s)", name, len(entry["models"]))
+
+
+def path_diagram_step(
+    mediation_jsons: Sequence[str | Path],
+    stem: str | Path,
+    *,
+    title: str | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> None:
+    """Write ``stem.{png,pdf}``: the SCP path diagram of the stored mediation analyses."""
+    from consortia.figures import save_figure
+
+    from .figures import scp_path_diagram
+    from .mediation import MediationResult
+
+    payloads = [_read_json(p) for p in mediation_jsons]
+    results = [MediationResult.from_dict(p) for p in payloads if p.get("status") != SKIPPED]
+    if results:
+        kwargs = {"title": title} if title else {}
+        fig = scp_path_diagram(results, labels=dict(labels or {}), **kwargs)
+    else:
+        fig = _placeholder_figure(
+            title or Path(stem).name,
+            [f"not estimated: {p['name']}: {p['reason']}" for p in payloads],
+        )
+    save_figure(fig, stem)

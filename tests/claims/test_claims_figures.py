@@ -1,0 +1,113 @@
+"""The claims figures: Kaplan–Meier curves with the number at risk, and transfer rates by lead
+type against the claim's reference lines (values read from the registry)."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from consortia.claims import load_registry
+from consortia.claims.figures import (
+    km_curves,
+    km_figure_step,
+    number_at_risk,
+    pooled_rates,
+    transfer_figure_step,
+    transfer_rate_vs_claim,
+)
+from consortia.figures import LEAD_TYPE_LABELS
+
+
+def _texts(ax) -> list[str]:
+    return [t.get_text() for t in ax.texts]
+
+
+def test_km_figure_has_one_curve_and_one_at_risk_row_per_lead_type(demo_tables):
+    tasks = demo_tables["tasks"]
+    fig = km_curves(tasks)
+    curves, table = fig.axes
+    leads = [lt for lt in LEAD_TYPE_LABELS if lt in set(tasks["lead_type"])]
+    legend = [t.get_text() for t in curves.get_legend().get_texts()]
+    assert [entry.split(" (")[0] for entry in legend] == [LEAD_TYPE_LABELS[lt] for lt in leads]
+    rows = [t.get_text() for t in table.get_yticklabels()]
+    assert rows == [LEAD_TYPE_LABELS[lt] for lt in reversed(leads)]
+    # the first column of the at-risk table is every task of the lead type with a duration
+    ticks = sorted({t.get_position()[0] for t in table.texts})
+    first = {int(t.get_position()[1]): t.get_text() for t in table.texts
+             if t.get_position()[0] == ticks[0]}  # fmt: skip
+    for row, lt in enumerate(reversed(leads)):
+        d = tasks.loc[(tasks["lead_type"] == lt) & (tasks["duration_years"] > 0), "duration_years"]
+        assert first[row] == f"{number_at_risk(d.to_numpy(), np.array([ticks[0]]))[0]:,d}"
+        assert first[row] == f"{len(d):,d}" if ticks[0] <= 0 else True
+
+
+def test_km_figure_step_prints_the_time_ratio(demo_tables, demo_results, tmp_path):
+    from consortia.claims.outputs import write_results_json
+
+    tasks_path = tmp_path / "tasks.parquet"
+    demo_tables["tasks"].to_parquet(tasks_path)
+    json_path = write_results_json(demo_results, tmp_path / "claims.json")
+    paths = km_figure_step(tasks_path, tmp_path / "km", json_path)
+    assert paths["png"].stat().st_size > 0 and paths["pdf"].stat().st_size > 0
+    tr = demo_results["breakthrough_speed"].test("time_ratio")
+    fig = km_curves(demo_tables["tasks"], time_ratio={
+        "estimate": tr.estimate, "ci_lower": tr.ci_lower, "ci_upper": tr.ci_upper,
+        "claimed_text": tr.claimed_text, "verdict": tr.verdict, "label": "x"})  # fmt: skip
+    assert f"{tr.estimate:.3f}" in fig.axes[0].get_title()
+
+
+def test_km_figure_needs_durations(demo_tables):
+    with pytest.raises(ValueError, match="duration_years"):
+        km_curves(demo_tables["tasks"].drop(columns="duration_years"))
+
+
+def test_transfer_figure_reference_lines_come_from_the_registry(demo_tables, registry_raw):
+    panel = demo_tables["panel"]
+    fig = transfer_rate_vs_claim(panel, load_registry(registry_raw))
+    ax = fig.axes[0]
+    lines = sorted(
+        round(line.get_ydata()[0], 6) for line in ax.get_lines() if line.get_linestyle() == "--"
+    )
+    assert lines == [0.45, 0.68]
+    labels = _texts(ax)
+    assert any("68%" in t and "claimed" in t for t in labels)
+    assert any("45%" in t and "average" in t for t in labels)
+    # another claimed value in the registry moves the line: nothing is fixed in the figure
+    edited = copy.deepcopy(registry_raw)
+    edited["claims"][0]["tests"][0]["claimed"]["value"] = 0.75
+    ax = transfer_rate_vs_claim(panel, load_registry(edited)).axes[0]
+    assert 0.75 in {round(line.get_ydata()[0], 6) for line in ax.get_lines()}
+
+
+def test_pooled_rates_are_sums_over_sums(demo_tables, demo_results):
+    panel = demo_tables["panel"]
+    rates = pooled_rates(panel)
+    d = panel[panel["achievements"] > 0]
+    for lt, (est, lo, hi) in rates.items():
+        g = d[d["lead_type"] == lt]
+        assert est == pytest.approx(g["achievements_transferred"].sum() / g["achievements"].sum())
+        assert lo < est < hi
+    level = demo_results["transfer_rate"].test("level")
+    assert rates["enterprise"] == pytest.approx((level.estimate, level.ci_lower, level.ci_upper))
+
+
+def test_transfer_figure_step_writes_files(demo_tables, tmp_path):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    demo_tables["panel"].to_parquet(tmp_path / "panel.parquet")
+    paths = transfer_figure_step(
+        root / "config" / "claims.yaml", tmp_path / "panel.parquet", tmp_path / "t", seed=3
+    )
+    assert all(p.stat().st_size > 0 for p in paths.values())
+
+
+def test_plain_transfer_figure_has_no_reference_lines(demo_tables):
+    from consortia.figures import transfer_rate_by_lead_type
+
+    ax = transfer_rate_by_lead_type(pd.DataFrame(demo_tables["panel"])).axes[0]
+    assert not [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert ax.get_legend() is None and not ax.texts

@@ -1,0 +1,53 @@
+"""The exploration notebooks: each .ipynb is the pair of its jupytext percent script, is
+stored without outputs, and runs on a finished demo run."""
+
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+SCRIPTS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+# What each notebook reads; a notebook whose inputs the run did not write is skipped.
+NEEDS = {"02_scp_models": "models/fits"}
+
+
+def test_every_notebook_is_paired_and_has_no_outputs():
+    assert [script.stem for script in SCRIPTS] == ["01_data_quality", "02_scp_models", "03_claims"]
+    for script in SCRIPTS:
+        stored = nbformat.read(script.with_suffix(".ipynb"), as_version=4)
+        paired = jupytext.read(script)
+        assert [(c.cell_type, c.source) for c in stored.cells] == [
+            (c.cell_type, c.source) for c in paired.cells
+        ], f"{script.name} and its .ipynb differ: run `jupytext --sync {script.relative_to(ROOT)}`"
+        assert stored.metadata["jupytext"]["formats"] == "ipynb,py:percent"
+        for cell in stored.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, (
+                    f"{script.with_suffix('.ipynb').name} is stored with outputs"
+                )
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("script", SCRIPTS, ids=[s.stem for s in SCRIPTS])
+def test_notebook_runs_on_the_demo_results(script, demo_run, monkeypatch):
+    needed = NEEDS.get(script.stem)
+    if needed and not any((demo_run.results / needed).glob("*")):
+        pytest.skip(f"the run wrote nothing in {needed}")
+    monkeypatch.setenv("CONSORTIA_RESULTS", str(demo_run.results))
+    notebook = nbformat.read(script.with_suffix(".ipynb"), as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=600,
+        km=KernelManager(kernel_name="python3", transport="ipc"),
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
+    client.execute()
+    errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors
+    shown = [o for c in notebook.cells for o in c.get("outputs", []) if o.output_type == "display_data"]
+    assert shown, "the notebook displayed nothing"
