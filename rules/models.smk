@@ -7,77 +7,7 @@
 # variables the dataset cannot provide has no rule and is listed, with the
 # missing columns, in results/models/manifest.json and in the notes of its
 # table. Without any panel outcome (e.g. CORDIS data), nothing here runs.
-from consortia.estimate import pipeline as scp
-
-SCP = scp.plan_models(
-    scp.load_models_config(config["models"]), scp.panel_availability(PLAN)
-)
-EXTRA_PLAN_LINES.append(SCP.describe())
-SCP_CATEGORY = "SCP models"
-
-
-def scp_path(*parts):
-    return results_path("models", *parts)
-
-
-def scp_fits():
-    return [scp_path("fits", f"{name}.json") for name in SCP.models]
-
-
-def scp_tests():
-    return [scp_path("tests", f"{name}.json") for name in SCP.tests]
-
-
-def scp_mediations():
-    return [scp_path("mediation", f"{name}.json") for name in SCP.mediation]
-
-
-def scp_systems():
-    return [scp_path("system", f"{name}.json") for name in SCP.system]
-
-
-def scp_caption(name, kind):
-    """report/models/<name>.rst, or the caption of the output's kind for a table or
-    figure the models config adds."""
-    own = Path(workflow.basedir, "report", "models", f"{name}.rst")
-    return str(own if own.exists() else Path(workflow.basedir, "report", "models", f"{kind}.rst"))
-
-
-def scp_reported(path, name, kind, subcategory, what):
-    """``path`` flagged for the report, with its caption, category and labels."""
-    return report(
-        path,
-        caption=scp_caption(name, kind),
-        category=SCP_CATEGORY,
-        subcategory=subcategory,
-        labels={what: name, "format": Path(path).suffix.lstrip(".")},
-    )
-
-
-def scp_table_outputs():
-    """{table name: its four files}, each flagged for the report."""
-    kinds = {name: ("regression_table", "Regression tables") for name in SCP.tables}
-    if SCP.mediation_table:
-        kinds[SCP.mediation_table["name"]] = ("mediation_table", "Mediation")
-    kinds.update({name: ("system_table", "System (SUR) robustness") for name in SCP.system})
-    return {
-        name: [
-            scp_reported(table_stem(name) + ext, name, kind, subcategory, "table")
-            for ext in wf.TABLE_EXTENSIONS
-        ]
-        for name, (kind, subcategory) in kinds.items()
-    }
-
-
-def scp_figure_outputs(names, kind, subcategory):
-    """{figure name: its PNG and PDF}, each flagged for the report."""
-    return {
-        name: [
-            scp_reported(figure_stem(name) + ext, name, kind, subcategory, "figure")
-            for ext in wf.FIGURE_EXTENSIONS
-        ]
-        for name in names
-    }
+include: "models_helpers.smk"
 
 
 if SCP.models:

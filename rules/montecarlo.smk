@@ -60,11 +60,11 @@ def montecarlo_truths(wildcards):
 
 
 def montecarlo_batch_runtime(wildcards):
-    """Minutes for one batch: measured ≈ 2–5 s per world of 300 consortia on a shared
-    core (more for larger worlds), taken at 15 s per 300 consortia, plus 5 minutes of
+    """Minutes for one batch: measured 2–10 s per world of 300 consortia on a shared core
+    (docs/scaling.md), budgeted at 30 s per world per 300 consortia, plus 5 minutes of
     start-up (imports, the simulator's calibration)."""
     spec = montecarlo_study(wildcards)
-    seconds = montecarlo_n_worlds(wildcards) * 15 * max(1.0, spec["world"]["n_consortia"] / 300)
+    seconds = montecarlo_n_worlds(wildcards) * 30 * max(1.0, spec["world"]["n_consortia"] / 300)
     return 5 + int(seconds // 60 + 1)
 
 

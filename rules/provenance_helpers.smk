@@ -23,6 +23,7 @@ def provenance_inputs(wildcards):
     config_files |= set(prov.referenced_config_files(config))
     return {
         "outputs": [path for path in final_outputs() if path not in leaves],
+        # declared so that a changed dataset file reruns provenance; hashed when it runs
         "dataset": [str(path) for path in prov.dataset_files(config["dataset"])],
         "config_files": sorted(config_files),
     }

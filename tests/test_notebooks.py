@@ -6,7 +6,6 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
-from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +42,7 @@ def test_notebook_runs_on_the_demo_results(script, demo_run, monkeypatch):
     client = NotebookClient(
         notebook,
         timeout=600,
-        km=KernelManager(kernel_name="python3", transport="ipc"),
+        kernel_name="python3",
         resources={"metadata": {"path": str(NOTEBOOKS)}},
     )
     client.execute()

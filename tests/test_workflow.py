@@ -115,6 +115,10 @@ def test_absent_optional_table_is_reported_and_its_steps_skipped(tmp_path):
     assert (results / "data" / "panel.parquet").exists()
     assert not (results / "data" / "tasks.parquet").exists()
     assert not (results / "figures" / "transfer_rate_by_lead_type.png").exists()
+    # no panel table, no conduct or performance measure: no SCP model runs, and the plan says why
+    assert not (results / "models").exists()
+    assert not list((results / "tables").glob("scp_*"))
+    assert "skipped: model sc_collab_ols (variable(s) not available: collab_intensity" in run.stdout
     claims = {c["id"]: c for c in json.loads((results / "claims" / "claims.json").read_text())["claims"]}
     assert claims["breakthrough_speed"]["verdict"] == "not_testable"
     assert any("end_date" in column or "duration" in column or "tasks" in column
@@ -127,7 +131,7 @@ def test_claims_step_gives_a_verdict_for_every_registered_claim(small_world):
     records = registry["claims"] if isinstance(registry, dict) else registry
     claims = json.loads((results / "claims" / "claims.json").read_text())["claims"]
     assert [c["id"] for c in claims] == [r["id"] for r in records]
-    allowed = {"consistent", "contradicted", "inconclusive", "not_testable"}
+    allowed = {"supported", "contradicted", "inconclusive", "not_testable"}
     assert {c["verdict"] for c in claims} <= allowed
     assert (results / "tables" / "claims.tex").read_text().count("\\toprule") == 1
 
@@ -141,3 +145,31 @@ def test_missing_required_column_stops_with_a_named_error(tmp_path):
     assert run.returncode != 0
     message = run.stdout + run.stderr
     assert "members.csv" in message and "member_type" in message
+
+
+def test_scp_models_are_fitted_once_each_and_tabulated_from_their_json(small_world):
+    _, results, _, run = small_world
+    models = yaml.safe_load((ROOT / "config" / "models.yaml").read_text())
+    names = [m["name"] for m in models["models"]]
+    assert f"SCP models: {len(names)} to fit" in run.stdout
+    manifest = json.loads((results / "models" / "manifest.json").read_text())
+    assert [r["name"] for r in manifest["models"]] == names
+    assert {r["status"] for r in manifest["models"]} == {"fitted"} and manifest["skipped"] == []
+    for entry in models["models"]:
+        fit = json.loads((results / "models" / "fits" / f"{entry['name']}.json").read_text())
+        assert fit["estimator"] == entry["estimator"] and fit["outcome"] == entry["outcome"]
+        assert fit["spec"]["regressors"] == entry["regressors"]
+    tables = [t["name"] for t in models["tables"]] + [models["mediation_table"]["name"]]
+    for name in tables + [s["name"] for s in models["system"]]:
+        for ext in (".csv", ".md", ".html"):
+            assert (results / "tables" / f"{name}{ext}").stat().st_size > 0, name
+        tex = (results / "tables" / f"{name}.tex").read_text()
+        assert tex.count("\\toprule") == 1 and "\\bottomrule" in tex, name
+    md = (results / "tables" / "scp_sc_industrial.md").read_text()
+    for text in ("Hausman χ² (df)", "Mundlak p-value", "Consortium FE", "Clusters (Consortium)",
+                 "does not change within a consortium", "CR1", "p\\<0.10"):
+        assert text in md, text
+    for name in [f["name"] for f in models["figures"]] + [models["path_diagram"]["name"]]:
+        with Image.open(results / "figures" / f"{name}.png") as image:
+            assert round(image.info["dpi"][0]) == 300
+        assert (results / "figures" / f"{name}.pdf").read_bytes().startswith(b"%PDF")

@@ -53,7 +53,10 @@ def job_state(scontrol_output: str) -> str | None:
 
 def status(jobid: str, state_dir: Path) -> str:
     reply = subprocess.run(
-        ["scontrol", "show", "job", "--oneliner", jobid], capture_output=True, text=True
+        ["scontrol", "show", "job", "--oneliner", jobid],
+        check=False,
+        capture_output=True,
+        text=True,
     )
     if reply.returncode == 0:
         state = job_state(reply.stdout)
@@ -63,7 +66,9 @@ def status(jobid: str, state_dir: Path) -> str:
             return "failed"
         return "running"
     if "Invalid job id" not in reply.stderr:
-        print(f"status.py: scontrol failed for job {jobid}: {reply.stderr.strip()}", file=sys.stderr)
+        print(
+            f"status.py: scontrol failed for job {jobid}: {reply.stderr.strip()}", file=sys.stderr
+        )
         return "running"
     exit_file = state_dir / f"{jobid}.exit"
     if exit_file.exists():

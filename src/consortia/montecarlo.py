@@ -87,9 +87,6 @@ BATCH_COLUMNS = [
     "rival",
     "verdict",
     "expected_verdict",
-    "covered",
-    "rival_excluded",
-    "correct",
 ]
 
 
@@ -196,7 +193,9 @@ def _hazard_ratio(truth, claim):
     if tr is None:
         return None
     shape = float(truth["parameters"]["tasks"]["weibull_shape"])
-    return TrueEstimand(tr.value ** (-shape), "value", "time ratio ^ (−parameters.tasks.weibull_shape)")
+    return TrueEstimand(
+        tr.value ** (-shape), "value", "time ratio ^ (−parameters.tasks.weibull_shape)"
+    )
 
 
 def _median_ratio(truth, claim):
@@ -289,7 +288,10 @@ def _industrial_traditional(truth, claim):
     )
 
 
-_SCP_TESTS = {"collab_intensity": "via_collaboration", "industrial_task_share": "via_task_allocation"}
+_SCP_TESTS = {
+    "collab_intensity": "via_collaboration",
+    "industrial_task_share": "via_task_allocation",
+}
 
 
 def _scp_sign(mediator: str) -> Callable:
@@ -390,10 +392,6 @@ def evaluate_world(
     return w.truth, results.claims
 
 
-def _indicator(flag: bool | None) -> float:
-    return math.nan if flag is None else float(flag)
-
-
 def world_rows(registry: Registry, truth: dict, claims: Sequence) -> list[dict]:
     """One row per test and one per claim (``test`` = :data:`CLAIM_LEVEL`) of one world."""
     rows = []
@@ -405,13 +403,6 @@ def world_rows(registry: Registry, truth: dict, claims: Sequence) -> list[dict]:
             expected = expected_verdict(record, t.name, true)
             if t.role == "primary":
                 primary_expected.append(expected)
-            has_ci = t.ci_lower is not None and t.ci_upper is not None
-            covered = None
-            if has_ci and true is not None and true.kind == "value":
-                covered = t.ci_lower <= true.value <= t.ci_upper
-            excluded = None
-            if has_ci and t.rival is not None:
-                excluded = not (t.ci_lower <= t.rival <= t.ci_upper)
             rows.append(
                 {
                     "claim": result.id,
@@ -428,9 +419,6 @@ def world_rows(registry: Registry, truth: dict, claims: Sequence) -> list[dict]:
                     "rival": _float(t.rival),
                     "verdict": t.verdict,
                     "expected_verdict": expected,
-                    "covered": _indicator(covered),
-                    "rival_excluded": _indicator(excluded),
-                    "correct": _indicator(None if expected is None else t.verdict == expected),
                 }
             )
         claim_expected = (
@@ -454,11 +442,6 @@ def world_rows(registry: Registry, truth: dict, claims: Sequence) -> list[dict]:
                 "rival": math.nan,
                 "verdict": result.verdict,
                 "expected_verdict": claim_expected,
-                "covered": math.nan,
-                "rival_excluded": math.nan,
-                "correct": _indicator(
-                    None if claim_expected is None else result.verdict == claim_expected
-                ),
             }
         )
     return rows
@@ -501,12 +484,29 @@ def run_batch(
             time.perf_counter() - started,
         )
         for row in world_rows(reg, truth, claims):
-            rows.append({"truth": truth_name, "batch": batch_index, "world": j, "world_seed": s, **row})
+            rows.append(
+                {"truth": truth_name, "batch": batch_index, "world": j, "world_seed": s, **row}
+            )
     frame = pd.DataFrame(rows, columns=BATCH_COLUMNS)
     return frame.astype({"batch": "int64", "world": "int64", "world_seed": "int64"})
 
 
 # --------------------------------------------------------------------------- summary
+
+
+def score(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows of :func:`run_batch` with 1/0 indicators (NaN where undefined) added:
+    ``covered`` (the CI contains a known true value), ``rival_excluded`` (the CI
+    excludes the rival) and ``correct`` (the verdict equals the expected one)."""
+    out = rows.copy()
+    has_ci = out["ci_lower"].notna() & out["ci_upper"].notna()
+    inside = (out["ci_lower"] <= out["true_value"]) & (out["true_value"] <= out["ci_upper"])
+    out["covered"] = inside.astype(float).where(has_ci & (out["truth_kind"] == "value"))
+    rival_in = (out["ci_lower"] <= out["rival"]) & (out["rival"] <= out["ci_upper"])
+    out["rival_excluded"] = (~rival_in).astype(float).where(has_ci & out["rival"].notna())
+    expected = out["expected_verdict"]
+    out["correct"] = (out["verdict"] == expected).astype(float).where(expected.notna())
+    return out
 
 
 def _mean(values: pd.Series) -> float:
@@ -524,7 +524,7 @@ def summarise(batches: pd.DataFrame | Iterable[pd.DataFrame]) -> pd.DataFrame:
     ``batches``: rows of :func:`run_batch` (one frame or several). Groups keep the
     order in which they first appear (truths as listed, claims in registry order).
     """
-    frame = batches if isinstance(batches, pd.DataFrame) else pd.concat(list(batches))
+    frame = score(batches if isinstance(batches, pd.DataFrame) else pd.concat(list(batches)))
     out = []
     for (truth, claim, test), g in frame.groupby(["truth", "claim", "test"], sort=False):
         n = len(g)
@@ -588,8 +588,10 @@ def coverage_table(summary: pd.DataFrame, study: Mapping, truths: Mapping):
 
     body, index = [], []
     for _, r in summary.iterrows():
-        name = f"{r['claim']} (claim verdict)" if r["test"] == CLAIM_LEVEL else (
-            f"{r['claim']} · {r['test']}"
+        name = (
+            f"{r['claim']} (claim verdict)"
+            if r["test"] == CLAIM_LEVEL
+            else (f"{r['claim']} · {r['test']}")
         )
         true = MISSING
         if r["truth_kind"] == "value":
@@ -608,31 +610,43 @@ def coverage_table(summary: pd.DataFrame, study: Mapping, truths: Mapping):
                 "verdicts": "/".join(
                     _pct(r[f"share_{v}"], 0) for v in (SUPPORTED, INCONCLUSIVE, CONTRADICTED)
                 ),
-                "n": f"{int(r['estimated'])}/{int(r['worlds'])}" if r["test"] != CLAIM_LEVEL else (
-                    f"{int(r['worlds'])}"
-                ),
+                "n": f"{int(r['estimated'])}/{int(r['worlds'])}"
+                if r["test"] != CLAIM_LEVEL
+                else (f"{int(r['worlds'])}"),
             }
         )
         index.append((truths[r["truth"]]["label"], name))
     frame = pd.DataFrame(body, index=pd.MultiIndex.from_tuples(index))
     world = study["world"]
     lo, hi = COVERAGE_TARGET
+    se_points = 100 * math.sqrt(0.95 * 0.05 / study["worlds_per_truth"])
     notes = [
-        f"{study['worlds_per_truth']} simulated worlds per truth, {world['n_consortia']} consortia "
-        f"× {world.get('n_years', 8)} years each, clean tables (no mess); claims evaluated by "
-        "consortia.claims.evaluate_claims with config/claims.yaml, exactly as the workflow's "
-        f"claims step; seed {study['seed']}, batches of {study['batch_size']} worlds.",
-        "True: the estimand in the drawn truth (truth.json), derived by "
-        "consortia.montecarlo.TRUE_ESTIMANDS; '> 0' where only its sign is known; – where the "
-        "simulator's truth does not define the test's estimand (no coverage, no expected verdict).",
-        f"Coverage: % of worlds whose 95% CI contains the true value (target {100 * lo:.0f}–"
-        f"{100 * hi:.0f}%; Monte Carlo SE ≈ {100 * math.sqrt(0.95 * 0.05 / study['worlds_per_truth']):.1f} "
-        "points). Power: % of worlds whose CI excludes the test's rival value.",
-        "Expected: the verdict the rules give an infinitely precise study (the CI shrunk to the "
-        "true value); Correct: % of worlds with that verdict. Verdicts: % supported / "
-        "inconclusive / contradicted. N: worlds with an estimate / worlds.",
+        (
+            f"{study['worlds_per_truth']} simulated worlds per truth, {world['n_consortia']} "
+            f"consortia × {world.get('n_years', 8)} years each, clean tables (no mess); claims "
+            "evaluated by consortia.claims.evaluate_claims with the registry, exactly as the "
+            f"workflow's claims step; seed {study['seed']}, batches of {study['batch_size']} worlds."
+        ),
+        (
+            "True: the estimand in the drawn truth (truth.json), derived by "
+            "consortia.montecarlo.TRUE_ESTIMANDS; '> 0' where only its sign is known; – where "
+            "the simulator's truth does not define the test's estimand (no coverage, no "
+            "expected verdict)."
+        ),
+        (
+            f"Coverage: % of worlds whose 95% CI contains the true value (target "
+            f"{100 * lo:.0f}–{100 * hi:.0f}%; Monte Carlo SE ≈ {se_points:.1f} points). "
+            "Power: % of worlds whose CI excludes the test's rival value."
+        ),
+        (
+            "Expected: the verdict the rules give an infinitely precise study (the CI shrunk "
+            "to the true value); Correct: % of worlds with that verdict. C/I/X: % supported / "
+            "inconclusive / contradicted. N: worlds with an estimate / worlds."
+        ),
         "Truths: "
-        + "; ".join(f"{v['label']}: {v['description'].strip()}" for v in truths.values()),
+        + "; ".join(
+            f"{v['label']}: {v['description'].strip().rstrip('.')}" for v in truths.values()
+        ),
     ]
     return Table(
         body=frame,
@@ -692,14 +706,15 @@ def power_figure(summary: pd.DataFrame, batches: pd.DataFrame, truths: Mapping):
             span = max(points.max() - points.min(), 4 * se)
             grid = np.linspace(points.min() - 0.25 * span, points.max() + 0.25 * span, 201)
             d = (grid - f(rival)) / se
-            ax.plot(finv(grid), stats.norm.cdf(d - z) + stats.norm.cdf(-d - z), color="0.55", lw=1.2)
+            ax.plot(
+                finv(grid), stats.norm.cdf(d - z) + stats.norm.cdf(-d - z), color="0.55", lw=1.2
+            )
             ax.axvline(rival, color="0.7", ls=":", lw=1)
             ax.axhline(0.05, color="0.8", lw=0.8)
             ax.axhline(0.80, color="0.8", lw=0.8, ls="--")
             for _, r in rows.iterrows():
-                n = int(b[b["truth"] == r["truth"]]["rival_excluded"].notna().sum())
                 p = float(r["rival_excluded"])
-                lo, hi = _wilson(p, n)
+                lo, hi = _wilson(p, int(r["estimated"]))
                 # truths sharing a true value are set side by side, not on top of each other
                 dodge = (truth_names.index(r["truth"]) - (len(truth_names) - 1) / 2) * 0.02 * span
                 ax.errorbar(
@@ -715,14 +730,16 @@ def power_figure(summary: pd.DataFrame, batches: pd.DataFrame, truths: Mapping):
             ax.set_title(f"{claim} · {test}", fontsize="small")
             ax.set_xlabel("true value" + (" (ratio)" if log_scale else ""), fontsize="x-small")
             ax.tick_params(labelsize="x-small")
-        for ax in axes[len(keys):]:
+        for ax in axes[len(keys) :]:
             ax.set_visible(False)
         axes[0].set_ylabel("share of worlds\nexcluding the rival", fontsize="x-small")
         handles = [
             axes[0].scatter([], [], color=colours[t], s=16, label=truths[t]["label"])
             for t in truth_names
         ]
-        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize="small")
+        fig.legend(
+            handles=handles, loc="outside lower center", ncols=len(handles), fontsize="small"
+        )
         fig.suptitle(
             "Power of the claims' tests: Monte Carlo (points, Wilson 95%) vs normal theory "
             "(curve); dotted: rival value"
@@ -754,7 +771,12 @@ def batch_step(
 ) -> None:
     """Rule ``montecarlo_batch``: one batch of worlds to Parquet."""
     slurm_job = os.environ.get("SLURM_JOB_ID")
-    log.info("batch %s/%d on %s", truth_name, batch_index, f"SLURM job {slurm_job}" if slurm_job else "the local machine")
+    log.info(
+        "batch %s/%d on %s",
+        truth_name,
+        batch_index,
+        f"SLURM job {slurm_job}" if slurm_job else "the local machine",
+    )
     frame = run_batch(
         truth_name,
         batch_index,

@@ -325,7 +325,6 @@ def collect_provenance(
     *,
     outputs: list[str],
     results: str | Path,
-    dataset_inputs: list[str],
     config_files: list[str],
     config: dict,
     rules: list[dict],
@@ -334,7 +333,8 @@ def collect_provenance(
 ) -> dict:
     """The provenance record of a finished run (see the module docstring).
 
-    ``outputs`` are the files the workflow's final target asks for;
+    ``outputs`` are the files the workflow's final target asks for; every
+    file of the dataset folder (``config["dataset"]``) is hashed as it is now;
     ``rules`` the records :func:`rule_record` makes of every rule; ``run``
     says how Snakemake was called: ``project_dir``, ``cores``, ``snakemake``
     (its version), ``configfiles`` (given with ``--configfile``, relative to
@@ -364,7 +364,7 @@ def collect_provenance(
         "config_files": hash_files(config_files, relative_to=project_dir),
         "dataset": {
             "folder": str(dataset),
-            "files": hash_files(dataset_inputs, relative_to=dataset),
+            "files": hash_files(dataset_files(dataset), relative_to=dataset),
             "source": config.get("source"),
             "simulated": origin,
         },
@@ -439,7 +439,6 @@ def _relative(file: str | Path, results: str | Path) -> str:
 
 def provenance_step(
     outputs: list[str],
-    dataset_inputs: list[str],
     config_files: list[str],
     provenance_path: str | Path,
     config: dict,
@@ -451,7 +450,6 @@ def provenance_step(
     record = collect_provenance(
         outputs=outputs,
         results=provenance_path.parent,
-        dataset_inputs=dataset_inputs,
         config_files=config_files,
         config=config,
         rules=rules,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -13,8 +12,8 @@ from consortia.claims import load_registry
 from consortia.claims.figures import (
     km_curves,
     km_figure_step,
-    number_at_risk,
     pooled_rates,
+    time_ratio_summary,
     transfer_figure_step,
     transfer_rate_vs_claim,
 )
@@ -34,14 +33,15 @@ def test_km_figure_has_one_curve_and_one_at_risk_row_per_lead_type(demo_tables):
     assert [entry.split(" (")[0] for entry in legend] == [LEAD_TYPE_LABELS[lt] for lt in leads]
     rows = [t.get_text() for t in table.get_yticklabels()]
     assert rows == [LEAD_TYPE_LABELS[lt] for lt in reversed(leads)]
-    # the first column of the at-risk table is every task of the lead type with a duration
+    # at time 0 every task of the lead type is at risk; at the last tick, those lasting longer
     ticks = sorted({t.get_position()[0] for t in table.texts})
-    first = {int(t.get_position()[1]): t.get_text() for t in table.texts
-             if t.get_position()[0] == ticks[0]}  # fmt: skip
-    for row, lt in enumerate(reversed(leads)):
-        d = tasks.loc[(tasks["lead_type"] == lt) & (tasks["duration_years"] > 0), "duration_years"]
-        assert first[row] == f"{number_at_risk(d.to_numpy(), np.array([ticks[0]]))[0]:,d}"
-        assert first[row] == f"{len(d):,d}" if ticks[0] <= 0 else True
+    assert ticks[0] == 0
+    for x in (ticks[0], ticks[-1]):
+        column = {int(t.get_position()[1]): t.get_text() for t in table.texts
+                  if t.get_position()[0] == x}  # fmt: skip
+        for row, lt in enumerate(reversed(leads)):
+            d = tasks.loc[(tasks["lead_type"] == lt) & (tasks["duration_years"] > 0)]
+            assert column[row] == f"{int((d['duration_years'] >= x).sum()):,d}", (lt, x)
 
 
 def test_km_figure_step_prints_the_time_ratio(demo_tables, demo_results, tmp_path):
@@ -52,11 +52,14 @@ def test_km_figure_step_prints_the_time_ratio(demo_tables, demo_results, tmp_pat
     json_path = write_results_json(demo_results, tmp_path / "claims.json")
     paths = km_figure_step(tasks_path, tmp_path / "km", json_path)
     assert paths["png"].stat().st_size > 0 and paths["pdf"].stat().st_size > 0
+    summary = time_ratio_summary(json_path)
     tr = demo_results["breakthrough_speed"].test("time_ratio")
-    fig = km_curves(demo_tables["tasks"], time_ratio={
-        "estimate": tr.estimate, "ci_lower": tr.ci_lower, "ci_upper": tr.ci_upper,
-        "claimed_text": tr.claimed_text, "verdict": tr.verdict, "label": "x"})  # fmt: skip
-    assert f"{tr.estimate:.3f}" in fig.axes[0].get_title()
+    assert summary["estimate"] == pytest.approx(tr.estimate)
+    assert summary["verdict"] == tr.verdict
+    assert summary["label"].startswith("enterprise- vs university-led tasks (industry")
+    title = km_curves(demo_tables["tasks"], time_ratio=summary).axes[0].get_title()
+    assert f"{tr.estimate:.3f}" in title and tr.claimed_text in title
+    assert time_ratio_summary(None) is None
 
 
 def test_km_figure_needs_durations(demo_tables):

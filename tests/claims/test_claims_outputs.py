@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from consortia.claims.outputs import (
     claims_table,
     forest_plot,
@@ -106,8 +108,37 @@ def test_claims_step_over_paths(demo_tables, tmp_path):
         tmp_path / "out" / "claims",
         tmp_path / "out" / "claims_forest",
         tasks_path=tmp_path / "tasks.parquet",
+        csv_path=tmp_path / "out" / "claims_by_claim.csv",
         seed=demo_tables["seed"],
     )
     assert (tmp_path / "out" / "claims.md").exists()
+    assert (tmp_path / "out" / "claims_by_claim.csv").exists()
     assert (tmp_path / "out" / "claims_forest.png").exists()
     assert read_results(tmp_path / "out" / "claims.json").verdicts == res.verdicts
+
+
+def test_claims_csv_one_row_per_claim_with_the_issue_columns(demo_results, tmp_path):
+    import pandas as pd
+
+    paths = write_outputs(demo_results, json_path=tmp_path / "c.json", csv_path=tmp_path / "c.csv")
+    frame = pd.read_csv(paths["csv"])
+    assert list(frame["claim_id"]) == demo_results.ids  # one row per claim, registry order
+    issue_columns = {
+        "estimate", "ci_lower", "ci_upper", "claimed", "claimed_value", "p_value", "p_holm",
+        "n_obs", "n_consortia", "method", "verdict", "mde", "consortia_needed_80",
+    }  # fmt: skip
+    assert issue_columns <= set(frame.columns)
+    tested = frame[frame["verdict"] != NOT_TESTABLE]
+    assert (tested["p_holm"] >= tested["p_value"] - 1e-15).all()
+    assert tested["consortia_needed_80"].notna().all() and tested["method"].str.len().gt(0).all()
+    untested = frame.set_index("claim_id").loc[list(NOT_TESTABLE_ON_THE_DEMO)]
+    assert untested["estimate"].isna().all() and untested["reason"].str.len().gt(0).all()
+    assert untested.loc["organised_research_cycle", "missing_columns"] == "tasks.in_consortium"
+    row = frame.set_index("claim_id").loc["transfer_rate"]
+    level = demo_results["transfer_rate"].test("level")
+    assert (row["test"], row["claimed_value"]) == ("level", 0.68)
+    assert row["estimate"] == pytest.approx(level.estimate, rel=1e-12)
+    assert row["ci_lower"] == pytest.approx(level.ci_lower, rel=1e-12)
+    # the claim needs both primary tests to reject: the larger p and the larger sample decide
+    gap = demo_results["transfer_rate"].test("gap")
+    assert row["p_value"] == pytest.approx(max(level.p_value_rival, gap.p_value_rival), rel=1e-12)

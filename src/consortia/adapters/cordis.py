@@ -321,19 +321,19 @@ def contract_tables(
     log_parts: list[pd.DataFrame] = []
 
     projects = projects.copy()
-    start, start_rewritten = _iso_dates(projects["startDate"])
-    end, end_rewritten = _iso_dates(projects["endDate"])
-    projects["startDate"], projects["endDate"] = start, end
-    for column, rewritten, original in (
-        ("startDate", start_rewritten, start),
-        ("endDate", end_rewritten, end),
-    ):
+    for column in ("startDate", "endDate"):
+        as_read = projects[column]
+        projects[column], rewritten = _iso_dates(as_read)
         log_parts.append(
             _log(
                 projects[rewritten],
                 "projects",
                 "date_rewritten",
-                column + " written as " + original[rewritten] + " (ISO 8601)",
+                column
+                + " "
+                + as_read[rewritten]
+                + " written as "
+                + projects.loc[rewritten, column],
             )
         )
 
@@ -470,17 +470,6 @@ def _resolve_leads(rows: pd.DataFrame, projects: pd.DataFrame) -> tuple[pd.DataF
     leads["typed_org"] = by_typed["organisationID"].first()
     leads["any_org"] = by_project["organisationID"].first()
     leads["type"] = by_typed["lead_type"].first()
-    listing = (
-        (
-            coordinators["organisationID"]
-            + " ("
-            + coordinators["activityType"].replace("", "no type")
-            + ")"
-        )
-        .groupby(coordinators["projectID"])
-        .agg(", ".join)
-    )
-    leads["coordinators"] = listing
     leads = leads.fillna({"n_orgs": 0, "n_typed_orgs": 0, "n_types": 0}).astype(
         {"n_orgs": int, "n_typed_orgs": int, "n_types": int}
     )
@@ -531,11 +520,19 @@ def _resolve_leads(rows: pd.DataFrame, projects: pd.DataFrame) -> tuple[pd.DataF
         "several_coordinators_different_types": "several coordinator rows of different types: "
         "{c}; lead type unknown",
     }
-    leads["cordis_note"] = [
-        notes[o].format(c=c) if o in notes else ""
-        for o, c in zip(leads["outcome"], leads["coordinators"].fillna(""))
+    unusual = leads.index[leads["outcome"] != "single_coordinator"]
+    listed = coordinators[coordinators["projectID"].isin(unusual)]
+    listing = (
+        (listed["organisationID"] + " (" + listed["activityType"].replace("", "no type") + ")")
+        .groupby(listed["projectID"])
+        .agg(", ".join)
+    )
+    leads["cordis_note"] = ""
+    leads.loc[unusual, "cordis_note"] = [
+        notes[o].format(c=listing.get(project, ""))
+        for project, o in zip(unusual, leads.loc[unusual, "outcome"])
     ]
-    unusual = leads[leads["outcome"] != "single_coordinator"]
+    unusual = leads.loc[unusual]
     record = projects.drop_duplicates("id").set_index("id")[RECORD]
     log = pd.DataFrame(
         {

@@ -206,7 +206,9 @@ def transfer_rate_vs_claim(panel: pd.DataFrame, registry: Registry, seed: int = 
 # --------------------------------------------------------------------------- workflow steps
 
 
-def _time_ratio_from_json(json_path: str | Path | None) -> dict | None:
+def time_ratio_summary(json_path: str | Path | None) -> dict | None:
+    """The ``breakthrough_speed`` time-ratio test of a claims JSON, for :func:`km_curves`
+    (None without a JSON, that claim or that test)."""
     if json_path is None:
         return None
     from .outputs import read_results
@@ -236,7 +238,7 @@ def km_figure_step(
 ) -> dict[str, Path]:
     """Read ``tasks.parquet`` (and the claims JSON for the time ratio); write the KM figure."""
     tasks = pd.read_parquet(tasks_path)
-    return save_figure(km_curves(tasks, time_ratio=_time_ratio_from_json(json_path)), figure_stem)
+    return save_figure(km_curves(tasks, time_ratio=time_ratio_summary(json_path)), figure_stem)
 
 
 def transfer_figure_step(

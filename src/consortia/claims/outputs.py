@@ -233,7 +233,7 @@ def claims_frame(results: ClaimsResults) -> pd.DataFrame:
 def write_claims_csv(results: ClaimsResults, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    claims_frame(results).to_csv(path, index=False, float_format="%.10g", lineterminator="\n")
+    claims_frame(results).to_csv(path, index=False, lineterminator="\n")
     return path
 
 

@@ -120,14 +120,14 @@ def drop_singletons(fe: pd.DataFrame) -> np.ndarray:
     keep = np.ones(len(fe), dtype=bool)
     if fe.shape[1] == 0:
         return keep
+    codes = [pd.factorize(fe[c])[0] for c in fe.columns]  # -1: missing, never a singleton
     while True:
         changed = False
-        for c in fe.columns:
-            counts = fe.loc[keep, c].map(fe.loc[keep, c].value_counts())
-            single = counts.to_numpy() == 1
+        for code in codes:
+            counts = np.bincount(code[keep & (code >= 0)], minlength=code.max() + 1)
+            single = keep & (code >= 0) & (counts[code] == 1)
             if single.any():
-                idx = np.flatnonzero(keep)[single]
-                keep[idx] = False
+                keep[single] = False
                 changed = True
         if not changed:
             return keep
@@ -159,7 +159,9 @@ def build_design(spec: ModelSpec, data: pd.DataFrame) -> Design:
     report.missing_by_variable = {c: int(v) for c, v in na.sum().items() if v}
     complete = ~na.any(axis=1)
     report.n_dropped_missing = int((~complete).sum())
-    df = df.loc[complete].copy()
+    # only the columns the model uses: copying a wide panel of a million rows is what took time
+    used = [c for c in dict.fromkeys([*cols, spec.entity, spec.time]) if c in df.columns]
+    df = df.loc[complete, used]
 
     absorbed = list(spec.fixed_effects) if spec.estimator in ABSORBING else []
     if absorbed:

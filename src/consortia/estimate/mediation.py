@@ -80,7 +80,7 @@ from .design import build_design, safe_name
 from .results import _clean, inference
 from .results import software_versions as _software_versions
 from .spec import ModelSpec, SpecError, VcovOptions
-from .vcov import clustering_text, cr_factor, sandwich, small_sample_text
+from .vcov import cluster_sums, clustering_text, cr_factor, sandwich, small_sample_text
 
 
 @functools.lru_cache(maxsize=1)
@@ -370,13 +370,15 @@ def _independent_columns(
 
 
 def _prepare(spec: ModelSpec, data: pd.DataFrame, treatment: str, mediator: str) -> _Prepared:
-    data = data.reset_index(drop=True)
+    if not data.index.equals(pd.RangeIndex(len(data))):
+        data = data.reset_index(drop=True)
     design = build_design(spec, data)
     frame = design.frame
     n = len(frame)
     cl_raw = data.loc[frame.index, spec.cluster_vars[0]].to_numpy()
-    cluster_labels, cl_codes = np.unique(cl_raw.astype(str), return_inverse=True)
-    cl_codes = cl_codes.ravel()
+    # codes in sorted label order, as np.unique numbers them (it sorts a million strings
+    # far more slowly)
+    cl_codes, cluster_labels = pd.factorize(cl_raw.astype(str), sort=True)
     if len(cluster_labels) < 2:
         raise SpecError(f"mediation {spec.name!r}: fewer than two clusters in the sample")
 
@@ -538,38 +540,53 @@ def _unpack(flat: np.ndarray, iu: tuple, q: int) -> np.ndarray:
     return out
 
 
-def _batched_ols(S: np.ndarray, reg: list[int], dep: int) -> tuple[np.ndarray, int]:
-    """OLS coefficients from a batch of cross-products S (B × q × q).
+def _batched_ols(
+    S: np.ndarray, reg: list[int], dep: int, suspect: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """OLS coefficients from a batch of cross-products S (B × q × q), and which were singular.
 
     Singular replicates (a dummy that is all zero in the drawn clusters) get
     the minimum-norm solution, which leaves identified coefficients — those
     of X and M — as a refit that drops the column would give them.
+    ``suspect``: the only replicates that can be singular (the others are not
+    checked), see :func:`_effects`.
     """
     A = S[:, reg][:, :, reg]
     r = S[:, reg, dep]
     d = np.sqrt(np.einsum("bii->bi", A))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(d > 0, 1.0 / d, 0.0)
-    As = A * scale[:, :, None] * scale[:, None, :]
-    ev = np.linalg.eigvalsh(As)
-    bad = (ev[:, 0] <= 1e-11 * np.maximum(ev[:, -1], 1e-300)) | (d <= 0).any(axis=1)
+    bad = (d <= 0).any(axis=1)
+    check = np.arange(len(A)) if suspect is None else np.flatnonzero(suspect)
+    if check.size:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(d[check] > 0, 1.0 / d[check], 0.0)
+        As = A[check] * scale[:, :, None] * scale[:, None, :]
+        ev = np.linalg.eigvalsh(As)
+        bad[check] |= ev[:, 0] <= 1e-11 * np.maximum(ev[:, -1], 1e-300)
     beta = np.empty(r.shape)
     good = ~bad
     if good.any():
         beta[good] = np.linalg.solve(A[good], r[good][..., None])[..., 0]
     for i in np.flatnonzero(bad):
         beta[i] = np.linalg.lstsq(A[i], r[i], rcond=1e-11)[0]
-    return beta, int(bad.sum())
+    return beta, bad
 
 
 def _effects(S: np.ndarray, P: _Prepared) -> tuple[dict[str, np.ndarray], int]:
-    """a, b, c′, a·b and c′+a·b for a batch of cross-products."""
-    beta_a, bad_a = _batched_ols(S, P.reg_a, P.idx_m)
+    """a, b, c′, a·b and c′+a·b for a batch of cross-products.
+
+    The a-equation's regressors are the b-equation's without M, in the same
+    positions, so its scaled cross-product is a principal submatrix of the
+    b-equation's: by eigenvalue interlacing it is at least as well conditioned.
+    Only replicates singular in the b-equation need the a-equation's check
+    (half the eigenvalue work, most of the cost of the jackknife).
+    """
     beta_b, bad_b = _batched_ols(S, P.reg_b, P.idx_y)
+    beta_a, bad_a = _batched_ols(S, P.reg_a, P.idx_m, suspect=bad_b)
     a = beta_a[:, 0]
     c = beta_b[:, 0]
     b = beta_b[:, 1]
-    return {"a": a, "b": b, "direct": c, "indirect": a * b, "total": c + a * b}, max(bad_a, bad_b)
+    effects = {"a": a, "b": b, "direct": c, "indirect": a * b, "total": c + a * b}
+    return effects, max(int(bad_a.sum()), int(bad_b.sum()))
 
 
 def _weights(draws: Sequence[np.ndarray], G: int) -> np.ndarray:
@@ -610,9 +627,7 @@ def _analytic(P: _Prepared, opts: VcovOptions) -> dict[str, Any]:
             factors.append(cr_factor(Gs[0], n, k, opts.small_sample))
     # joint covariance of (â, b̂): cross block of the stacked-score sandwich
     G = int(cl.max()) + 1
-    sums = [np.zeros((G, s.shape[1])) for s in scores_all]
-    for s_sum, s in zip(sums, scores_all, strict=True):
-        np.add.at(s_sum, cl, s)
+    sums = [cluster_sums(s, cl) for s in scores_all]
     cross = breads[0] @ (sums[0].T @ sums[1]) @ breads[1]
     out["cov_ab"] = float(math.sqrt(factors[0] * factors[1]) * cross[0, 1])  # a is col 0, b col 1
     out["df"] = G - 1

@@ -68,6 +68,7 @@ __all__ = [
     "panel_availability",
     "path_diagram_step",
     "plan_models",
+    "re_fe_tests",
     "read_panel",
     "regression_table_step",
     "specification_tests_step",
@@ -697,6 +698,41 @@ def fit_models_step(
     return manifest
 
 
+def re_fe_tests(
+    name: str, pair: Mapping[str, str], re_entry: Mapping[str, Any], panel: pd.DataFrame
+) -> dict[str, Any]:
+    """The Hausman and cluster-robust Mundlak tests of one RE/FE pair, as the record the
+    tables read (or the skipped record, when the data cannot support them).
+
+    Both tests are computed from the RE model's spec (its time-varying regressors;
+    :func:`consortia.estimate.re_vs_fe_tests`); the FE model names the column pair
+    the tables report them under.
+    """
+    from .specification_tests import re_vs_fe_tests
+
+    try:
+        tests = re_vs_fe_tests(dict(re_entry), panel)
+    except SpecError as exc:
+        return skipped_record("test", name, str(exc), stage="fit")
+    log.info(
+        "tests %s: Hausman %.3f (df %d), Mundlak %.3f (df %d)",
+        name,
+        tests["hausman"].statistic,
+        tests["hausman"].df,
+        tests["mundlak"].statistic,
+        tests["mundlak"].df,
+    )
+    return {
+        "status": "done",
+        "kind": "test",
+        "name": name,
+        "re_model": pair["re"],
+        "fe_model": pair["fe"],
+        "outcome": re_entry["outcome"],
+        **{key: test.to_dict() for key, test in tests.items()},
+    }
+
+
 def specification_tests_step(
     pairs: Mapping[str, Mapping[str, Any]],
     models: Mapping[str, Mapping[str, Any]],
@@ -704,40 +740,10 @@ def specification_tests_step(
     panel_path: str | Path,
     out_paths: Mapping[str, str | Path],
 ) -> None:
-    """Hausman and cluster-robust Mundlak tests of each RE/FE pair, one JSON per pair.
-
-    Both tests are computed from the RE model's spec (its time-varying
-    regressors; consortia.estimate.re_vs_fe_tests); the FE model names the
-    column pair the tables report them under.
-    """
-    from .specification_tests import re_vs_fe_tests
-
+    """:func:`re_fe_tests` of each RE/FE pair, one JSON per pair."""
     panel = read_panel(panel_path, derived)
     for name, pair in pairs.items():
-        re_entry = models[pair["re"]]
-        try:
-            tests = re_vs_fe_tests(dict(re_entry), panel)
-        except SpecError as exc:
-            _write_json(skipped_record("test", name, str(exc), stage="fit"), out_paths[name])
-            continue
-        payload = {
-            "status": "done",
-            "kind": "test",
-            "name": name,
-            "re_model": pair["re"],
-            "fe_model": pair["fe"],
-            "outcome": re_entry["outcome"],
-            **{key: test.to_dict() for key, test in tests.items()},
-        }
-        log.info(
-            "tests %s: Hausman %.3f (df %d), Mundlak %.3f (df %d)",
-            name,
-            tests["hausman"].statistic,
-            tests["hausman"].df,
-            tests["mundlak"].statistic,
-            tests["mundlak"].df,
-        )
-        _write_json(payload, out_paths[name])
+        _write_json(re_fe_tests(name, pair, models[pair["re"]], panel), out_paths[name])
 
 
 def mediation_step(
@@ -951,7 +957,8 @@ def _test_rows(
             if math.isfinite(stat) and stat < 0:
                 extra.append(
                     "the statistic is negative (the difference of the classical covariances is "
-                    "not positive semi-definite in this sample): no evidence against RE"
+                    "not positive semi-definite in this sample), so the test is uninformative "
+                    "here; read the Mundlak test"
                 )
             for note in extra:  # the general note below says the rest once
                 text = f"{t['name']} test, model ({col + 1}): {note}."
@@ -1290,6 +1297,26 @@ def _plot_terms(fits: Sequence, variables: Sequence[str] | None, quantity: str) 
     return terms
 
 
+def _model_names(fits: Sequence, labels: Mapping[str, str]) -> list[str]:
+    """Legend entries: the models' descriptions, or what tells them apart (estimator,
+    outcome, both), else their names."""
+    from .tables import ESTIMATOR_SHORT
+
+    short = [ESTIMATOR_SHORT.get(r.estimator, r.estimator) for r in fits]
+    outcomes = [labels.get(r.outcome, r.outcome) for r in fits]
+    described = [r.spec.get("description") or "" for r in fits]
+    candidates = (
+        described if all(described) else [],
+        short,
+        outcomes,
+        [f"{o} ({s})" for s, o in zip(short, outcomes, strict=True)],
+    )
+    for names in candidates:
+        if names and len(set(names)) == len(names):
+            return names
+    return [f"{r.name} ({s})" for s, r in zip(short, fits, strict=True)]
+
+
 def coefficient_plot_step(
     fit_jsons: Sequence[str | Path],
     stem: str | Path,
@@ -1303,7 +1330,6 @@ def coefficient_plot_step(
     from consortia.figures import save_figure
 
     from .figures import coefficient_plot
-    from .tables import ESTIMATOR_SHORT
 
     loaded = [load_result(p) for p in fit_jsons]
     fits = [x for x in loaded if not _is_skipped(x)]
@@ -1317,12 +1343,7 @@ def coefficient_plot_step(
             [f"not estimated: {r['name']}: {r['reason']}" for r in skipped] or ["nothing to plot"],
         )
     else:
-        short = [ESTIMATOR_SHORT.get(r.estimator, r.estimator) for r in fits]
-        names = (
-            short
-            if len(set(short)) == len(short)
-            else [f"{s}: {r.name}" for s, r in zip(short, fits, strict=True)]
-        )
+        names = _model_names(fits, dict(labels or {}))
         fig = coefficient_plot(
             fits,
             terms,

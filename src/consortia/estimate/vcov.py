@@ -78,11 +78,22 @@ def codes(values) -> np.ndarray:
     return inv.ravel()
 
 
+def cluster_sums(scores: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """G × k sums of the score rows of each cluster (codes ``g`` in 0..G−1).
+
+    ``bincount`` adds the rows in order, as ``np.add.at`` does (same sums, to the
+    bit), at a fraction of its cost on a million rows.
+    """
+    n_groups = int(g.max()) + 1
+    sums = np.empty((n_groups, scores.shape[1]))
+    for j in range(scores.shape[1]):
+        sums[:, j] = np.bincount(g, weights=scores[:, j], minlength=n_groups)
+    return sums
+
+
 def cluster_meat(scores: np.ndarray, group: np.ndarray) -> np.ndarray:
     """Σ_g s_g s_g' with s_g the sum of the scores of cluster g."""
-    g = codes(group)
-    sums = np.zeros((g.max() + 1, scores.shape[1]))
-    np.add.at(sums, g, scores)
+    sums = cluster_sums(scores, codes(group))
     return sums.T @ sums
 
 
