@@ -252,14 +252,14 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
     )
-    before = set((ROOT / ".snakemake" / "log").glob("*.log"))
     workflow = timed(
         [sys.executable, "-m", "snakemake", "--nolock", "--cores", str(args.cores),
          "--configfile", str(config), str(overlay)],
         ROOT, workdir / "workflow.log",
     )  # fmt: skip
-    new_logs = sorted(set((ROOT / ".snakemake" / "log").glob("*.log")) - before)
-    per_rule = rule_times(new_logs[-1]) if new_logs else {}
+    # Other Snakemake runs may share .snakemake/log: take the log this run names.
+    named = re.search(r"Complete log\(s\): (\S+)", (workdir / "workflow.log").read_text())
+    per_rule = rule_times(Path(named.group(1))) if named else {}
     quality = json.loads((results / "data" / "quality.json").read_text())
     claims = json.loads((results / "claims" / "claims.json").read_text())
 

@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -312,7 +313,7 @@ def stage_model_reference(work: Path, size: int, **_) -> dict:
             fit(spec_i, panel)
             t_direct, _ = _timed(lambda f=f, e=estimator: direct_pyfixest(f, e))
             t_pipe, _ = _timed(lambda s=spec_i: fit(s, panel))
-        except Exception as error:  # a spec the data cannot support is reported, not fatal
+        except Exception as error:  # noqa: BLE001 - a spec pyfixest rejects is reported
             per_spec.append({"name": entry["name"], "error": f"{type(error).__name__}: {error}"})
             continue
         pipeline_total += t_pipe
@@ -487,49 +488,66 @@ class TreeMemory:
         return total
 
 
-def run_process(command: list[str], log_path: Path) -> dict:
+def run_process(command: list[str], log_path: Path, timeout: float) -> dict:
     """Run a command; wall time, exit status, peak RSS of its largest process (wait4) and
-    the sampled peak of the summed RSS of its process tree."""
+    the sampled peak of the summed RSS of its process tree. Past ``timeout`` seconds the
+    command's process group is stopped and the row says so."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    timed_out = False
     with open(log_path, "w") as log:
         start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
         with TreeMemory(process.pid) as tree:
-            _, status, usage = os.wait4(process.pid, 0)
+            while True:
+                pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+                if pid:
+                    break
+                if not timed_out and time.perf_counter() - start > timeout:
+                    timed_out = True
+                    os.killpg(process.pid, signal.SIGTERM)
+                time.sleep(0.2)
         wall = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
-    return {
+    measured = {
         "wall_seconds": wall,
         "returncode": process.returncode,
         "peak_rss_mb": usage.ru_maxrss / 1024,
         "peak_tree_rss_mb": tree.peak_kb / 1024,
     }
+    if timed_out:
+        measured["error"] = f"stopped after the {timeout:.0f} s time limit"
+    return measured
 
 
-def run_stage(name: str, work: Path, size: int, years: int, refit_reps: int) -> dict:
+def run_stage(name: str, work: Path, size: int, years: int, refit_reps: int,
+              timeout: float) -> dict:
     p = _paths(work, size)
     facts_path = p["base"] / "facts" / f"{name}.json"
     facts_path.unlink(missing_ok=True)
     command = [PYTHON, str(Path(__file__).resolve()), "stage", name, "--work", str(work),
                "--size", str(size), "--years", str(years), "--refit-reps", str(refit_reps),
                "--facts", str(facts_path)]
-    measured = run_process(command, p["base"] / "logs" / f"{name}.log")
+    measured = run_process(command, p["base"] / "logs" / f"{name}.log", timeout)
     facts = json.loads(facts_path.read_text()) if facts_path.exists() else {}
-    if measured["returncode"] != 0:
+    if measured["returncode"] != 0 and "error" not in measured:
         tail = (p["base"] / "logs" / f"{name}.log").read_text().strip().splitlines()[-3:]
         facts["error"] = " | ".join(tail)
     return {**measured, **facts}
 
 
-def run_snakemake(dataset: Path, results: Path, overlay: Path | None, log_path: Path) -> dict:
+def run_snakemake(dataset: Path, results: Path, overlay: Path | None, log_path: Path,
+                  timeout: float) -> dict:
     shutil.rmtree(results, ignore_errors=True)
-    command = [SNAKEMAKE, "--cores", "2", "--config", f"dataset={dataset}", f"results={results}"]
+    # --nolock: other runs may share the working directory; their outputs do not overlap
+    command = [SNAKEMAKE, "--cores", "2", "--nolock", "--config", f"dataset={dataset}",
+               f"results={results}"]
     if overlay is not None:
         command[1:1] = ["--configfile", str(overlay)]
-    measured = run_process(command, log_path)
+    measured = run_process(command, log_path, timeout)
     measured["seconds"] = measured["wall_seconds"]
     measured["rules"] = _rule_seconds(log_path)
-    if measured["returncode"] != 0:
+    if measured["returncode"] != 0 and "error" not in measured:
         measured["error"] = " | ".join(log_path.read_text().strip().splitlines()[-3:])
     return measured
 
@@ -681,17 +699,18 @@ def write_report(results, demo, info, out: Path, years: int, load_end) -> None:
                     "demo": demo}, indent=1, default=str) + "\n"
     )
     lines = ["# Benchmarks", "",
-             f"Run {info['date']} on {info['cpu']} ({info['cores']} cores, "
-             f"{info['memory_gb']} GB RAM), Python {info['python']}; "
-             + ", ".join(f"{k} {v}" for k, v in info["versions"].items()) + ".",
-             f"Load average (1, 5, 15 min) at start {tuple(round(x, 2) for x in info['load_average_at_start'])}, "
-             f"at end {tuple(round(x, 2) for x in load_end)}: the machine is shared, so "
-             "absolute times are noisy; ratios measured side by side in one run are what count.",
+             (f"Run {info['date']} on {info['cpu']} ({info['cores']} cores, "
+              f"{info['memory_gb']} GB RAM), Python {info['python']}; "
+              + ", ".join(f"{k} {v}" for k, v in info["versions"].items()) + "."),
+             (f"Load average (1, 5, 15 min) at start {_loads(info['load_average_at_start'])}, "
+              f"at end {_loads(load_end)}: the machine is shared, so absolute times are "
+              "noisy; ratios measured side by side in one run are what count."),
              "",
-             "Wall = process start to exit (Python start-up and imports included); work = the "
-             "stage's own work, timed inside the process; peak RSS = `ru_maxrss` of the "
-             "process (Snakemake rows: of its largest job, and the sampled sum over concurrent "
-             "jobs).", "", "## Targets (issue 7)", "",
+             ("Wall = process start to exit (Python start-up and imports included); work = "
+              "the stage's own work, timed inside the process; peak RSS = `ru_maxrss` of the "
+              "process (Snakemake rows: of its largest job, and the sampled sum over "
+              "concurrent jobs)."),
+             "", "## Targets (issue 7)", "",
              "| target | measured | status |", "| --- | --- | --- |"]
     for t in targets(results, demo):
         lines.append(f"| {t['target']} | {t['measured']} | **{t['status']}** |")
@@ -706,6 +725,10 @@ def write_report(results, demo, info, out: Path, years: int, load_end) -> None:
     for name, seconds in results[top].get("snakemake", {}).get("rules", {}).items():
         lines.append(f"- {name}: {seconds:.0f} s")
     (out / "benchmarks.md").write_text("\n".join(lines) + "\n")
+
+
+def _loads(loads) -> str:
+    return ", ".join(f"{x:.2f}" for x in loads)
 
 
 def _row(size, years, name, label, facts) -> dict:
@@ -772,6 +795,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-snakemake", action="store_true",
                         help="skip the Snakemake runs (stages only)")
     parser.add_argument("--no-demo", action="store_true", help="skip the cold demo run")
+    parser.add_argument("--timeout", type=float, default=1800,
+                        help="seconds after which a stage is stopped and reported as such")
     args = parser.parse_args(argv)
 
     if args.command == "stage":
@@ -794,9 +819,10 @@ def main(argv: list[str] | None = None) -> int:
                         continue
                     p = _paths(work, size)
                     facts = run_snakemake(p["dataset"], p["snakemake"], p["overlay"],
-                                          p["base"] / "logs" / "snakemake.log")
+                                          p["base"] / "logs" / "snakemake.log", args.timeout)
                 else:
-                    facts = run_stage(name, work, size, args.years, args.refit_reps)
+                    facts = run_stage(name, work, size, args.years, args.refit_reps,
+                                      args.timeout)
                 results[size][name] = facts
                 status = "ok" if facts.get("returncode") == 0 else "FAILED"
                 print(f"{size:>8} {name:<16} {facts.get('wall_seconds', 0):8.1f} s  "
@@ -804,7 +830,7 @@ def main(argv: list[str] | None = None) -> int:
         demo = None
         if not (args.no_demo or args.no_snakemake):
             demo = run_snakemake(ROOT / "data" / "raw" / "demo", work / "demo_results", None,
-                                 work / "demo.log")
+                                 work / "demo.log", args.timeout)
             print(f"{'demo':>8} {'demo_cold':<16} {demo['wall_seconds']:8.1f} s", flush=True)
         write_report(results, demo, info, args.out, args.years, os.getloadavg())
     finally:

@@ -45,7 +45,7 @@ if SCP.tests:
             scp_tests(),
         params:
             pairs=SCP.tests,
-            specs={name: SCP.models[name] for pair in SCP.tests.values() for name in (pair["re"], pair["fe"])},
+            specs=scp_test_specs(),
             derived=SCP.derived,
         log:
             log_path("specification_tests"),
@@ -89,10 +89,7 @@ if SCP.system:
             scp_systems(),
         params:
             systems=list(SCP.system.values()),
-            equations={
-                name: [SCP.models[eq] for eq in entry["equations"]]
-                for name, entry in SCP.system.items()
-            },
+            equations=scp_system_equations(),
             derived=SCP.derived,
         log:
             log_path("system_fit"),
@@ -165,7 +162,7 @@ if SCP.path_diagram:
     rule scp_path_diagram:
         """The SCP path diagram: estimated a, b and c′ paths of the mediations with 95% CIs."""
         input:
-            [scp_path("mediation", f"{name}.json") for name in SCP.path_diagram["mediation"]],
+            scp_mediations(SCP.path_diagram["mediation"]),
         output:
             **scp_figure_outputs([SCP.path_diagram["name"]], "path_diagram", "Path diagram"),
         params:

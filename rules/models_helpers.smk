@@ -22,8 +22,18 @@ def scp_tests():
     return [scp_path("tests", f"{name}.json") for name in SCP.tests]
 
 
-def scp_mediations():
-    return [scp_path("mediation", f"{name}.json") for name in SCP.mediation]
+def scp_mediations(names=None):
+    return [scp_path("mediation", f"{name}.json") for name in names or SCP.mediation]
+
+
+def scp_test_specs():
+    """The specifications of the models the RE/FE test pairs name."""
+    return {name: SCP.models[name] for pair in SCP.tests.values() for name in (pair["re"], pair["fe"])}
+
+
+def scp_system_equations():
+    """{system: the specifications of its equations}."""
+    return {name: [SCP.models[eq] for eq in entry["equations"]] for name, entry in SCP.system.items()}
 
 
 def scp_systems():

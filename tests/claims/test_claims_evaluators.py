@@ -15,7 +15,7 @@ from consortia.claims.evaluators import (
     ratio_influence,
     weibull_aft_cluster_vcov,
 )
-from consortia.claims.verdict import SUPPORTED, CONTRADICTED, STATISTICAL_VERDICTS
+from consortia.claims.verdict import CONTRADICTED, STATISTICAL_VERDICTS, SUPPORTED
 
 
 def covers(test, value) -> bool:

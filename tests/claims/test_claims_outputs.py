@@ -16,7 +16,6 @@ from consortia.claims.outputs import (
 from consortia.claims.verdict import NOT_TESTABLE, STATISTICAL_VERDICTS
 from consortia.tables import Table, to_markdown
 
-
 # Not testable on any consortium dataset of the contract: no non-consortium comparison tasks;
 # a single case.
 NOT_TESTABLE_ON_THE_DEMO = {

@@ -49,8 +49,16 @@ def test_shipped_registry_loads(registry):
     for c in registry.claims:
         assert c.method in EVALUATORS
         assert c.primary, c.id
-        assert c.section.split()[0] in {"1.3", "2.1.2", "2.2.1", "2.2.2", "2.2.3", "3.1.1",
-                                        "3.1.4", "4.1"}
+        assert c.section.split()[0] in {
+            "1.3",
+            "2.1.2",
+            "2.2.1",
+            "2.2.2",
+            "2.2.3",
+            "3.1.1",
+            "3.1.4",
+            "4.1",
+        }
 
 
 def test_quotes_are_verbatim_from_the_review(registry):

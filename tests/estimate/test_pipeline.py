@@ -374,7 +374,7 @@ def test_regression_table_states_what_it_is(sim_run, sim_plan, tmp_path):
     assert rows["Clusters (consortium\\_id)"] == ["40"] * 4
     # the RE/FE tests sit in the RE column, with the statistic of the stored test
     test = json.loads(sim_run["tests"]["rd"].read_text())
-    hausman = rows["Hausman χ² (df)"]
+    hausman = rows["Hausman statistic (df)"]
     assert hausman[0] == hausman[1] == hausman[3] == ""
     stat = format_number(test["hausman"]["statistic"], 2)
     assert hausman[2] == f"{stat} ({test['hausman']['df']})"

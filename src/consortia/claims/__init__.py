@@ -6,15 +6,17 @@ Public API::
 
     registry = load_registry("config/claims.yaml")          # validated (schema + evaluators)
     results = evaluate_claims(registry, panel, tasks, consortia=None, seed=20251220)
-    results.verdicts                                         # {claim id: verdict}
-    write_outputs(results, table_stem, figure_stem, json_path)
+    results.verdicts                 # {claim id: supported | contradicted | inconclusive | not_testable}
+    write_outputs(results, table_stem, figure_stem, json_path, csv_path)
     claims_step(registry_path, panel_path, json_path, table_stem, figure_stem,
-                tasks_path=..., consortia_path=..., seed=...)   # the workflow step
+                tasks_path=..., consortia_path=..., csv_path=..., seed=...)   # the workflow step
 
 Modules: :mod:`.registry` (load + validate), :mod:`.evaluators` (one function
 per method, and the driver), :mod:`.verdict` (the verdict rules),
-:mod:`.power` (minimum detectable effects, consortia needed),
-:mod:`.outputs` (claims table, forest plot, JSON). See ``docs/claims.md``.
+:mod:`.intervals` (Wilson and Newcombe score intervals), :mod:`.power`
+(minimum detectable effects, consortia needed), :mod:`.outputs` (claims CSV
+and table, forest plot, JSON), :mod:`.figures` (Kaplan–Meier curves, transfer
+rate vs the claim). See ``docs/claims.md``.
 """
 
 from __future__ import annotations

@@ -494,8 +494,12 @@ def _gap_unclustered(
         method=f"difference of pooled transfer rates, {lead}-led minus other-led, with "
         "Newcombe's (1998) hybrid score interval treating the N achievements as independent "
         "trials (unclustered; SE: unclustered Wald, for power only)",
-        details={"transferred_lead": k1, "achievements_lead": n1, "transferred_comparison": k0,
-                 "achievements_comparison": n0},
+        details={
+            "transferred_lead": k1,
+            "achievements_lead": n1,
+            "transferred_comparison": k0,
+            "achievements_comparison": n0,
+        },
         short="Newcombe score interval, unclustered",
     )
 
@@ -1316,9 +1320,7 @@ def eval_rate_effect(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Resul
     pan = data.panel.copy()
     if outcome == "transfer_rate" and "transfer_rate" not in pan:
         ach = pd.to_numeric(pan["achievements"])
-        pan["transfer_rate"] = (pd.to_numeric(pan["achievements_transferred"]) / ach).where(
-            ach > 0
-        )
+        pan["transfer_rate"] = (pd.to_numeric(pan["achievements_transferred"]) / ach).where(ach > 0)
     x = pd.to_numeric(pan[regressor], errors="coerce")
     if x.dropna().nunique() < 2:
         raise NotTestable(f"{regressor} does not vary: no effect to estimate")
@@ -2042,9 +2044,9 @@ __all__ = [
     "Unavailable",
     "adjust_across_registry",
     "claim_p_value",
+    "cox_cluster_fit",
     "evaluate_claim",
     "evaluate_claims",
-    "cox_cluster_fit",
     "km_median",
     "linearised_se",
     "ratio_influence",

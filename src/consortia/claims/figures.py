@@ -51,7 +51,9 @@ def _lead_types(values: pd.Series) -> list[str]:
 def _survival_frame(tasks: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in KM_COLUMNS if c not in tasks.columns]
     if missing:
-        raise ValueError(f"the tasks table lacks column(s) {missing} needed for Kaplan–Meier curves")
+        raise ValueError(
+            f"the tasks table lacks column(s) {missing} needed for Kaplan–Meier curves"
+        )
     d = tasks.loc[:, list(KM_COLUMNS)].dropna()
     d = d.assign(
         lead_type=d["lead_type"].astype(str),
@@ -96,17 +98,14 @@ def km_curves(
     curves = {lt: kaplan_meier(g["T"], g["E"]) for lt, g in d.groupby("lead_type")}
     with theme():
         fig = Figure(figsize=(7.0, 4.4 + 0.22 * len(order)), layout="constrained")
-        top, bottom = fig.subplots(
-            2, 1, sharex=True, height_ratios=[4.0, 0.35 + 0.3 * len(order)]
-        )
+        top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[4.0, 0.35 + 0.3 * len(order)])
         for lt in order:
             g = d[d["lead_type"] == lt]
             s = curves[lt]
             colour = lead_type_colour(lt)
             median = _median(s)
-            label = (
-                f"{LEAD_TYPE_LABELS.get(lt, lt)} (n = {len(g):,d}; median "
-                + (f"{median:.2f} y)" if math.isfinite(median) else "not reached)")
+            label = f"{LEAD_TYPE_LABELS.get(lt, lt)} (n = {len(g):,d}; median " + (
+                f"{median:.2f} y)" if math.isfinite(median) else "not reached)"
             )
             top.step(s.index, s.to_numpy(), where="post", color=colour, lw=1.6, label=label)
             cens = g.loc[g["E"] == 0, "T"].to_numpy()

@@ -192,7 +192,8 @@ def claims_frame(results: ClaimsResults) -> pd.DataFrame:
         needs = [
             (_dataset_needed(t), t.name)
             for t in c.tests
-            if t.role == "primary" and t.verdict in STATISTICAL_VERDICTS
+            if t.role == "primary"
+            and t.verdict in STATISTICAL_VERDICTS
             and _dataset_needed(t) is not None
         ]
         need, need_test = max(needs) if needs else (None, None)
@@ -227,7 +228,9 @@ def claims_frame(results: ClaimsResults) -> pd.DataFrame:
                 "reason": c.reason,
             }
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    counts = ["n_obs", "n_consortia", "consortia_needed_80", "primary_tests"]
+    return frame.astype({c: "Int64" for c in counts})
 
 
 def write_claims_csv(results: ClaimsResults, path: str | Path) -> Path:

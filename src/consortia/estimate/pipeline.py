@@ -913,9 +913,9 @@ def _test_rows(
     names = [r.name for r in fits]
     rows: dict[str, list[str]] = {}
     labels = {
-        "test::hausman": "Hausman χ² (df)",
+        "test::hausman": "Hausman statistic (df)",
         "test::hausman_p": "Hausman p-value",
-        "test::mundlak": "Mundlak χ² (df), cluster-robust",
+        "test::mundlak": "Mundlak statistic (df), cluster-robust",
         "test::mundlak_p": "Mundlak p-value",
     }
     notes, records = [], []
@@ -970,12 +970,13 @@ def _test_rows(
         )
         notes.insert(
             0,
-            "RE against FE, shown in the RE column of each pair: " + where + ". Hausman: "
+            "RE against FE, shown in the RE column of each pair: " + where + ". Both statistics "
+            "are chi-squared with the df in parentheses under H0 (RE consistent). Hausman: "
             "classical (non-robust) covariances, valid only if RE is fully efficient under H0; "
             "df = the time-varying coefficients both estimate. Mundlak: Wald test, with the "
             "cluster-robust covariance of the model, that the consortium means of the "
             "time-varying regressors (and, in an unbalanced panel, of the year dummies) are "
-            "jointly zero in the RE equation (Wooldridge 2010, §10.7.3); robust to "
+            "jointly zero in the RE equation (Wooldridge 2010, sec. 10.7.3); robust to "
             "heteroskedasticity and serial correlation. A small p-value rejects RE in favour "
             "of FE.",
         )
