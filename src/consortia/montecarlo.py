@@ -716,7 +716,12 @@ def power_figure(summary: pd.DataFrame, batches: pd.DataFrame, truths: Mapping):
                 p = float(r["rival_excluded"])
                 lo, hi = _wilson(p, int(r["estimated"]))
                 # truths sharing a true value are set side by side, not on top of each other
-                dodge = (truth_names.index(r["truth"]) - (len(truth_names) - 1) / 2) * 0.02 * span
+                peers = [
+                    t
+                    for t, v in zip(rows["truth"], rows["true_value"], strict=True)
+                    if math.isclose(v, r["true_value"])
+                ]
+                dodge = (peers.index(r["truth"]) - (len(peers) - 1) / 2) * 0.02 * span
                 ax.errorbar(
                     finv(f(r["true_value"]) + dodge),
                     p,

@@ -347,10 +347,11 @@ def collect_provenance(
         for file, record in trace_outputs(outputs, rules).items()
         if Path(file).is_file()
     }
+    ran = {record["rule"] for record in output_records.values()}
     benchmarks = {
         rule["name"]: [path for pattern in rule["benchmarks"] for path in benchmark_files(pattern)]
         for rule in rules
-        if rule.get("benchmarks")
+        if rule.get("benchmarks") and rule["name"] in ran
     }
     origin = simulated_origin(dataset) if dataset.is_dir() else None
     return {
@@ -379,7 +380,7 @@ def collect_provenance(
                 for record in read_benchmarks(benchmarks)
             ],
             "rules_without_benchmark": sorted(
-                rule["name"] for rule in rules if not rule.get("benchmarks") and rule["function"]
+                rule["name"] for rule in rules if not rule.get("benchmarks") and rule["name"] in ran
             ),
         },
         "rules": {

@@ -141,3 +141,8 @@ def test_claims_csv_one_row_per_claim_with_the_issue_columns(demo_results, tmp_p
     # the claim needs both primary tests to reject: the larger p and the larger sample decide
     gap = demo_results["transfer_rate"].test("gap")
     assert row["p_value"] == pytest.approx(max(level.p_value_rival, gap.p_value_rival), rel=1e-12)
+
+
+def test_claims_csv_and_table_csv_may_not_collide(demo_results, tmp_path):
+    with pytest.raises(ValueError, match="different paths"):
+        write_outputs(demo_results, tmp_path / "claims", csv_path=tmp_path / "claims.csv")

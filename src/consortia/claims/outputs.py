@@ -500,6 +500,13 @@ def write_outputs(
     csv_path: str | Path | None = None,
 ) -> dict[str, Any]:
     """Write the JSON results, then the claims CSV, table and figure built from the JSON."""
+    if csv_path is not None and table_stem is not None:
+        table_csv = Path(str(table_stem) + ".csv")
+        if Path(csv_path).resolve() == table_csv.resolve():
+            raise ValueError(
+                f"csv_path {csv_path} is the claims table's own CSV ({table_csv}): the "
+                "one-row-per-claim file and the per-test table need different paths"
+            )
     out: dict[str, Any] = {}
     stored = results
     if json_path is not None:
