@@ -871,3 +871,23 @@ def test_string_dtype_columns_with_pd_na(panel):
         panel.drop(columns=["consortium_id", "lead_type", "industry", "region", "programme"]),
     )
     assert again["consortium_id"].astype(object).tolist() == panel["consortium_id"].tolist()
+
+
+def test_tasks_carry_the_comparison_group_flag_through():
+    """`in_consortium` is what makes the organised-research claim testable in the workflow."""
+    consortia = pd.DataFrame(
+        {"consortium_id": ["a", "b"], "lead_type": ["enterprise", "university"], "founded_year": [2015, 2016]}
+    )
+    tasks = pd.DataFrame(
+        {
+            "consortium_id": ["a", "b", "a"],
+            "task_id": ["1", "2", "3"],
+            "status": ["achieved", "ongoing", "achieved"],
+            "start_date": pd.to_datetime(["2016-01-01", "2017-01-01", "2016-06-01"]),
+            "end_date": pd.to_datetime(["2018-01-01", None, "2017-06-01"]),
+            "in_consortium": [True, False, False],
+        }
+    )
+    out = measures.build_tasks(tasks, consortia, censoring_date="2020-01-01")
+    assert out.set_index("task_id")["in_consortium"].to_dict() == {"1": True, "2": False, "3": False}
+    assert "in_consortium" not in measures.build_tasks(tasks.drop(columns="in_consortium"), consortia)

@@ -183,6 +183,9 @@ TASK_COLUMNS: tuple[str, ...] = (
     "consortium_id", "task_id", "field", "status", "start_date", "end_date", "exit_date",
     "duration_days", "duration_years", "event", "censored", "lead_type", "industry",
     "high_tech",
+    # Not a contract column: a comparison task run outside any consortium is
+    # marked false, which is what makes the organised-research claim testable.
+    "in_consortium",
 )  # fmt: skip
 # As clean.FIX_COLUMNS, so task fixes can be appended to fixes.csv.
 FIX_COLUMNS = ["table", "source_file", "source_row", "fix", "column", "detail", "record"]
