@@ -49,6 +49,7 @@ def rule_records(wildcards):
             if rule.script
             else None,
             outputs=[output_record(output) for output in rule.output],
+            inputs=[str(item) for item in rule.input if not callable(item)],
             benchmarks=[str(rule.benchmark)] if rule.benchmark else [],
             project_dir=PROJECT_DIR,
         )

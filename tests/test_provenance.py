@@ -82,6 +82,32 @@ def test_trace_outputs_finds_the_job_and_its_siblings():
     assert traced["r/other.csv"] == {"rule": None, "function": None}
 
 
+def test_trace_outputs_follows_inputs_to_the_jobs_upstream():
+    def rule(name, outputs, inputs=()):
+        return {
+            "name": name,
+            "function": f"pkg.{name}_step",
+            "inputs": list(inputs),
+            "outputs": [
+                {"pattern": o, "regex": re.escape(o).replace(re.escape("{m}"), "(?P<m>[^/]+)"),
+                 "caption": None, "category": None, "title": None}
+                for o in outputs
+            ],
+        }
+
+    rules = [
+        rule("table", ["r/tables/{m}.csv"], inputs=["r/fits/{m}.json", "data/raw.csv"]),
+        rule("fit", ["r/fits/{m}.json"], inputs=["r/panel.parquet"]),
+        rule("panel", ["r/panel.parquet"], inputs=["data/raw.csv"]),
+    ]
+    traced = prov.trace_outputs(["r/tables/ols.csv"], rules)
+    assert {file: record["rule"] for file, record in traced.items()} == {
+        "r/tables/ols.csv": "table",
+        "r/fits/ols.json": "fit",
+        "r/panel.parquet": "panel",
+    }
+
+
 def test_benchmarks_are_read_from_snakemake_tsv(tmp_path):
     path = tmp_path / "clean.tsv"
     path.write_text("s\th:m:s\tmax_rss\tmax_vms\n2.50\t0:00:02\t150.25\t900\n")

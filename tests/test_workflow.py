@@ -167,7 +167,7 @@ def test_scp_models_are_fitted_once_each_and_tabulated_from_their_json(small_wor
         assert tex.count("\\toprule") == 1 and "\\bottomrule" in tex, name
     md = (results / "tables" / "scp_sc_industrial.md").read_text()
     for text in ("Hausman statistic (df)", "Mundlak p-value", "Consortium FE", "Clusters (Consortium)",
-                 "does not change within a consortium", "CR1", "p\\<0.10"):
+                 "not change within a consortium", "CR1", "p\\<0.10"):
         assert text in md, text
     for name in [f["name"] for f in models["figures"]] + [models["path_diagram"]["name"]]:
         with Image.open(results / "figures" / f"{name}.png") as image:

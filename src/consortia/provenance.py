@@ -246,33 +246,42 @@ WILDCARD = re.compile(r"\{\s*(\w+)\s*(?:,[^{}]*(?:\{[^{}]*\}[^{}]*)*)?\}")
 
 
 def trace_outputs(files: Iterable[str], rules: list[dict]) -> dict[str, dict]:
-    """The jobs behind ``files``: for each file, the rule whose output pattern matches it and
-    every output of that job (its siblings, the pattern's wildcards filled in from the match).
+    """The jobs behind ``files`` and the jobs upstream of them.
 
-    Returns ``{file: {"rule", "function", "caption", "category", "title"}}`` over the
-    files and their siblings; a file no rule matches gets ``rule: None``. Files that
-    share a stem (``x.csv`` beside the report item ``x.html``) share its caption's title.
+    For each file, the rule whose output pattern matches it gives the job;
+    every output of that job (its siblings) is traced, and so are the job's
+    declared inputs that another rule produces (intermediate files such as
+    fitted models), the pattern's wildcards filled in from the match.
+    Inputs given by functions are not followed.
+
+    Returns ``{file: {"rule", "function", "caption", "category", "title"}}``;
+    a requested file that no rule makes gets ``rule: None``. Files that
+    share a stem (``x.csv`` beside the report item ``x.html``) share its
+    caption's title.
     """
     traced: dict[str, dict] = {}
-    for file in map(str, files):
-        for rule in rules:
-            match = next(
-                (m for out in rule["outputs"] if (m := re.fullmatch(out["regex"], file))), None
+    requested = list(map(str, files))
+    pending = [(file, True) for file in requested]
+    while pending:
+        file, is_requested = pending.pop()
+        if file in traced:
+            continue
+        job = _producing_job(file, rules)
+        if job is None:
+            if is_requested:
+                traced[file] = {"rule": None, "function": None}
+            continue
+        rule, wildcards = job
+        for out in rule["outputs"]:
+            traced.setdefault(
+                fill_wildcards(out["pattern"], wildcards),
+                {
+                    "rule": rule["name"],
+                    "function": rule["function"],
+                    **{key: out.get(key) for key in ("caption", "category", "title")},
+                },
             )
-            if match:
-                for out in rule["outputs"]:
-                    sibling = fill_wildcards(out["pattern"], match.groupdict())
-                    traced.setdefault(
-                        sibling,
-                        {
-                            "rule": rule["name"],
-                            "function": rule["function"],
-                            **{key: out.get(key) for key in ("caption", "category", "title")},
-                        },
-                    )
-                break
-        else:
-            traced.setdefault(file, {"rule": None, "function": None})
+        pending += [(fill_wildcards(i, wildcards), False) for i in rule.get("inputs", [])]
     titles = {
         _stem(file): record["title"] for file, record in traced.items() if record.get("title")
     }
@@ -283,6 +292,15 @@ def trace_outputs(files: Iterable[str], rules: list[dict]) -> dict[str, dict]:
         file: {k: v for k, v in record.items() if v is not None or k in ("rule", "function")}
         for file, record in sorted(traced.items())
     }
+
+
+def _producing_job(file: str, rules: list[dict]) -> tuple[dict, dict[str, str]] | None:
+    """The first rule with an output pattern matching ``file``, and the wildcards matched."""
+    for rule in rules:
+        for out in rule["outputs"]:
+            if match := re.fullmatch(out["regex"], file):
+                return rule, match.groupdict()
+    return None
 
 
 def fill_wildcards(pattern: str, wildcards: Mapping[str, str]) -> str:
@@ -407,11 +425,13 @@ def rule_record(
     outputs: list[dict],
     benchmarks: list[str],
     project_dir: str | Path,
+    inputs: list[str] = (),
 ) -> dict:
     """A plain record of one rule for :func:`collect_provenance`.
 
     ``outputs``: ``{"pattern", "regex", "caption" (path or None), "category"}``
-    per output. Script and caption paths are made relative to the project.
+    per output; ``inputs``: the rule's input patterns that are not functions.
+    Script and caption paths are made relative to the project.
     """
 
     def relative(path):
@@ -430,6 +450,7 @@ def rule_record(
             }
             for out in outputs
         ],
+        "inputs": list(inputs),
         "benchmarks": list(benchmarks),
     }
 
