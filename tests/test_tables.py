@@ -397,3 +397,12 @@ def test_format_number():
     assert format_number(-0.0004, 3) == "0.000"  # no negative zero
     assert format_number(float("nan"), 2) == MISSING
     assert format_number(None, 2) == MISSING
+
+
+def test_latex_escape_leaves_only_ascii_for_the_symbols_the_tables_use():
+    from consortia.tables import latex_escape
+
+    text = "a → b · c × d ± e ≈ f ≠ g ′ ⌊x⌋ χ² α β σ ρ § ÷ √ ∝ “q” ‘q’ … – — − ≥ ≤ Hervé Schrödinger"
+    escaped = latex_escape(text)
+    assert escaped.isascii(), sorted({ch for ch in escaped if not ch.isascii()})
+    assert r"$\rightarrow$" in escaped and r"$\chi$\textsuperscript{2}" in escaped

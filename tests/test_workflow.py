@@ -173,3 +173,12 @@ def test_scp_models_are_fitted_once_each_and_tabulated_from_their_json(small_wor
         with Image.open(results / "figures" / f"{name}.png") as image:
             assert round(image.info["dpi"][0]) == 300
         assert (results / "figures" / f"{name}.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_latex_tables_are_plain_ascii(small_world):
+    """pdflatex's default encodings lack glyphs such as → or ·: every symbol must be escaped."""
+    _, results, _, _ = small_world
+    for tex in sorted((results / "tables").glob("*.tex")):
+        text = tex.read_text(encoding="utf-8")
+        offending = sorted({ch for ch in text if ord(ch) > 127})
+        assert not offending, f"{tex.name}: unescaped {offending}"

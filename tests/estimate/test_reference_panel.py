@@ -157,3 +157,24 @@ def test_mundlak_reproduces_fe_and_test(grunfeld, wagepan):
     )
     for t_ in ("expersq", "married", "union"):
         assert m_w.params[t_] == pytest.approx(fe_w.params[t_], rel=1e-7)
+
+
+def test_hausman_sigmamore_uses_the_re_error_variance_for_both(grunfeld):
+    """Stata's sigmamore: H = d' (s²_RE/s²_FE · V_FE − V_RE)⁻¹ d, computed here directly."""
+    from linearmodels import PanelOLS, RandomEffects
+
+    panel = grunfeld.set_index(["firm", "year"])
+    exog = panel[["value", "capital"]].assign(const=1.0)
+    re_ = RandomEffects(panel["invest"], exog).fit(cov_type="unadjusted")
+    fe = PanelOLS(panel["invest"], panel[["value", "capital"]], entity_effects=True).fit(
+        cov_type="unadjusted"
+    )
+    terms = ["value", "capital"]
+    d = (fe.params[terms] - re_.params[terms]).to_numpy()
+    Vd = fe.cov.loc[terms, terms].to_numpy() * re_.s2 / fe.s2 - re_.cov.loc[terms, terms].to_numpy()
+    expected = float(d @ np.linalg.solve(Vd, d))
+
+    more = hausman(dict(G, estimator="re"), grunfeld, sigmamore=True)
+    assert more.name == "Hausman (classical, sigmamore)" and more.df == 2
+    assert more.statistic == pytest.approx(expected, rel=1e-6)
+    assert more.statistic != pytest.approx(hausman(dict(G, estimator="re"), grunfeld).statistic, rel=1e-3)

@@ -118,7 +118,7 @@ def _dummies(s: pd.Series, var: str, reference: str | None) -> tuple[pd.DataFram
 def drop_singletons(fe: pd.DataFrame) -> np.ndarray:
     """Boolean mask of rows kept after iteratively removing FE singletons (fixest rule)."""
     keep = np.ones(len(fe), dtype=bool)
-    if fe.shape[1] == 0:
+    if fe.shape[1] == 0 or len(fe) == 0:
         return keep
     codes = [pd.factorize(fe[c])[0] for c in fe.columns]  # -1: missing, never a singleton
     while True:

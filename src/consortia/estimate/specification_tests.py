@@ -46,8 +46,20 @@ class TestResult:
         return asdict(self)
 
 
-def hausman(spec: ModelSpec | dict, data: pd.DataFrame) -> TestResult:
-    """Classical Hausman test of RE against FE for the spec's regressors."""
+def _positive_definite(matrix: np.ndarray) -> bool:
+    try:
+        np.linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:
+        return False
+    return True
+
+
+def hausman(spec: ModelSpec | dict, data: pd.DataFrame, sigmamore: bool = False) -> TestResult:
+    """Classical Hausman test of RE against FE for the spec's regressors.
+
+    ``sigmamore=True`` is Stata's ``hausman, sigmamore``: both covariance
+    matrices are scaled with the RE estimate of the idiosyncratic variance.
+    """
     from linearmodels import PanelOLS
 
     spec = spec if isinstance(spec, ModelSpec) else ModelSpec.from_dict(spec)
@@ -84,17 +96,25 @@ def hausman(spec: ModelSpec | dict, data: pd.DataFrame) -> TestResult:
             "not identified under FE (collinear with the entity and time effects): "
             + ", ".join(design.labels.get(c, c) for c in absorbed)
         )
-    try:
-        np.linalg.cholesky(Vd)
+    if sigmamore:
+        # Both covariances with the efficient (RE) estimate of the idiosyncratic
+        # variance: the two estimates' sampling noise is what can make the
+        # classical V_FE − V_RE indefinite and the statistic negative.
+        Vd = (
+            fe.cov.loc[common, common].to_numpy() * (re_classic.s2 / fe.s2)
+            - re_classic.cov.loc[common, common].to_numpy()
+        )
+        notes.append("sigmamore: both covariances use the RE estimate of the error variance")
+    if _positive_definite(Vd):
         H = float(d @ np.linalg.solve(Vd, d))
         q = len(common)
-    except np.linalg.LinAlgError:
+    else:
         notes.append("V_FE − V_RE is not positive definite: generalised inverse used, df = rank")
         H = float(d @ np.linalg.pinv(Vd) @ d)
         q = int(np.linalg.matrix_rank(Vd))
     labels = [design.labels.get(c, c) for c in common]
     return TestResult(
-        "Hausman (classical)",
+        "Hausman (classical, sigmamore)" if sigmamore else "Hausman (classical)",
         H,
         q,
         float(stats.chi2.sf(H, q)),
@@ -145,5 +165,16 @@ def mundlak_test(spec: ModelSpec | dict, data: pd.DataFrame) -> TestResult:
 
 
 def re_vs_fe_tests(spec: ModelSpec | dict, data: pd.DataFrame) -> dict[str, TestResult]:
-    """Both tests for one spec: ``{"hausman": ..., "mundlak": ...}``."""
-    return {"hausman": hausman(spec, data), "mundlak": mundlak_test(spec, data)}
+    """Both tests for one spec: ``{"hausman": ..., "mundlak": ...}``.
+
+    A negative classical Hausman statistic says nothing; it is then replaced
+    by the sigmamore version, whose name and notes say so.
+    """
+    classical = hausman(spec, data)
+    if classical.statistic < 0:
+        replacement = hausman(spec, data, sigmamore=True)
+        replacement.notes.append(
+            f"the classical statistic was negative ({classical.statistic:.2f}): sigmamore reported"
+        )
+        classical = replacement
+    return {"hausman": classical, "mundlak": mundlak_test(spec, data)}
