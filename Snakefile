@@ -6,7 +6,15 @@
 #
 # `snakemake --list-rules` (or `consortia rules`) lists the rules with their
 # one-line descriptions.
+import os
+
 from snakemake.utils import min_version, validate
+
+# Every job's Python inherits this. The fixed-effects fits (pyfixest) differ
+# in the 10th digit between processes unless Python's string hashing is
+# seeded (checked: identical under a fixed seed, not under random ones), so
+# the seed is fixed to make reruns byte-identical (tests/test_determinism.py).
+os.environ["PYTHONHASHSEED"] = "0"
 
 min_version("9.0")
 

@@ -88,6 +88,7 @@ __all__ = [
     "PANEL_COLUMNS",
     "SHARE_COLUMNS",
     "TASK_COLUMNS",
+    "TASK_PASSTHROUGH_COLUMNS",
     "MeasureInputError",
     "blau_index",
     "build_panel",
@@ -183,10 +184,11 @@ TASK_COLUMNS: tuple[str, ...] = (
     "consortium_id", "task_id", "field", "status", "start_date", "end_date", "exit_date",
     "duration_days", "duration_years", "event", "censored", "lead_type", "industry",
     "high_tech",
-    # Not a contract column: a comparison task run outside any consortium is
-    # marked false, which is what makes the organised-research claim testable.
-    "in_consortium",
 )  # fmt: skip
+# Not contract columns, carried through when the dataset has them:
+# `in_consortium` false marks a comparison task run outside any consortium,
+# which is what makes the organised-research claim testable.
+TASK_PASSTHROUGH_COLUMNS: tuple[str, ...] = ("in_consortium",)
 # As clean.FIX_COLUMNS, so task fixes can be appended to fixes.csv.
 FIX_COLUMNS = ["table", "source_file", "source_row", "fix", "column", "detail", "record"]
 
@@ -971,7 +973,9 @@ def build_tasks(
         drop |= {"start_date", "duration_days", "duration_years"}
     if "end_date" not in tasks:
         drop.add("end_date")
-    out = frame[[c for c in TASK_COLUMNS if c in frame and c not in drop]].reset_index(drop=True)
+    columns = [c for c in TASK_COLUMNS if c in frame and c not in drop]
+    columns += [c for c in TASK_PASSTHROUGH_COLUMNS if c in frame]
+    out = frame[columns].reset_index(drop=True)
     return (out, fixes) if return_fixes else out
 
 
