@@ -16,6 +16,10 @@ from snakemake.utils import min_version, validate
 # the seed is fixed to make reruns byte-identical (tests/test_determinism.py).
 os.environ["PYTHONHASHSEED"] = "0"
 
+
+envvars:
+    "PYTHONHASHSEED",
+
 min_version("9.0")
 
 
