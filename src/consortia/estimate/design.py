@@ -124,7 +124,7 @@ def drop_singletons(fe: pd.DataFrame) -> np.ndarray:
     while True:
         changed = False
         for code in codes:
-            counts = np.bincount(code[keep & (code >= 0)], minlength=code.max() + 1)
+            counts = np.bincount(code[keep & (code >= 0)], minlength=code.max(initial=-1) + 1)
             single = keep & (code >= 0) & (counts[code] == 1)
             if single.any():
                 keep[single] = False
@@ -134,10 +134,15 @@ def drop_singletons(fe: pd.DataFrame) -> np.ndarray:
 
 
 def _all_zero_groups(y: pd.Series, fe: pd.DataFrame, keep: np.ndarray) -> np.ndarray:
+    """Rows (among ``keep``) in a group of some fixed effect whose outcome is zero throughout."""
     drop = np.zeros(len(y), dtype=bool)
+    nonzero = (y[keep].to_numpy() != 0).astype(float)
     for c in fe.columns:
-        tot = y[keep].groupby(fe.loc[keep, c]).transform(lambda v: np.all(v == 0))
-        drop[np.flatnonzero(keep)[tot.to_numpy().astype(bool)]] = True
+        codes = pd.factorize(fe.loc[keep, c])[0]  # counted per group, not a lambda per group
+        n_nonzero = np.bincount(codes[codes >= 0], weights=nonzero[codes >= 0],
+                                minlength=codes.max(initial=-1) + 1)
+        zero_group = (codes >= 0) & (n_nonzero[codes] == 0)
+        drop[np.flatnonzero(keep)[zero_group]] = True
     return drop
 
 
