@@ -22,6 +22,7 @@ if "cordis" in config:
         params:
             selection=CORDIS.get("selection", {}),
             encoding=CORDIS.get("encoding", "utf-8"),
+            table_format=cordis_adapter.WORKFLOW_TABLE_FORMAT,
         log:
             log_path("ingest_cordis"),
         conda:

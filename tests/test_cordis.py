@@ -8,6 +8,7 @@ on the real sample in ../shared/data/cordis-sample/ and checks the outputs
 against counts derived here from the raw files with plain pandas.
 """
 
+import dataclasses
 import fnmatch
 import hashlib
 import json
@@ -51,6 +52,10 @@ def fixture_folder(tmp_path_factory):
 @pytest.fixture(scope="module")
 def fixture_cleaned(fixture_folder):
     out, _ = fixture_folder
+    return clean_folder(out)
+
+
+def clean_folder(out):
     plan = workflow.plan_dataset(out, {}, {})
     return workflow.read_and_clean(
         plan.files,
@@ -243,7 +248,24 @@ def test_source_json_records_provenance_proxy_caveat_and_selection(fixture_folde
 
 def test_workflow_plan_of_the_promised_folder_matches_the_written_one(fixture_folder):
     out, _ = fixture_folder
+    assert cordis.dataset_plan(out, "csv") == workflow.plan_dataset(out, {}, {})
+
+
+def test_parquet_folder_cleans_exactly_as_the_csv_folder(tmp_path, fixture_cleaned):
+    """The workflow's own ingest writes Parquet (no CSV round trip between stages)."""
+    out = tmp_path / "parquet"
+    cordis.ingest_cordis(FIXTURES / "project.csv", FIXTURES / "organization.csv", out,
+                         selection=SELECTION, table_format="parquet")  # fmt: skip
     assert cordis.dataset_plan(out) == workflow.plan_dataset(out, {}, {})
+    from_parquet = clean_folder(out)
+    for table, frame in fixture_cleaned.tables.items():
+        pd.testing.assert_frame_equal(from_parquet.tables[table], frame)
+    pd.testing.assert_frame_equal(from_parquet.quarantine.drop(columns="source_file"),
+                                  fixture_cleaned.quarantine.drop(columns="source_file"))  # fmt: skip
+    for table, account in fixture_cleaned.accounting.items():
+        assert dataclasses.replace(from_parquet.accounting[table], source_file="") == (
+            dataclasses.replace(account, source_file="")
+        )
 
 
 @pytest.mark.parametrize(
@@ -285,7 +307,7 @@ def test_cli_ingests_with_the_config_selection_and_names_format_errors(tmp_path,
     assert main([*argv, "--config", str(ROOT / "config" / "cordis.yaml")]) == 0
     assert "2 of 9 projects excluded" in capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [*cordis.CONTRACT_FILES.values(), cordis.SOURCE_FILE, cordis.LOG_FILE,
+        [*cordis.contract_files('csv').values(), cordis.SOURCE_FILE, cordis.LOG_FILE,
          cordis.EXCLUDED_FILE]
     )  # fmt: skip
     comma_file = tmp_path / "project.csv"
@@ -409,7 +431,7 @@ def test_sample_counts_match_the_raw_files(sample_run):
     projects_read = len(pd.read_csv(SAMPLE / "project.csv", sep=";", dtype=str))
     assert len(excluded) == projects_read - len(selected)
     accounting = (sample_run / "data" / "cordis_accounting.md").read_text(encoding="utf-8")
-    assert f"| written to consortia.csv | {len(selected)} |" in accounting
+    assert f"| written to consortia.parquet | {len(selected)} |" in accounting
 
 
 @pytest.mark.workflow

@@ -12,4 +12,5 @@ with logged_step(snakemake.log[0]):  # noqa: F821 (injected by Snakemake)
         out_dir=Path(snakemake.output.source).parent,  # noqa: F821
         selection=snakemake.params.selection,  # noqa: F821
         encoding=snakemake.params.encoding,  # noqa: F821
+        table_format=snakemake.params.table_format,  # noqa: F821
     )

@@ -75,7 +75,8 @@ def _ingest_cordis(args: argparse.Namespace) -> int:
     encoding = args.encoding or cordis_cfg.get("encoding", "utf-8")
     try:
         summary = ingest_cordis(
-            args.projects, args.organizations, args.out, selection=selection, encoding=encoding
+            args.projects, args.organizations, args.out, selection=selection, encoding=encoding,
+            table_format=args.format,
         )
     except CordisFormatError as error:
         print(f"CORDIS format error: {error}", file=sys.stderr)
@@ -159,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="config whose cordis block gives the selection (default: the "
                         "adapter's, as in config/cordis.yaml)")
     cordis.add_argument("--encoding", help="text encoding of the exports (default utf-8)")
+    cordis.add_argument("--format", choices=("csv", "parquet"), default="csv",
+                        help="file format of the contract tables written (default csv)")
     cordis.set_defaults(handler=_ingest_cordis)
     return parser
 

@@ -7,7 +7,8 @@ semicolon-separated, UTF-8 (with or without BOM), any field may be quoted
 carry a decimal comma (``1234,5``) and dates are ISO (``2015-01-01``; some
 exports add a time, older ones write ``01/01/2015``, read day first).
 :func:`ingest_cordis` reads the two files and writes a folder the workflow
-runs on unchanged (docs/cordis.md):
+runs on unchanged (docs/cordis.md); its three contract tables are CSV, or Parquet
+when the workflow writes the folder itself:
 
 ``consortia.csv``
     one row per selected project: ``lead_type`` from the coordinator's
@@ -120,7 +121,11 @@ HEADER_ALIASES = {
 RECORD = "record"  # 1-based data record of the export file (quoted line breaks make it differ
 # from the line number)
 
-CONTRACT_FILES = {"consortia": "consortia.csv", "members": "members.csv", "tasks": "tasks.csv"}
+CONTRACT_TABLES = ("consortia", "members", "tasks")
+# The workflow reads the folder it writes itself: Parquet, no CSV round trip between
+# stages. The command-line ingest writes CSV by default, for people to open.
+TABLE_FORMATS = ("csv", "parquet")
+WORKFLOW_TABLE_FORMAT = "parquet"
 SOURCE_FILE = "source.json"
 LOG_FILE = "adapter_log.csv"
 EXCLUDED_FILE = "excluded_projects.csv"
@@ -690,15 +695,25 @@ def _summary(
 # --------------------------------------------------------------------------- writing
 
 
+def contract_files(table_format: str = "csv") -> dict[str, str]:
+    """File name of each contract table the adapter writes, in ``table_format``."""
+    if table_format not in TABLE_FORMATS:
+        raise ValueError(f"table_format must be one of {TABLE_FORMATS}, not {table_format!r}")
+    return {table: f"{table}.{table_format}" for table in CONTRACT_TABLES}
+
+
 def ingest_cordis(
     projects_path: str | Path,
     organizations_path: str | Path,
     out_dir: str | Path,
     selection: Selection | Mapping | None = None,
     encoding: str = "utf-8",
+    table_format: str = "csv",
 ) -> dict:
-    """Read the two exports and write the dataset folder (module docstring); returns the
-    summary of outcomes that ``source.json`` also records."""
+    """Read the two exports and write the dataset folder (module docstring), its contract
+    tables as ``table_format`` (csv or parquet); returns the summary of outcomes that
+    ``source.json`` also records."""
+    files = contract_files(table_format)
     if not isinstance(selection, Selection):
         selection = Selection.from_config(selection)
     projects = read_export(projects_path, "projects", encoding)
@@ -707,7 +722,12 @@ def ingest_cordis(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for table, frame in ingest.tables.items():
-        frame.to_csv(out_dir / CONTRACT_FILES[table], index=False, lineterminator="\n")
+        # an empty text is a missing value, as an empty CSV cell is read
+        frame = frame.replace("", None)
+        if table_format == "parquet":
+            frame.to_parquet(out_dir / files[table], index=False)
+        else:
+            frame.to_csv(out_dir / files[table], index=False, lineterminator="\n")
     ingest.log.to_csv(out_dir / LOG_FILE, index=False, lineterminator="\n")
     ingest.excluded.to_csv(out_dir / EXCLUDED_FILE, index=False, lineterminator="\n")
     source = {
@@ -739,7 +759,7 @@ def ingest_cordis(
         "selection": selection.as_dict(),
         "summary": ingest.summary,
         "files": {
-            **{table: name for table, name in CONTRACT_FILES.items()},
+            **files,
             "log": LOG_FILE,
             "excluded_projects": EXCLUDED_FILE,
         },
@@ -758,7 +778,7 @@ def _file_record(path: str | Path, records: int) -> dict:
     return {"path": str(path), "sha256": digest.hexdigest(), "records": records}
 
 
-def dataset_plan(dataset: str | Path):
+def dataset_plan(dataset: str | Path, table_format: str = WORKFLOW_TABLE_FORMAT):
     """The workflow's plan of the folder :func:`ingest_cordis` will write, before it exists
     (the Snakefile plans at parse time; the ingest rule writes the folder later)."""
     from consortia.workflow import DatasetPlan
@@ -766,12 +786,12 @@ def dataset_plan(dataset: str | Path):
     dataset = Path(dataset)
     return DatasetPlan(
         dataset=str(dataset),
-        files={table: str(dataset / name) for table, name in CONTRACT_FILES.items()},
+        files={table: str(dataset / name) for table, name in contract_files(table_format).items()},
         columns={
             table: [c for c in TABLE_COLUMNS[table] if c in TABLES[table].columns]
-            for table in CONTRACT_FILES
+            for table in CONTRACT_TABLES
         },
-        absent_tables=[table for table in TABLES if table not in CONTRACT_FILES],
+        absent_tables=[table for table in TABLES if table not in CONTRACT_TABLES],
     )
 
 
@@ -861,7 +881,7 @@ def accounting_markdown(source: Mapping, quality: Mapping) -> str:
         ("excluded: fewer participants only", projects["excluded_fewer_participants_only"]),
         ("excluded: funding scheme only", projects["excluded_funding_scheme_only"]),
         ("excluded: both", projects["excluded_both"]),
-        ("written to consortia.csv", projects["written"]),
+        (f"written to {source['files']['consortia']}", projects["written"]),
     ]
     passed = summary["passed_to_cleaning"]
     cleaning = [
@@ -872,7 +892,8 @@ def accounting_markdown(source: Mapping, quality: Mapping) -> str:
     ]
     leads = ", ".join(f"{k} {v}" for k, v in sorted(projects["lead_resolution"].items()))
     rows_text = (
-        f"Organisation rows: {rows['read']} read = {rows['written']} written to members.csv + "
+        f"Organisation rows: {rows['read']} read = {rows['written']} written to "
+        f"{source['files']['members']} + "
         f"{rows['of_excluded_projects']} of excluded projects; "
         f"{rows['without_project_in_project_file']} written rows name a project absent from "
         f"the project file. Every excluded project is listed with its reasons in "
