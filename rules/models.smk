@@ -38,15 +38,14 @@ if SCP.models:
 if SCP.tests:
 
     rule specification_tests:
-        """Hausman and cluster-robust Mundlak tests of RE against FE, one JSON per pair."""
+        """Hausman and cluster-robust Mundlak tests of RE against FE, one JSON per pair, from the stored fits."""
         input:
-            panel=results_path("data", "panel.parquet"),
+            re=scp_test_fits("re"),
+            mundlak=scp_test_fits("mundlak"),
         output:
             scp_tests(),
         params:
             pairs=SCP.tests,
-            specs=scp_test_specs(),
-            derived=SCP.derived,
         log:
             log_path("specification_tests"),
         benchmark:

@@ -26,9 +26,10 @@ def scp_mediations(names=None):
     return [scp_path("mediation", f"{name}.json") for name in names or SCP.mediation]
 
 
-def scp_test_specs():
-    """The specifications of the models the RE/FE test pairs name."""
-    return {name: SCP.models[name] for pair in SCP.tests.values() for name in (pair["re"], pair["fe"])}
+def scp_test_fits(kind):
+    """The stored fits the RE/FE tests read, in the order of the pairs: ``kind`` "re" (the RE
+    model) or "mundlak" (the Mundlak model of the same specification)."""
+    return [scp_path("fits", f"{pair[kind]}.json") for pair in SCP.tests.values()]
 
 
 def scp_system_equations():

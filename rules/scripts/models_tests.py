@@ -7,8 +7,7 @@ with logged_step(snakemake.log[0]):  # noqa: F821 (injected by Snakemake)
     pairs = snakemake.params.pairs  # noqa: F821
     specification_tests_step(
         pairs=pairs,
-        models=snakemake.params.specs,  # noqa: F821
-        derived=snakemake.params.derived,  # noqa: F821
-        panel_path=snakemake.input.panel,  # noqa: F821
+        re_fits=dict(zip(pairs, snakemake.input.re, strict=True)),  # noqa: F821
+        mundlak_fits=dict(zip(pairs, snakemake.input.mundlak, strict=True)),  # noqa: F821
         out_paths=dict(zip(pairs, snakemake.output, strict=True)),  # noqa: F821
     )

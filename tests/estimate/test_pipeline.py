@@ -105,8 +105,12 @@ def sim_run(sim_panel, sim_plan, tmp_path_factory):
         planned_skips=sim_plan.skipped,
     )
     tests = {t: out / "tests" / f"{t}.json" for t in sim_plan.tests}
-    scp.specification_tests_step(sim_plan.tests, sim_plan.models, sim_plan.derived, panel_path,
-                                 tests)  # fmt: skip
+    scp.specification_tests_step(
+        sim_plan.tests,
+        {t: fits[pair["re"]] for t, pair in sim_plan.tests.items()},
+        {t: fits[pair["mundlak"]] for t, pair in sim_plan.tests.items()},
+        tests,
+    )
     meds = {m: out / "mediation" / f"{m}.json" for m in sim_plan.mediation}
     scp.mediation_step(list(sim_plan.mediation.values()), sim_plan.derived, panel_path, 7, meds)
     systems = {s: out / "system" / f"{s}.json" for s in sim_plan.system}
@@ -460,3 +464,27 @@ def test_editing_a_spec_in_a_copy_of_models_yaml_changes_the_fitted_json(tmp_pat
         scp.add_derived(demo_panel, raw["derived_variables"]),
     )
     np.testing.assert_allclose(changed.params_series, direct.params_series, rtol=1e-12)
+
+
+def test_each_test_pair_reads_the_mundlak_fit_of_its_re_spec(sim_plan):
+    assert sim_plan.tests["rd"]["mundlak"] == "rd_mundlak"
+    config = copy.deepcopy(SIM_CONFIG)
+    config["models"] = [m for m in config["models"] if m["name"] != "rd_mundlak"]
+    config["tables"][0]["models"].remove("rd_mundlak")
+    plan = scp.plan_models(scp.load_models_config(config), sim_plan.models["rd_re"].keys()
+                           | {"consortium_id", "year", "rd_per_member", "type_diversity",
+                              "lead_type", "n_members", "patents_filed", "transfer_rate"})  # fmt: skip
+    added = plan.tests["rd"]["mundlak"]
+    assert added == "rd_re__mundlak" and plan.models[added]["estimator"] == "mundlak"
+    assert scp.mundlak_model_of(plan.models["rd_re"], plan.models) == added
+
+
+def test_stored_tests_equal_tests_fitted_on_the_panel(sim_run, sim_plan):
+    from consortia.estimate import re_vs_fe_tests
+
+    stored = json.loads(sim_run["tests"]["rd"].read_text())
+    direct = re_vs_fe_tests(sim_plan.models["rd_re"], sim_run["panel"])
+    for key in ("hausman", "mundlak"):
+        assert stored[key]["name"] == direct[key].name
+        assert stored[key]["statistic"] == pytest.approx(direct[key].statistic, rel=1e-12)
+        assert stored[key]["df"] == direct[key].df and stored[key]["terms"] == direct[key].terms

@@ -65,10 +65,12 @@ __all__ = [
     "load_result",
     "mediation_step",
     "mediation_table_step",
+    "mundlak_model_of",
     "panel_availability",
     "path_diagram_step",
     "plan_models",
     "re_fe_tests",
+    "re_fe_tests_from_fits",
     "read_panel",
     "regression_table_step",
     "specification_tests_step",
@@ -410,6 +412,36 @@ def skipped_record(
     }
 
 
+def _mundlak_entry(re_entry: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The RE specification as the Mundlak (correlated RE) model its test is computed from."""
+    spec = ModelSpec.from_dict(dict(re_entry))
+    entry = {
+        **re_entry,
+        "name": name,
+        "estimator": "mundlak",
+        "fixed_effects": [f for f in spec.fixed_effects if f != spec.entity],
+        "description": f"Mundlak test of {re_entry['name']}",
+    }
+    entry.pop("mundlak_base", None)
+    return entry
+
+
+def mundlak_model_of(
+    re_entry: Mapping[str, Any], models: Mapping[str, Mapping[str, Any]]
+) -> str | None:
+    """The planned Mundlak model (RE base) with the RE entry's specification, if any."""
+
+    def key(entry):
+        d = ModelSpec.from_dict(dict(entry)).to_dict()
+        return {k: v for k, v in d.items() if k not in ("name", "description", "estimator")}
+
+    wanted = key(_mundlak_entry(re_entry, "-"))
+    for name, entry in models.items():
+        if entry.get("estimator") == "mundlak" and key(entry) == wanted:
+            return name
+    return None
+
+
 def _mediation_variables(entry: Mapping[str, Any]) -> list[str]:
     return [
         entry["treatment"],
@@ -467,7 +499,11 @@ def plan_models(
                 skipped_record("test", name, f"model(s) skipped: {', '.join(absent)}", stage="plan")
             )
         else:
-            tests[name] = pair
+            mundlak = mundlak_model_of(models[pair["re"]], models)
+            if mundlak is None:  # the Mundlak test needs the fit: add it (in no table)
+                mundlak = f"{pair['re']}__mundlak"
+                models[mundlak] = _mundlak_entry(models[pair["re"]], mundlak)
+            tests[name] = {**pair, "mundlak": mundlak}
     system = {}
     for name, entry in cfg.system.items():
         absent = [m for m in entry["equations"] if m not in models]
@@ -698,22 +734,25 @@ def fit_models_step(
     return manifest
 
 
-def re_fe_tests(
-    name: str, pair: Mapping[str, str], re_entry: Mapping[str, Any], panel: pd.DataFrame
+def re_fe_tests_from_fits(
+    name: str, pair: Mapping[str, str], re_fit, mundlak_fit
 ) -> dict[str, Any]:
     """The Hausman and cluster-robust Mundlak tests of one RE/FE pair, as the record the
-    tables read (or the skipped record, when the data cannot support them).
+    tables read, from the stored RE fit and the Mundlak fit of the same specification
+    (either a skipped record: the test record is skipped, with the reason).
 
     Both tests are computed from the RE model's spec (its time-varying regressors;
     :func:`consortia.estimate.re_vs_fe_tests`); the FE model names the column pair
     the tables report them under.
     """
-    from .specification_tests import re_vs_fe_tests
+    from .specification_tests import re_vs_fe_tests_from_fits
 
-    try:
-        tests = re_vs_fe_tests(dict(re_entry), panel)
-    except SpecError as exc:
-        return skipped_record("test", name, str(exc), stage="fit")
+    for stored in (re_fit, mundlak_fit):
+        if _is_skipped(stored):
+            return skipped_record(
+                "test", name, f"model {stored['name']} not fitted: {stored['reason']}", stage="fit"
+            )
+    tests = re_vs_fe_tests_from_fits(re_fit, mundlak_fit)
     log.info(
         "tests %s: Hausman %.3f (df %d), Mundlak %.3f (df %d)",
         name,
@@ -728,22 +767,39 @@ def re_fe_tests(
         "name": name,
         "re_model": pair["re"],
         "fe_model": pair["fe"],
-        "outcome": re_entry["outcome"],
+        "outcome": re_fit.outcome,
         **{key: test.to_dict() for key, test in tests.items()},
     }
 
 
+def re_fe_tests(
+    name: str, pair: Mapping[str, str], re_entry: Mapping[str, Any], panel: pd.DataFrame
+) -> dict[str, Any]:
+    """:func:`re_fe_tests_from_fits` with the RE and Mundlak models fitted here on the panel."""
+    from . import fit
+
+    fits = []
+    for entry in (re_entry, _mundlak_entry(re_entry, f"{re_entry['name']}__mundlak")):
+        try:
+            fits.append(fit(dict(entry), panel))
+        except SpecError as exc:
+            return skipped_record("test", name, str(exc), stage="fit")
+    return re_fe_tests_from_fits(name, pair, *fits)
+
+
 def specification_tests_step(
     pairs: Mapping[str, Mapping[str, Any]],
-    models: Mapping[str, Mapping[str, Any]],
-    derived: Mapping[str, Mapping[str, str]],
-    panel_path: str | Path,
+    re_fits: Mapping[str, str | Path],
+    mundlak_fits: Mapping[str, str | Path],
     out_paths: Mapping[str, str | Path],
 ) -> None:
-    """:func:`re_fe_tests` of each RE/FE pair, one JSON per pair."""
-    panel = read_panel(panel_path, derived)
+    """:func:`re_fe_tests_from_fits` of each RE/FE pair (its stored RE and Mundlak fits,
+    ``re_fits[pair]``, ``mundlak_fits[pair]``), one JSON per pair. Nothing is refitted."""
     for name, pair in pairs.items():
-        _write_json(re_fe_tests(name, pair, models[pair["re"]], panel), out_paths[name])
+        record = re_fe_tests_from_fits(
+            name, pair, load_result(re_fits[name]), load_result(mundlak_fits[name])
+        )
+        _write_json(record, out_paths[name])
 
 
 def mediation_step(

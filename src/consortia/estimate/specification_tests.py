@@ -14,19 +14,24 @@
   Robust to heteroskedasticity and serial correlation; the preferred test.
   In an unbalanced panel the means of the time dummies enter (and are
   tested) too (Wooldridge 2019, J. Econometrics 211:137–150).
+
+Both tests are computed from stored fits: an RE fit carries what its Hausman
+test needs (``extra["hausman"]``: the coefficients and classical covariances
+of the RE and of the within regression on the same time-varying columns), a
+Mundlak fit its Wald test. :func:`hausman` and :func:`mundlak_test` fit those
+models from a spec and the data; the workflow reads the fitted files
+(:func:`re_vs_fe_tests_from_fits`) and never refits.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .design import build_design, time_varying
-from .linear import _drop_collinear, _panel_index, fit_mundlak, run_random_effects
+from .results import FitResult
 from .spec import ModelSpec
 
 
@@ -54,65 +59,46 @@ def _positive_definite(matrix: np.ndarray) -> bool:
     return True
 
 
-def hausman(spec: ModelSpec | dict, data: pd.DataFrame, sigmamore: bool = False) -> TestResult:
-    """Classical Hausman test of RE against FE for the spec's regressors.
+def _as_spec(spec: ModelSpec | dict, estimator: str) -> ModelSpec:
+    spec = spec if isinstance(spec, ModelSpec) else ModelSpec.from_dict(spec)
+    return spec.replace(
+        estimator=estimator,
+        fixed_effects=tuple(f for f in spec.fixed_effects if f != spec.entity),
+    )
+
+
+def hausman_from_fit(re_fit: FitResult, sigmamore: bool = False) -> TestResult:
+    """The classical Hausman test of a stored RE fit (its ``extra["hausman"]``).
 
     ``sigmamore=True`` is Stata's ``hausman, sigmamore``: both covariance
     matrices are scaled with the RE estimate of the idiosyncratic variance.
     """
-    from linearmodels import PanelOLS
-
-    spec = spec if isinstance(spec, ModelSpec) else ModelSpec.from_dict(spec)
-    spec = spec.replace(
-        estimator="re", fixed_effects=tuple(f for f in spec.fixed_effects if f != spec.entity)
-    )
-    design = build_design(spec, data)
-    re_, _exog, *_ = run_random_effects(design, design.X)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        re_classic = re_.model.fit(cov_type="unadjusted")
-    tv = time_varying(design.X, design.entity)
-    # FE columns: time dummies first, so that a regressor collinear with them and the entity
-    # effects (e.g. experience = age trend) is the one left out, as a textbook FE spec does
-    order = [c for c in design.time_dummies if c in tv] + [
-        c for c in tv if c not in design.time_dummies
-    ]
-    within = design.X[order] - design.X[order].groupby(design.entity.to_numpy()).transform("mean")
-    kept, absorbed = _drop_collinear(within)
-    order = list(kept.columns)
-    idx = _panel_index(design)
-    Xfe = pd.DataFrame(design.X[order].to_numpy(), index=idx, columns=order)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fe = PanelOLS(
-            pd.Series(design.y.to_numpy(), index=idx), Xfe, entity_effects=True, drop_absorbed=True
-        ).fit(cov_type="unadjusted")
-    common = [c for c in fe.params.index if c in re_classic.params.index]
-    d = (fe.params[common] - re_classic.params[common]).to_numpy()
-    Vd = fe.cov.loc[common, common].to_numpy() - re_classic.cov.loc[common, common].to_numpy()
+    inputs = re_fit.extra["hausman"]
+    labels = list(inputs["terms"])
+    b_fe, b_re = np.asarray(inputs["b_fe"], float), np.asarray(inputs["b_re"], float)
+    V_fe = np.asarray(inputs["V_fe"], float).reshape(len(labels), len(labels))
+    V_re = np.asarray(inputs["V_re"], float).reshape(len(labels), len(labels))
+    d = b_fe - b_re
+    Vd = V_fe - V_re
     notes = ["classical (non-robust) covariances: valid only if RE is efficient under H0"]
-    if absorbed:
+    if inputs["not_identified"]:
         notes.append(
             "not identified under FE (collinear with the entity and time effects): "
-            + ", ".join(design.labels.get(c, c) for c in absorbed)
+            + ", ".join(inputs["not_identified"])
         )
     if sigmamore:
         # Both covariances with the efficient (RE) estimate of the idiosyncratic
         # variance: the two estimates' sampling noise is what can make the
         # classical V_FE − V_RE indefinite and the statistic negative.
-        Vd = (
-            fe.cov.loc[common, common].to_numpy() * (re_classic.s2 / fe.s2)
-            - re_classic.cov.loc[common, common].to_numpy()
-        )
+        Vd = V_fe * (inputs["s2_re"] / inputs["s2_fe"]) - V_re
         notes.append("sigmamore: both covariances use the RE estimate of the error variance")
     if _positive_definite(Vd):
         H = float(d @ np.linalg.solve(Vd, d))
-        q = len(common)
+        q = len(labels)
     else:
         notes.append("V_FE − V_RE is not positive definite: generalised inverse used, df = rank")
         H = float(d @ np.linalg.pinv(Vd) @ d)
         q = int(np.linalg.matrix_rank(Vd))
-    labels = [design.labels.get(c, c) for c in common]
     return TestResult(
         "Hausman (classical, sigmamore)" if sigmamore else "Hausman (classical)",
         H,
@@ -123,21 +109,23 @@ def hausman(spec: ModelSpec | dict, data: pd.DataFrame, sigmamore: bool = False)
         False,
         notes,
         extra={
-            "b_fe": dict(zip(labels, fe.params[common])),
-            "b_re": dict(zip(labels, re_classic.params[common])),
+            "b_fe": dict(zip(labels, map(float, b_fe))),
+            "b_re": dict(zip(labels, map(float, b_re))),
         },
     )
 
 
-def mundlak_test(spec: ModelSpec | dict, data: pd.DataFrame) -> TestResult:
-    """Cluster-robust Wald test that the Mundlak means are jointly zero."""
-    spec = spec if isinstance(spec, ModelSpec) else ModelSpec.from_dict(spec)
-    spec = spec.replace(
-        estimator="mundlak", fixed_effects=tuple(f for f in spec.fixed_effects if f != spec.entity)
-    )
-    res = fit_mundlak(build_design(spec, data))
-    w = res.extra.get("mundlak_test")
-    terms = res.extra.get("mean_terms", [])
+def hausman(spec: ModelSpec | dict, data: pd.DataFrame, sigmamore: bool = False) -> TestResult:
+    """Classical Hausman test of RE against FE for the spec's regressors (fits the RE model)."""
+    from . import fit
+
+    return hausman_from_fit(fit(_as_spec(spec, "re"), data), sigmamore=sigmamore)
+
+
+def mundlak_test_from_fit(mundlak_fit: FitResult) -> TestResult:
+    """The cluster-robust Wald test that the Mundlak means of a stored fit are jointly zero."""
+    w = mundlak_fit.extra.get("mundlak_test")
+    terms = mundlak_fit.extra.get("mean_terms", [])
     if not w:
         return TestResult(
             "Mundlak (cluster-robust)",
@@ -149,7 +137,7 @@ def mundlak_test(spec: ModelSpec | dict, data: pd.DataFrame) -> TestResult:
             True,
             ["no time-varying regressor: nothing to test"],
         )
-    notes = [f"covariance: {res.clustering}; {res.small_sample}"]
+    notes = [f"covariance: {mundlak_fit.clustering}; {mundlak_fit.small_sample}"]
     extra = {k: w[k] for k in ("F", "df2", "p_F") if k in w}
     return TestResult(
         "Mundlak (cluster-robust)",
@@ -157,24 +145,40 @@ def mundlak_test(spec: ModelSpec | dict, data: pd.DataFrame) -> TestResult:
         w["df"],
         w["p_chi2"],
         "chi2",
-        terms,
+        list(terms),
         True,
         notes,
         extra=extra,
     )
 
 
-def re_vs_fe_tests(spec: ModelSpec | dict, data: pd.DataFrame) -> dict[str, TestResult]:
-    """Both tests for one spec: ``{"hausman": ..., "mundlak": ...}``.
+def mundlak_test(spec: ModelSpec | dict, data: pd.DataFrame) -> TestResult:
+    """Cluster-robust Wald test that the Mundlak means are jointly zero (fits the model)."""
+    from . import fit
+
+    return mundlak_test_from_fit(fit(_as_spec(spec, "mundlak"), data))
+
+
+def re_vs_fe_tests_from_fits(re_fit: FitResult, mundlak_fit: FitResult) -> dict[str, TestResult]:
+    """Both tests from the stored RE fit and the Mundlak fit of the same specification.
 
     A negative classical Hausman statistic says nothing; it is then replaced
     by the sigmamore version, whose name and notes say so.
     """
-    classical = hausman(spec, data)
+    classical = hausman_from_fit(re_fit)
     if classical.statistic < 0:
-        replacement = hausman(spec, data, sigmamore=True)
+        replacement = hausman_from_fit(re_fit, sigmamore=True)
         replacement.notes.append(
             f"the classical statistic was negative ({classical.statistic:.2f}): sigmamore reported"
         )
         classical = replacement
-    return {"hausman": classical, "mundlak": mundlak_test(spec, data)}
+    return {"hausman": classical, "mundlak": mundlak_test_from_fit(mundlak_fit)}
+
+
+def re_vs_fe_tests(spec: ModelSpec | dict, data: pd.DataFrame) -> dict[str, TestResult]:
+    """Both tests for one spec, fitting its RE and Mundlak models: ``{"hausman", "mundlak"}``."""
+    from . import fit
+
+    return re_vs_fe_tests_from_fits(
+        fit(_as_spec(spec, "re"), data), fit(_as_spec(spec, "mundlak"), data)
+    )
