@@ -129,6 +129,53 @@ def test_replicates_without_a_year_still_equal_refit():
     assert _max_diff(fast, slow) < 1e-10
 
 
+def test_singular_jackknife_samples_equal_refit():
+    """A year observed in two consortia, and a control equal to its dummy but for one of
+    them: leaving that consortium out makes the jackknife cross-product singular with
+    every column non-zero (the case the cheap certificate of non-singularity must leave
+    to the eigenvalue check); the jackknife, hence BCa, still equals the refit's."""
+    d = chain_panel(n=60, T=4, seed=4).assign(flag=0.0)
+    rare = d[d.year == 2010].iloc[:2].assign(year=2030)
+    rare.loc[rare.index[0], "flag"] = 1.0
+    d = pd.concat([d, rare], ignore_index=True)
+    kw = {"controls": ["ctrl", "flag"], "fixed_effects": ["year"], "n_boot": 30, "seed": 5}
+    fast = mediation(d, "x", "m", "y", **kw)
+    slow = mediation_refit(d, "x", "m", "y", **kw)
+    for q in QUANTITIES:
+        assert fast.bca[q]["acceleration"] == pytest.approx(
+            slow.bca[q]["acceleration"], rel=1e-9, abs=1e-12
+        )
+        assert fast.ci_bca[q] == pytest.approx(slow.ci_bca[q], abs=1e-10)
+
+
+def test_jackknife_certificate_flags_exactly_what_it_must():
+    """The bound that lets the jackknife skip eigenvalue checks: it must flag the
+    consortium whose removal makes the design singular (above), and every cluster it
+    does not flag must pass the check it skips."""
+    import importlib
+
+    med = importlib.import_module("consortia.estimate.mediation")
+    d = chain_panel(n=60, T=4, seed=4).assign(flag=0.0)
+    rare = d[d.year == 2010].iloc[:2].assign(year=2030)
+    rare.loc[rare.index[0], "flag"] = 1.0
+    d = pd.concat([d, rare], ignore_index=True)
+    spec = med._spec(
+        "t", "x", "m", "y", ["ctrl", "flag"], ["year"], "consortium_id", "consortium_id",
+        "year", None, None, None,
+    )  # fmt: skip
+    P = med._prepare(spec, d, "x", "m")
+    G = len(P.cluster_labels)
+    C, iu = med._cluster_crossproducts(P.Z, P.cluster_codes, G)
+    pos = med._positions(iu, P.Z.shape[1])
+    suspects = med._jackknife_suspects(C, C.sum(axis=0), pos, P.reg_b)
+    loo = C.sum(axis=0)[None, :] - C
+    _, singular = med._batched_ols(loo, pos, P.reg_b, P.idx_y)  # every cluster checked
+    culprit = list(P.cluster_labels).index(str(rare["consortium_id"].iloc[1]))
+    assert singular[culprit] and suspects[culprit]
+    assert not singular[~suspects].any()
+    assert suspects.sum() < G  # the bound is not vacuous
+
+
 def test_paths_and_ses_equal_the_package_fits(panel):
     controls = ["ctrl", "phase"]
     for fe, est in ((["consortium_id", "year"], "twfe"), (["year"], "ols")):

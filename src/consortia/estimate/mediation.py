@@ -57,7 +57,11 @@ regressions on the resampled data: :func:`mediation_refit` does exactly
 that, from the raw variables, and the tests compare the two to 1e-10.
 
 Leave-one-cluster-out (the BCa jackknife) is the same algebra with
-Σ − Z_g′Z_g.
+Σ − Z_g′Z_g; a cheap bound (:func:`_jackknife_suspects`) spares the
+eigenvalue check of the clusters whose removal cannot make a design singular.
+The full-sample coefficients and cluster-robust covariances come from the
+same per-cluster cross-products (score sums X_g′y_g − X_g′X_g β̂), so no step
+after the cross-products touches the n rows again.
 """
 
 from __future__ import annotations
@@ -80,7 +84,7 @@ from .design import build_design, safe_name
 from .results import _clean, inference
 from .results import software_versions as _software_versions
 from .spec import ModelSpec, SpecError, VcovOptions
-from .vcov import cluster_sums, clustering_text, cr_factor, sandwich, small_sample_text
+from .vcov import clustering_text, cr_factor, small_sample_text
 
 
 @functools.lru_cache(maxsize=1)
@@ -369,12 +373,36 @@ def _independent_columns(
     return keep
 
 
+def _variable_matrix(
+    X: pd.DataFrame,
+    dummies: Sequence[tuple[np.ndarray, Any]],
+    y: pd.Series,
+    *,
+    intercept: bool,
+) -> np.ndarray:
+    """[1 | X | dummies | y] as one float array (the intercept only if ``intercept``).
+
+    ``dummies``: (values, level) pairs, each the column values == level.  Filled in
+    place: one copy of the data, where stacking pandas blocks made several; column
+    major, as every later step works column by column (bincount of products, demeaning).
+    """
+    n, k = X.shape
+    lead = int(intercept)
+    out = np.empty((n, lead + k + len(dummies) + 1), order="F")
+    if intercept:
+        out[:, 0] = 1.0
+    out[:, lead : lead + k] = X.to_numpy(dtype=float)
+    for j, (values, level) in enumerate(dummies, start=lead + k):
+        out[:, j] = values == level
+    out[:, -1] = y.to_numpy(dtype=float)
+    return out
+
+
 def _prepare(spec: ModelSpec, data: pd.DataFrame, treatment: str, mediator: str) -> _Prepared:
     if not data.index.equals(pd.RangeIndex(len(data))):
         data = data.reset_index(drop=True)
     design = build_design(spec, data)
     frame = design.frame
-    n = len(frame)
     cl_raw = data.loc[frame.index, spec.cluster_vars[0]].to_numpy()
     # codes in sorted label order, as np.unique numbers them (it sorts a million strings
     # far more slowly)
@@ -410,37 +438,33 @@ def _prepare(spec: ModelSpec, data: pd.DataFrame, treatment: str, mediator: str)
                 f"cluster by {fe!r} or by a variable it is nested in"
             )
 
-    blocks = [design.X[[tcol, mcol]]]
     labels = {tcol: treatment, mcol: mediator}
     others = [c for c in design.X.columns if c not in (tcol, mcol)]
-    blocks.append(design.X[others])
     labels.update({c: design.labels[c] for c in others})
+    names = [tcol, mcol, *others]
+    dummies = []
     for fe in dummy_fe:
-        vals = data.loc[frame.index, fe]
+        vals = data.loc[frame.index, fe].to_numpy()
         levels = sorted(pd.unique(vals).tolist(), key=str)
         for lev in levels[1:]:
             col = f"{safe_name(fe)}__{safe_name(lev)}"
-            blocks.append(
-                pd.DataFrame({col: (vals == lev).astype(float).to_numpy()}, index=frame.index)
-            )
+            dummies.append((vals, lev))
+            names.append(col)
             labels[col] = f"{fe}[{lev}]"
-    Xall = pd.concat(blocks, axis=1)
-    names = list(Xall.columns)
-    A = Xall.to_numpy(dtype=float)
-    y = design.y.to_numpy(dtype=float)
+    raw = _variable_matrix(
+        design.X[[tcol, mcol, *others]], dummies, design.y, intercept=within is None
+    )
     if within is None:
-        A = np.column_stack([np.ones(n), A])
         names = ["const", *names]
         labels["const"] = "(Intercept)"
-        Z = np.column_stack([A, y])
+        Z = raw
     else:
-        Z = _group_demean(np.column_stack([A, y]), within_codes)
+        Z = _group_demean(raw, within_codes)
     names.append("__y__")
     labels["__y__"] = spec.outcome
 
     q = Z.shape[1]
     S = Z.T @ Z
-    raw = np.column_stack([A, y])
     scale = np.einsum("ij,ij->j", raw, raw)
     iy = q - 1
     ix, im = names.index(tcol), names.index(mcol)
@@ -532,18 +556,26 @@ def _cluster_crossproducts(Z: np.ndarray, codes: np.ndarray, G: int) -> tuple[np
     return C, iu
 
 
-def _unpack(flat: np.ndarray, iu: tuple, q: int) -> np.ndarray:
-    """(B, q(q+1)/2) upper triangles → (B, q, q) symmetric matrices."""
-    out = np.zeros((flat.shape[0], q, q))
-    out[:, iu[0], iu[1]] = flat
-    out[:, iu[1], iu[0]] = flat
-    return out
+def _positions(iu: tuple, q: int) -> np.ndarray:
+    """q × q: where entry (i, j) of the symmetric cross-product is in its flat upper triangle."""
+    pos = np.empty((q, q), dtype=np.intp)
+    pos[iu[0], iu[1]] = np.arange(len(iu[0]))
+    pos[iu[1], iu[0]] = pos[iu[0], iu[1]]
+    return pos
 
 
 def _batched_ols(
-    S: np.ndarray, reg: list[int], dep: int, suspect: np.ndarray | None = None
+    flat: np.ndarray,
+    pos: np.ndarray,
+    reg: list[int],
+    dep: int,
+    suspect: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """OLS coefficients from a batch of cross-products S (B × q × q), and which were singular.
+    """OLS coefficients from a batch of cross-products, and which were singular.
+
+    ``flat``: B × q(q+1)/2 upper triangles, ``pos`` their positions
+    (:func:`_positions`); the regressors' block and the right-hand side are
+    gathered from them directly.
 
     Singular replicates (a dummy that is all zero in the drawn clusters) get
     the minimum-norm solution, which leaves identified coefficients — those
@@ -551,8 +583,8 @@ def _batched_ols(
     ``suspect``: the only replicates that can be singular (the others are not
     checked), see :func:`_effects`.
     """
-    A = S[:, reg][:, :, reg]
-    r = S[:, reg, dep]
+    A = flat[:, pos[np.ix_(reg, reg)]]
+    r = flat[:, pos[reg, dep]]
     d = np.sqrt(np.einsum("bii->bi", A))
     bad = (d <= 0).any(axis=1)
     check = np.arange(len(A)) if suspect is None else np.flatnonzero(suspect)
@@ -564,15 +596,22 @@ def _batched_ols(
         bad[check] |= ev[:, 0] <= 1e-11 * np.maximum(ev[:, -1], 1e-300)
     beta = np.empty(r.shape)
     good = ~bad
-    if good.any():
+    if good.all():
+        beta = np.linalg.solve(A, r[..., None])[..., 0]
+    elif good.any():
         beta[good] = np.linalg.solve(A[good], r[good][..., None])[..., 0]
     for i in np.flatnonzero(bad):
         beta[i] = np.linalg.lstsq(A[i], r[i], rcond=1e-11)[0]
     return beta, bad
 
 
-def _effects(S: np.ndarray, P: _Prepared) -> tuple[dict[str, np.ndarray], int]:
-    """a, b, c′, a·b and c′+a·b for a batch of cross-products.
+def _effects(
+    flat: np.ndarray, pos: np.ndarray, P: _Prepared, suspect_b: np.ndarray | None = None
+) -> tuple[dict[str, np.ndarray], int]:
+    """a, b, c′, a·b and c′+a·b for a batch of cross-products (flat upper triangles).
+
+    ``suspect_b``: the only replicates whose b-equation can be singular
+    (default: all are checked), see :func:`_jackknife_suspects`.
 
     The a-equation's regressors are the b-equation's without M, in the same
     positions, so its scaled cross-product is a principal submatrix of the
@@ -580,13 +619,38 @@ def _effects(S: np.ndarray, P: _Prepared) -> tuple[dict[str, np.ndarray], int]:
     Only replicates singular in the b-equation need the a-equation's check
     (half the eigenvalue work, most of the cost of the jackknife).
     """
-    beta_b, bad_b = _batched_ols(S, P.reg_b, P.idx_y)
-    beta_a, bad_a = _batched_ols(S, P.reg_a, P.idx_m, suspect=bad_b)
+    beta_b, bad_b = _batched_ols(flat, pos, P.reg_b, P.idx_y, suspect=suspect_b)
+    beta_a, bad_a = _batched_ols(flat, pos, P.reg_a, P.idx_m, suspect=bad_b)
     a = beta_a[:, 0]
     c = beta_b[:, 0]
     b = beta_b[:, 1]
     effects = {"a": a, "b": b, "direct": c, "indirect": a * b, "total": c + a * b}
     return effects, max(int(bad_a.sum()), int(bad_b.sum()))
+
+
+def _jackknife_suspects(
+    C: np.ndarray, total: np.ndarray, pos: np.ndarray, reg: list[int]
+) -> np.ndarray | None:
+    """Clusters whose removal could make the b-equation singular (the others skip the
+    eigenvalue check of :func:`_batched_ols`, by far the jackknife's largest cost).
+
+    With D the diagonal of the full-sample cross-product T (b-equation block),
+    M = D^(-1/2) T D^(-1/2) and M_g likewise for cluster g's Z_g′Z_g (positive
+    semidefinite, so its largest eigenvalue is at most its trace): Weyl's
+    inequality gives λ_min(M − M_g) ≥ λ_min(M) − tr M_g.  The check rescales
+    T − Z_g′Z_g by its own diagonal, no larger than D, which can only raise
+    λ_min; and its λ_max is at most its trace, the number p of regressors.  So
+    λ_min(M) − tr M_g > 1e-11·p certifies the check would pass; a margin of 10
+    covers rounding in the eigenvalues.
+    """
+    A = total[pos[np.ix_(reg, reg)]]
+    diag = np.diag(A)
+    if (diag <= 0).any():
+        return None
+    scale = 1.0 / np.sqrt(diag)
+    lam_min = np.linalg.eigvalsh(A * scale[:, None] * scale[None, :])[0]
+    trace_g = C[:, pos[reg, reg]] @ (scale**2)
+    return lam_min - trace_g <= 10 * 1e-11 * len(reg)
 
 
 def _weights(draws: Sequence[np.ndarray], G: int) -> np.ndarray:
@@ -601,33 +665,45 @@ def _weights(draws: Sequence[np.ndarray], G: int) -> np.ndarray:
 # --------------------------------------------------------------------------- #
 
 
-def _analytic(P: _Prepared, opts: VcovOptions) -> dict[str, Any]:
-    Z, cl = P.Z, P.cluster_codes
-    n = len(Z)
+def _analytic(
+    P: _Prepared, opts: VcovOptions, crossproducts: tuple[np.ndarray, np.ndarray] | None = None
+) -> dict[str, Any]:
+    """Coefficients and cluster-robust covariances of the a-, b- and total equations.
+
+    All from the clusters' cross-products C (rows: upper triangles of Z_g′Z_g,
+    ``pos`` their positions; computed here unless given): X′X = Σ_g X_g′X_g and
+    each cluster's score sum X_g′e_g = X_g′y_g − X_g′X_g β̂, so no n-row array
+    is formed.  The sandwich is :func:`.vcov.sandwich`'s one-way cluster case.
+    """
+    cl = P.cluster_codes
+    n = len(P.Z)
+    G = len(P.cluster_labels)
+    if crossproducts is None:
+        C, iu = _cluster_crossproducts(P.Z, cl, G)
+        crossproducts = (C, _positions(iu, P.Z.shape[1]))
+    C, pos = crossproducts
+    total = C.sum(axis=0)
     out: dict[str, Any] = {}
-    scores_all, breads, factors = [], [], []
+    sums, breads, factors = [], [], []
     for eq, reg, dep in (
         ("a", P.reg_a, P.idx_m),
         ("b", P.reg_b, P.idx_y),
         ("total", P.reg_a, P.idx_y),
     ):
-        X = Z[:, reg]
-        bread = np.linalg.inv(X.T @ X)
-        beta = bread @ (X.T @ Z[:, dep])
-        e = Z[:, dep] - X @ beta
-        scores = X * e[:, None]
+        bread = np.linalg.inv(total[pos[np.ix_(reg, reg)]])
+        beta = bread @ total[pos[reg, dep]]
+        score_sums = C[:, pos[reg, dep]] - np.stack([C[:, pos[j, reg]] @ beta for j in reg], axis=1)
         # K as fixest / reghdfe count it: a fixed effect nested in the clusters adds
         # nothing but the intercept it absorbs
-        k = X.shape[1] + (1 if P.within else 0)
-        V, Gs, _ = sandwich(bread, scores, cl[:, None], opts, k)
-        out[eq] = (beta, V)
+        k = len(reg) + (1 if P.within else 0)
+        f = cr_factor(G, n, k, opts.small_sample)
+        V = f * bread @ (score_sums.T @ score_sums) @ bread
+        out[eq] = (beta, (V + V.T) / 2)
         if eq in ("a", "b"):
-            scores_all.append(scores)
+            sums.append(score_sums)
             breads.append(bread)
-            factors.append(cr_factor(Gs[0], n, k, opts.small_sample))
+            factors.append(f)
     # joint covariance of (â, b̂): cross block of the stacked-score sandwich
-    G = int(cl.max()) + 1
-    sums = [cluster_sums(s, cl) for s in scores_all]
     cross = breads[0] @ (sums[0].T @ sums[1]) @ breads[1]
     out["cov_ab"] = float(math.sqrt(factors[0] * factors[1]) * cross[0, 1])  # a is col 0, b col 1
     out["df"] = G - 1
@@ -675,9 +751,10 @@ def _assemble(
     n_degenerate: int,
     timings: dict[str, float],
     method: str,
+    crossproducts: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> MediationResult:
     spec = P.spec
-    an = _analytic(P, opts)
+    an = _analytic(P, opts, crossproducts)
     beta_a, Va = an["a"]
     beta_b, Vb = an["b"]
     _, Vt = an["total"]
@@ -833,6 +910,8 @@ def mediation(
     q = P.Z.shape[1]
     t1 = _time.perf_counter()
     C, iu = _cluster_crossproducts(P.Z, P.cluster_codes, G)
+    pos = _positions(iu, q)
+    total = C.sum(axis=0)
     t2 = _time.perf_counter()
 
     chunk = chunk_size or max(1, min(n_boot, _CHUNK_ELEMENTS // G))
@@ -841,8 +920,7 @@ def mediation(
     draws = bootstrap_draws(int(seed), G, n_boot)
     for start in range(0, n_boot, chunk):
         block = [next(draws) for _ in range(min(chunk, n_boot - start))]
-        S = _unpack(_weights(block, G) @ C, iu, q)
-        eff, bad = _effects(S, P)
+        eff, bad = _effects(_weights(block, G) @ C, pos, P)
         n_bad += bad
         for k in QUANTITIES:
             boot[k][start : start + len(block)] = eff[k]
@@ -850,13 +928,17 @@ def mediation(
 
     jack = None
     if bca:
-        total = C.sum(axis=0)
         jack = {k: np.empty(G) for k in QUANTITIES}
+        suspects = _jackknife_suspects(C, total, pos, P.reg_b)
         jchunk = max(1, _CHUNK_ELEMENTS // (q * q))
         for start in range(0, G, jchunk):
             stop = min(G, start + jchunk)
-            S = _unpack(total[None, :] - C[start:stop], iu, q)
-            eff, _ = _effects(S, P)
+            eff, _ = _effects(
+                total[None, :] - C[start:stop],
+                pos,
+                P,
+                suspect_b=None if suspects is None else suspects[start:stop],
+            )
             for k in QUANTITIES:
                 jack[k][start:stop] = eff[k]
     t4 = _time.perf_counter()
@@ -867,7 +949,18 @@ def mediation(
         "jackknife_seconds": t4 - t3,
     }
     res = _assemble(
-        P, spec.vcov, name, n_boot, int(seed), ci, boot, jack, n_bad, timings, "vectorised"
+        P,
+        spec.vcov,
+        name,
+        n_boot,
+        int(seed),
+        ci,
+        boot,
+        jack,
+        n_bad,
+        timings,
+        "vectorised",
+        crossproducts=(C, pos),
     )
     res.timings["total_seconds"] = _time.perf_counter() - t0
     return res

@@ -1,7 +1,7 @@
 """The S→C and C→P equations as one system: seemingly unrelated regressions.
 
-:func:`system_fit` estimates linear specs (``ols`` or ``twfe``) jointly with
-``linearmodels.system.SUR`` and returns one :class:`FitResult` per equation,
+:func:`system_fit` estimates linear specs (``ols`` or ``twfe``) jointly as
+``linearmodels.system.SUR`` does, and returns one :class:`FitResult` per equation,
 so :func:`consortia.estimate.tables.regression_table` renders them as a
 robustness table next to the equation-by-equation fits.
 
@@ -23,9 +23,9 @@ forces FGLS (with identical regressors it still reproduces OLS: the
 closed-form fact the tests check), ``"ols"`` forces OLS.
 
 Standard errors (the convention, also written into each fit's
-``small_sample`` text so that tables print it as its own footnote):
+``small_sample`` text so that tables print it as its own footnote): as
 linearmodels ``fit(cov_type="clustered", clusters=<cluster codes>,
-debiased=False, group_debias=False)`` gives the raw cluster sandwich of the
+debiased=False, group_debias=False)``, the raw cluster sandwich of the
 stacked scores, B (Σ_g s_g s_g′) B, with B the (GLS) bread; it is scaled,
 block (i, j) of equations, by √(f_i f_j) with f_i the package's CR1 factor
 G/(G−1)·(N−1)/(N−K_i) (K_i counting the intercept absorbed in the nested
@@ -34,6 +34,11 @@ errors are the equation-by-equation CR1 SEs of :func:`consortia.estimate.fit`
 (tested).  t(G−1) inference as for the other linear models.  One-way
 clustering only (linearmodels' two-way system covariance scales each term
 with its own G, not the package's min(G₁, G₂)).
+
+Computation (:func:`_sur`): not linearmodels' stacked block-diagonal system
+(an N·m × Σk dense matrix: 17 GB at a million rows and four equations) but
+its blocks X_i′X_j, X_i′y_j and the clusters' score sums (``bincount``); the
+tests check coefficients, Σ̂ and covariance against linearmodels SUR to 1e-10.
 """
 
 from __future__ import annotations
@@ -47,7 +52,13 @@ import numpy as np
 import pandas as pd
 
 from .design import Design, build_design
-from .mediation import _group_demean, _independent_columns, _nested, _software
+from .mediation import (
+    _group_demean,
+    _independent_columns,
+    _nested,
+    _software,
+    _variable_matrix,
+)
 from .results import FitResult, inference
 from .spec import ModelSpec, SpecError
 from .vcov import clustering_text, cr_factor, small_sample_text
@@ -75,6 +86,7 @@ def _common_designs(specs: list[ModelSpec], data: pd.DataFrame) -> tuple[list[De
             return designs, n0 - len(common)
         if len(common) == 0:
             raise SpecError("system: no observation is in the estimation sample of every equation")
+        designs = None  # free this round's design matrices before building the next
         current = current.loc[common]
     raise SpecError("system: the common estimation sample did not settle")  # pragma: no cover
 
@@ -97,32 +109,30 @@ def _equation(design: Design, data: pd.DataFrame) -> dict[str, Any]:
             within = codes
         else:
             dummies.append(fe)
-    blocks = [design.X]
     labels = dict(design.labels)
+    names = list(design.X.columns)
+    levels_of = []
     for fe in dummies:
-        vals = data.loc[idx, fe]
+        vals = data.loc[idx, fe].to_numpy()
         levels = sorted(pd.unique(vals).tolist(), key=str)
         for lev in levels[1:]:
             col = f"{fe}__{lev}"
-            blocks.append(pd.DataFrame({col: (vals == lev).astype(float).to_numpy()}, index=idx))
+            levels_of.append((vals, lev))
+            names.append(col)
             labels[col] = f"{fe}[{lev}]"
-    X = pd.concat(blocks, axis=1)
-    names = list(X.columns)
-    A = X.to_numpy(dtype=float)
-    y = design.y.to_numpy(dtype=float)
+    raw = _variable_matrix(design.X, levels_of, design.y, intercept=within is None)
     if within is None:
-        A = np.column_stack([np.ones(len(A)), A])
         names = ["const", *names]
         labels["const"] = "(Intercept)"
-        Ad, yd = A, y
+        Z = raw
     else:
-        Z = _group_demean(np.column_stack([A, y]), within)
-        Ad, yd = Z[:, :-1], Z[:, -1]
-    scale = np.einsum("ij,ij->j", A, A)
+        Z = _group_demean(raw, within)
+    Ad, yd, y = Z[:, :-1], Z[:, -1], raw[:, -1]
+    scale = np.einsum("ij,ij->j", raw[:, :-1], raw[:, :-1])
     keep = _independent_columns(Ad.T @ Ad, range(Ad.shape[1]), _TOL, scale)
     dropped = [labels[names[j]] for j in range(len(names)) if j not in keep]
     return {
-        "X": Ad[:, keep],
+        "X": Ad[:, keep] if len(keep) < Ad.shape[1] else Ad,
         "y": yd,
         "y_raw": y,
         "names": [names[j] for j in keep],
@@ -148,6 +158,77 @@ def _within_tss(eq: dict[str, Any], spec: ModelSpec) -> float:
     return float(y @ y)
 
 
+def _cluster_score_sums(X: np.ndarray, u: np.ndarray, clusters: np.ndarray, G: int) -> np.ndarray:
+    """G × k sums over each cluster of the score rows x_n·u_n (never forms the n × k scores)."""
+    sums = np.empty((G, X.shape[1]))
+    for j in range(X.shape[1]):
+        sums[:, j] = np.bincount(clusters, weights=X[:, j] * u, minlength=G)
+    return sums
+
+
+def _sur(
+    eqs: list[dict[str, Any]], clusters: np.ndarray, G: int, *, gls: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Stacked coefficients, raw clustered covariance, residuals (n × equations) and Σ̂ of SUR.
+
+    Everything is assembled from per-equation blocks X_i′X_j and X_i′y_j, as
+    linearmodels' ``SUR.fit(cov_type="clustered", debiased=False)`` computes it
+    on the stacked block-diagonal system (which at a million rows and four
+    equations costs some 17 GB): OLS residuals, Σ̂ = ε̂′ε̂/N, then the one-step
+    FGLS normal equations Σ_ij (Σ̂⁻¹)_ij X_i′X_j β_j = Σ_j (Σ̂⁻¹)_ij X_i′y_j.
+    Scores of equation j at row n: x_jn · (ε̂_n′Σ̂⁻¹)_j (GLS) or x_jn · ε̂_jn (OLS),
+    summed within clusters; covariance B⁻¹ (Σ_g s_g s_g′) B⁻¹ with B the GLS
+    (or block-diagonal OLS) cross-product, symmetrised.
+    """
+    m = len(eqs)
+    X = [eq["X"] for eq in eqs]
+    y = np.column_stack([eq["y"] for eq in eqs])
+    sizes = [x.shape[1] for x in X]
+    at = np.concatenate([[0], np.cumsum(sizes)])
+    # the equations share most regressors: one cross-product of the distinct columns
+    # (and the outcomes) holds every block X_i′X_j and X_i′y_j
+    distinct: list[np.ndarray] = []
+    where: list[list[int]] = []
+    seen: dict[str, list[int]] = {}
+    for eq in eqs:
+        cols = []
+        for name, col in zip(eq["names"], eq["X"].T, strict=True):
+            match = next((c for c in seen.get(name, []) if np.array_equal(distinct[c], col)), None)
+            if match is None:
+                match = len(distinct)
+                distinct.append(col)
+                seen.setdefault(name, []).append(match)
+            cols.append(match)
+        where.append(cols)
+    U = np.column_stack([*distinct, y])
+    del distinct
+    gram = U.T @ U
+    del U
+    ys = [gram.shape[0] - m + i for i in range(m)]
+    blocks = [[gram[np.ix_(where[i], where[j])] for j in range(m)] for i in range(m)]
+    xy = [[gram[where[i], ys[j]] for j in range(m)] for i in range(m)]
+    ols = [np.linalg.solve(blocks[i][i], xy[i][i]) for i in range(m)]
+    resid = np.column_stack([y[:, i] - X[i] @ ols[i] for i in range(m)])
+    sigma = resid.T @ resid / len(y)
+    if not gls:
+        bread = np.zeros((at[-1], at[-1]))
+        for i in range(m):
+            bread[at[i] : at[i + 1], at[i] : at[i + 1]] = blocks[i][i]
+        beta = np.concatenate(ols)
+        u = resid
+    else:
+        weights = np.linalg.inv(sigma)
+        bread = np.block([[weights[i, j] * blocks[i][j] for j in range(m)] for i in range(m)])
+        rhs = np.concatenate([sum(weights[i, j] * xy[i][j] for j in range(m)) for i in range(m)])
+        beta = np.linalg.solve(bread, rhs)
+        resid = np.column_stack([y[:, i] - X[i] @ beta[at[i] : at[i + 1]] for i in range(m)])
+        u = resid @ weights
+    sums = np.hstack([_cluster_score_sums(X[i], u[:, i], clusters, G) for i in range(m)])
+    bread_inv = np.linalg.inv(bread)
+    cov = bread_inv @ (sums.T @ sums) @ bread_inv
+    return beta, (cov + cov.T) / 2, resid, sigma
+
+
 def system_fit(
     specs: Sequence[ModelSpec | dict],
     data: pd.DataFrame,
@@ -163,8 +244,6 @@ def system_fit(
     ``estimator="sur"``; ``extra`` holds the base estimator of the spec, the
     method used, the residual correlation matrix and the system's name.
     """
-    from linearmodels.system import SUR
-
     specs = [s if isinstance(s, ModelSpec) else ModelSpec.from_dict(s) for s in specs]
     if len(specs) < 2:
         raise SpecError("system: at least two equations are needed")
@@ -185,32 +264,24 @@ def system_fit(
     if method not in ("auto", "ols", "gls"):
         raise SpecError(f"system: method must be 'auto', 'ols' or 'gls', not {method!r}")
 
+    if not any(s.sample for s in specs):  # a sample filter may use any column
+        needed = dict.fromkeys(c for s in specs for c in s.required_columns())
+        data = data[[c for c in needed if c in data.columns]]
     data = data.reset_index(drop=True)
     designs, n_lost = _common_designs(specs, data)
     eqs = [_equation(d, data) for d in designs]
+    # the equations hold their numeric designs; of the Design objects only text is used
+    records = [(d.formula(), d.report) for d in designs]
+    del designs
     n = len(eqs[0]["y"])
     cl = eqs[0]["clusters"]
     G = int(cl.max()) + 1
 
-    equations = {}
-    exog0 = pd.DataFrame(eqs[0]["X"], columns=eqs[0]["names"])
-    for s, eq in zip(specs, eqs, strict=True):
-        exog = pd.DataFrame(eq["X"], columns=eq["names"])
-        if exog.equals(exog0):
-            exog = exog0  # linearmodels recognises common regressors by object identity
-        equations[s.name] = {"dependent": pd.Series(eq["y"], name=s.outcome), "exog": exog}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = SUR(equations).fit(
-            method=None if method == "auto" else method,
-            cov_type="clustered",
-            clusters=cl,
-            debiased=False,
-            group_debias=False,
-        )
-    used = str(res.method)
-    params = np.asarray(res.params, dtype=float)
-    cov = np.asarray(res.cov, dtype=float)
+    common_exog = all(
+        eq["names"] == eqs[0]["names"] and np.array_equal(eq["X"], eqs[0]["X"]) for eq in eqs[1:]
+    )
+    used = "OLS" if method == "ols" or (method == "auto" and common_exog) else "GLS"
+    params, cov, resid, _ = _sur(eqs, cl, G, gls=used == "GLS")
     factors = np.concatenate(
         [
             np.full(len(eq["names"]), cr_factor(G, n, eq["k"], s.vcov.small_sample))
@@ -218,7 +289,6 @@ def system_fit(
         ]
     )
     cov = cov * np.sqrt(np.outer(factors, factors))
-    resid = np.asarray(res.resids, dtype=float)
     sd = resid.std(axis=0)
     corr = (
         np.corrcoef(resid, rowvar=False) if (sd > 0).all() else np.full((len(specs),) * 2, np.nan)
@@ -227,7 +297,7 @@ def system_fit(
 
     out = []
     pos = 0
-    for j, (s, eq, d) in enumerate(zip(specs, eqs, designs, strict=True)):
+    for j, (s, eq, (formula, report)) in enumerate(zip(specs, eqs, records, strict=True)):
         k = len(eq["names"])
         beta = params[pos : pos + k]
         V = cov[pos : pos + k, pos : pos + k]
@@ -243,10 +313,10 @@ def system_fit(
         se, stat, p, lo, hi = inference(beta, V, df)
         terms = eq["terms"]
         fe = list(s.fixed_effects)
-        label = f"SUR equation ({'FGLS' if used.upper() == 'GLS' else 'OLS'}, linearmodels)" + (
+        label = f"SUR equation ({'FGLS' if used == 'GLS' else 'OLS'})" + (
             f", {' + '.join(fe)} effects" if fe else ""
         )
-        notes = d.report.messages()
+        notes = report.messages()
         if n_lost:
             notes.append(
                 f"system estimated on the common sample of its {len(specs)} equations: "
@@ -260,7 +330,7 @@ def system_fit(
                 estimator="sur",
                 estimator_label=label,
                 outcome=s.outcome,
-                formula=d.formula() + f"  [SUR system: {system_name}]",
+                formula=formula + f"  [SUR system: {system_name}]",
                 terms=terms,
                 params=dict(zip(terms, map(float, beta))),
                 std_errors=dict(zip(terms, map(float, se))),
@@ -277,7 +347,7 @@ def system_fit(
                 clustering=clustering_text(s),
                 small_sample=small_sample_text(s) + "; " + SUR_SE_TEXT,
                 sample=s.sample,
-                sample_report=d.report.__dict__.copy(),
+                sample_report=report.__dict__.copy(),
                 dropped_terms=eq["dropped"],
                 notes=notes,
                 extra={
