@@ -598,3 +598,15 @@ def test_lead_flags_are_reconciled_in_one_consortium_and_set_aside_in_another():
     assert quarantined(result, "members")["source_row"].tolist() == [3, 4]
     assert result.fixes["source_row"].tolist() == [2]
     assert result.tables["members"]["is_lead"].tolist() == [True, False]
+
+
+def test_trimming_distinct_values_matches_str_strip():
+    # The vectorised pre-check must never skip a value that Python's str.strip would change
+    # (ASCII and Unicode blanks, control separators), nor alter one it would leave alone.
+    from consortia.clean import _stripped_text
+
+    values = [
+        "12", " 12", "12 ", "\t1\n", "企业", " 企业 ", "a\u3000", "\u00a0x", "", "   ",
+        "x\x1c", "\x1fy", "\x0bq", "q\x0c", "\u2028z", "ok\u200b", "a b", "-3", "1.5e3",
+    ]  # fmt: skip
+    assert _stripped_text(np.array(values, dtype=object)).tolist() == [v.strip() for v in values]

@@ -136,6 +136,16 @@ def test_theme_is_one_set_of_settings():
         assert cycle == [LEAD_TYPE_PALETTE[t].lower() for t in LEAD_TYPE_ORDER]
 
 
+def test_written_out_seaborn_settings_equal_seaborns_own():
+    # figures.py spells out seaborn's whitegrid + paper settings so that figure jobs need
+    # not import seaborn; a seaborn upgrade that changes them must show up here.
+    import seaborn as sns
+
+    expected = {**sns.axes_style("whitegrid"), **sns.plotting_context("paper")}
+    assert expected.pop("image.cmap") == "rocket"
+    assert figures._SEABORN_RC == expected
+
+
 def test_figure_ignores_callers_rcparams(panel, tmp_path):
     a = save_figure(transfer_rate_by_lead_type(panel), tmp_path / "a")
     with mpl.rc_context({"font.size": 20, "axes.facecolor": "black"}):

@@ -30,10 +30,11 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
+from pandas.api.extensions import ExtensionDtype, take
 
 from consortia import money
 from consortia.contract import (
@@ -49,6 +50,9 @@ from consortia.contract import (
     normalise_org_type,
 )
 from consortia.io import SOURCE_ROW, ContractError, as_text
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 QUARANTINE_COLUMNS = ["table", "source_file", "source_row", "rule", "column", "detail", "record"]
 FIX_COLUMNS = ["table", "source_file", "source_row", "fix", "column", "detail", "record"]
@@ -247,12 +251,17 @@ def _parse_table(
             f"{', '.join(missing)}; expected {', '.join(spec.required)}"
         )
     value_columns = [column for column in frame.columns if column != SOURCE_ROW]
-    text, typed = {}, {}
+    text, typed, text_codes = {}, {}, {}
     for column in value_columns:
-        text[column], typed[column] = _text_and_value(frame[column], spec, column, synonyms)
-    text = pd.DataFrame(text)
-    collapsed = text.duplicated(keep="first")
-    text = text[~collapsed]
+        text[column], typed[column], text_codes[column] = _text_and_value(
+            frame[column], spec, column, synonyms
+        )
+    # Rows with equal codes in every column have equal trimmed text: comparing integer
+    # codes finds the same duplicates as comparing the strings, much faster.
+    text_codes = pd.DataFrame(text_codes, index=frame.index)
+    collapsed = text_codes.duplicated(keep="first")
+    text_codes = text_codes[~collapsed]
+    text = pd.DataFrame(text)[~collapsed]
     typed[SOURCE_ROW] = frame[SOURCE_ROW]
     work = _TableWork(
         spec=spec,
@@ -266,7 +275,7 @@ def _parse_table(
         kind = spec.columns.get(column)
         if kind is None or kind is Kind.STRING:
             continue
-        unparsed = text[column].notna() & work.typed[column].isna()
+        unparsed = (text_codes[column] >= 0) & work.typed[column].isna()
         if column in spec.org_type_columns:
             work.flag(
                 unparsed,
@@ -298,15 +307,19 @@ def _parse_table(
 
 def _text_and_value(
     raw: pd.Series, spec: TableSpec, column: str, synonyms: Mapping[str, str]
-) -> tuple[pd.Series, pd.Series]:
-    """A column's trimmed text (all-blank = missing) and its typed value (missing where the
-    text does not parse; extra columns untouched).
+) -> tuple[pd.Series, pd.Series, np.ndarray]:
+    """A column's trimmed text (all-blank = missing), its typed value (missing where the
+    text does not parse; extra columns untouched) and per row a code of the trimmed text
+    (equal codes = equal text; -1 = missing).
 
     Each distinct value is handled once: a million-row column repeats its values a lot.
     """
     codes, uniques = pd.factorize(raw)
-    stripped = as_text(pd.Series(uniques, dtype=object)).str.strip()
+    stripped = _stripped_text(uniques)
     trimmed = stripped.where(stripped != "")
+    text_codes = take(
+        _distinct_codes(uniques, stripped, trimmed), codes, allow_fill=True, fill_value=-1
+    )
     kind = spec.columns.get(column)
     if kind is None:
         value = raw
@@ -317,12 +330,55 @@ def _text_and_value(
     else:
         value = _expand(_parse_values(trimmed, kind, spec, column), codes, raw.index)
     text = _expand(trimmed, codes, raw.index)
-    return text, text if value is None else value
+    return text, text if value is None else value, text_codes
+
+
+# A string that starts and ends with a visible ASCII character has nothing to trim.
+_MAY_NEED_TRIMMING = r"^[^!-~]|[^!-~]$"
+
+
+def _stripped_text(uniques) -> pd.Series:
+    """Distinct values as text, trimmed as ``str.strip`` trims them.
+
+    ``str.strip`` runs in Python, value by value; numbers, codes and ids, which make up
+    most distinct values, start and end with a visible ASCII character, so only the
+    other strings (found by a vectorised regular expression) go through it."""
+    values = pd.Series(uniques, dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":
+        return as_text(values).str.strip()
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        edges = pc.match_substring_regex(
+            pa.array(values.to_numpy(), pa.string()), _MAY_NEED_TRIMMING
+        )
+    except (pa.ArrowException, UnicodeEncodeError):  # e.g. lone surrogates: not UTF-8
+        return values.str.strip()
+    candidates = np.flatnonzero(edges.to_numpy(zero_copy_only=False))
+    if len(candidates):
+        values.iloc[candidates] = values.iloc[candidates].str.strip()
+    return values
+
+
+def _distinct_codes(uniques, stripped: pd.Series, trimmed: pd.Series) -> np.ndarray:
+    """Codes of the trimmed distinct values: equal codes for equal text, -1 for missing.
+
+    Distinct strings stay distinct unless trimming changed one of them, so the costly
+    second factorisation runs only then (or for values that were not strings)."""
+    if pd.api.types.infer_dtype(uniques, skipna=False) == "string":
+        given = trimmed.notna().to_numpy()
+        if (stripped.to_numpy()[given] == np.asarray(uniques, dtype=object)[given]).all():
+            return np.where(given, np.arange(len(trimmed)), -1)
+    return pd.factorize(trimmed)[0]
 
 
 def _expand(per_unique: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
     """Values of the distinct values back on every row (code -1 = missing)."""
-    return pd.Series(per_unique.reindex(codes).array, index=index)
+    values = (
+        per_unique.array if isinstance(per_unique.dtype, ExtensionDtype) else per_unique.to_numpy()
+    )
+    return pd.Series(take(values, codes, allow_fill=True), index=index)
 
 
 def _parse_values(text: pd.Series, kind: Kind, spec: TableSpec, column: str) -> pd.Series:
@@ -369,6 +425,8 @@ def column_schema(spec: TableSpec, columns: list[str]) -> pa.DataFrameSchema:
     """Pandera schema of the column-level rules for the contract columns present: required
     columns not empty (``not_nullable``) and values within their bounds (check named by
     its rule id)."""
+    import pandera.pandas as pa  # here, not at the top: only rule `clean` pays its import
+
     return pa.DataFrameSchema(
         {
             column: pa.Column(
@@ -382,17 +440,24 @@ def column_schema(spec: TableSpec, columns: list[str]) -> pa.DataFrameSchema:
 
 
 def _bound_checks(bound: Bound | None) -> list[pa.Check]:
+    import pandera.pandas as pa
+
     return [] if bound is None else [pa.Check(_within, bound=bound, name=str(bound.rule))]
 
 
 def _add_column_rules(work: _TableWork) -> None:
+    import pandera.pandas as pa
+
     spec = work.spec
-    present = [column for column in spec.columns if column in work.typed]
+    # Optional columns without bounds have nothing to check: pandera's cost is per column.
+    checked = [
+        c for c in spec.columns if c in work.typed and (c in spec.required or c in spec.bounds)
+    ]
     try:
         with warnings.catch_warnings():
             # pandera's own concat of failure cases trips a pandas deprecation warning.
             warnings.simplefilter("ignore", FutureWarning)
-            column_schema(spec, present).validate(work.typed[present], lazy=True)
+            column_schema(spec, checked).validate(work.typed[checked], lazy=True)
         failures = pd.DataFrame(columns=["column", "check", "index", "failure_case"])
     except pa.errors.SchemaErrors as errors:
         failures = errors.failure_cases

@@ -24,7 +24,6 @@ from pathlib import Path
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from cycler import cycler
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
@@ -59,6 +58,65 @@ PNG_DPI = 300
 FIGURE_SUFFIXES = (".png", ".pdf")
 
 _STYLE, _CONTEXT = "whitegrid", "paper"
+# seaborn's axes_style("whitegrid") and plotting_context("paper") as seaborn 0.13 defines
+# them, written out because importing seaborn (and scipy with it) costs seconds in every
+# figure job; tests/test_figures.py checks that they still equal seaborn's. Except
+# "image.cmap": seaborn's "rocket" exists only once seaborn is imported, and no figure
+# here maps values to colours.
+_SEABORN_RC = {
+    "figure.facecolor": "white",
+    "axes.labelcolor": ".15",
+    "xtick.direction": "out",
+    "ytick.direction": "out",
+    "xtick.color": ".15",
+    "ytick.color": ".15",
+    "axes.axisbelow": True,
+    "grid.linestyle": "-",
+    "text.color": ".15",
+    "font.family": ["sans-serif"],
+    "font.sans-serif": [
+        "Arial",
+        "DejaVu Sans",
+        "Liberation Sans",
+        "Bitstream Vera Sans",
+        "sans-serif",
+    ],
+    "lines.solid_capstyle": "round",
+    "patch.edgecolor": "w",
+    "patch.force_edgecolor": True,
+    "xtick.top": False,
+    "ytick.right": False,
+    "axes.grid": True,
+    "axes.facecolor": "white",
+    "axes.edgecolor": ".8",
+    "grid.color": ".8",
+    "axes.spines.left": True,
+    "axes.spines.bottom": True,
+    "axes.spines.right": True,
+    "axes.spines.top": True,
+    "xtick.bottom": False,
+    "ytick.left": False,
+    "axes.linewidth": 1.0,
+    "grid.linewidth": 0.8,
+    "lines.linewidth": 1.2000000000000002,
+    "lines.markersize": 4.800000000000001,
+    "patch.linewidth": 0.8,
+    "xtick.major.width": 1.0,
+    "ytick.major.width": 1.0,
+    "xtick.minor.width": 0.8,
+    "ytick.minor.width": 0.8,
+    "xtick.major.size": 4.800000000000001,
+    "ytick.major.size": 4.800000000000001,
+    "xtick.minor.size": 3.2,
+    "ytick.minor.size": 3.2,
+    "font.size": 9.600000000000001,
+    "axes.labelsize": 9.600000000000001,
+    "axes.titlesize": 9.600000000000001,
+    "xtick.labelsize": 8.8,
+    "ytick.labelsize": 8.8,
+    "legend.fontsize": 8.8,
+    "legend.title_fontsize": 9.600000000000001,
+}
 _RC = {
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans"],  # bundled with matplotlib: same glyphs everywhere
@@ -76,9 +134,7 @@ _RC = {
 
 def theme_rc() -> dict:
     """The rcParams of the project theme: seaborn whitegrid + paper, pinned fonts, palette."""
-    rc: dict = {}
-    rc.update(sns.axes_style(_STYLE))
-    rc.update(sns.plotting_context(_CONTEXT))
+    rc: dict = dict(_SEABORN_RC)
     rc.update(_RC)
     rc["axes.prop_cycle"] = cycler(color=[LEAD_TYPE_PALETTE[t] for t in LEAD_TYPE_ORDER])
     return rc
@@ -86,6 +142,8 @@ def theme_rc() -> dict:
 
 def set_theme() -> None:
     """Apply the project theme globally (seaborn ``whitegrid``, ``paper``, lead-type palette)."""
+    import seaborn as sns
+
     sns.set_theme(
         style=_STYLE,
         context=_CONTEXT,
@@ -245,6 +303,9 @@ def transfer_rate_by_lead_type(
                     edgecolors="white",
                     linewidths=0.3,
                     zorder=3,
+                    # A bitmap (at the PNG's 300 dpi) in the PDF: 100,000 vector markers
+                    # make the file slow to write and to view; boxes and text stay vector.
+                    rasterized=True,
                 )
             name = LEAD_TYPE_LABELS.get(lead_type, lead_type)
             tick_labels.append(f"{name}\n(N = {values.size:,d})")

@@ -706,7 +706,14 @@ def _numeric(series: pd.Series, column: str) -> np.ndarray:
             f"panel column {column!r} is not numeric (dtype {series.dtype}); "
             f"Table 1 reports means and SDs of numeric columns only"
         )
-    return series.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    if isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
+        return series.to_numpy(dtype=float, na_value=np.nan)
+    return series.to_numpy(dtype=float)
+
+
+def _n_distinct(codes: np.ndarray) -> int:
+    """Distinct values among non-negative integer codes."""
+    return int(np.count_nonzero(np.bincount(codes))) if codes.size else 0
 
 
 def _lead_type_order(present: Iterable[str]) -> list[str]:
@@ -770,7 +777,9 @@ def descriptives_by_lead_type(
     no_lead = int(lead.isna().sum())
     keep = lead.notna().to_numpy()
     lead_arr = lead.to_numpy(dtype=object, na_value=None)[keep]
-    ids = panel["consortium_id"].to_numpy(dtype=object)[keep]
+    # Consortia counted by integer code: counting distinct strings per cell is slow.
+    consortium_ids = panel["consortium_id"].to_numpy(dtype=object)[keep]
+    ids = pd.factorize(consortium_ids, use_na_sentinel=False)[0]
     groups = _lead_type_order(set(lead_arr))
     masks = {g: lead_arr == g for g in groups}
     masks["all"] = np.ones(len(lead_arr), dtype=bool)
@@ -786,7 +795,7 @@ def descriptives_by_lead_type(
             n = int(vals.size)
             mean = float(vals.mean()) if n else math.nan
             sd = float(vals.std(ddof=1)) if n >= 2 else math.nan
-            n_cons = int(pd.unique(ids[masks[g] & ~np.isnan(x)]).size)
+            n_cons = _n_distinct(ids[masks[g] & ~np.isnan(x)])
             stats[g] = (n, mean, sd)
             records.append((var.column, g, n, n_cons, mean, sd))
         decimals = (
@@ -802,7 +811,7 @@ def descriptives_by_lead_type(
         }
         body_rows[(var.column, "n")] = {g: format_count(n) for g, (n, _, _) in stats.items()}
     n_years = {g: int(masks[g].sum()) for g in group_keys}
-    n_cons = {g: int(pd.unique(ids[masks[g]]).size) for g in group_keys}
+    n_cons = {g: _n_distinct(ids[masks[g]]) for g in group_keys}
     for g in group_keys:
         records.append(("sample", g, n_years[g], n_cons[g], math.nan, math.nan))
     body_rows[(_SAMPLE, "consortia")] = {g: format_count(n_cons[g]) for g in group_keys}

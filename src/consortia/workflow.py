@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from consortia import io, measures, report
-from consortia.clean import clean_dataset
+from consortia import io, measures
 
 TABLE_EXTENSIONS = (".csv", ".md", ".html", ".tex")
 FIGURE_EXTENSIONS = (".png", ".pdf")
@@ -101,6 +100,9 @@ def read_and_clean(
     money: dict,
 ):
     """Read every table of a dataset and clean it (the CLI's `validate` and rule `clean`)."""
+    # Imported here: cleaning pulls in pandera, which the other steps do not need.
+    from consortia.clean import clean_dataset
+
     raw = {
         table: io.read_table(path, table, tables_cfg.get(table, {}), columns_cfg.get(table, {}))
         for table, path in files.items()
@@ -122,6 +124,8 @@ def clean_step(
     **cleaning_cfg,
 ) -> dict:
     """Clean every table and write the kept rows, the set-aside rows and the quality report."""
+    from consortia import report
+
     dataset = os.path.commonpath([str(Path(path).parent) for path in files.values()])
     cleaned = read_and_clean(files, **cleaning_cfg)
     for table, path in clean_paths.items():
@@ -167,7 +171,7 @@ def metadata_step(
 ) -> None:
     """One file that says where the clean data came from and in which units it is."""
     quality = json.loads(Path(inputs["quality"]).read_text())
-    panel = pd.read_parquet(inputs["panel"])
+    panel = pd.read_parquet(inputs["panel"], columns=["consortium_id", "year"])
     deflator = money.get("deflator")
     metadata = {
         "source_dataset": str(dataset),
@@ -188,7 +192,7 @@ def metadata_step(
                     for table, info in quality["tables"].items()},
     }
     if "tasks" in inputs:
-        tasks = pd.read_parquet(inputs["tasks"])
+        tasks = pd.read_parquet(inputs["tasks"], columns=["exit_date", "censored"])
         metadata["rows"]["tasks"] = len(tasks)
         metadata["tasks"] = {
             "censoring_date": str(tasks["exit_date"].max().date()) if censoring_date is None
@@ -201,7 +205,8 @@ def metadata_step(
 def table1_step(panel_path: str, metadata_path: str, outputs: list[str]) -> None:
     from consortia import tables
 
-    panel = pd.read_parquet(panel_path)
+    wanted = {"consortium_id", "lead_type", *(v.column for v in tables.TABLE1_VARIABLES)}
+    panel = _read_columns(panel_path, wanted)
     metadata = json.loads(Path(metadata_path).read_text())
     table = tables.descriptives_by_lead_type(
         panel,
@@ -215,12 +220,23 @@ def table1_step(panel_path: str, metadata_path: str, outputs: list[str]) -> None
 def figure_transfer_rate_step(panel_path: str, outputs: list[str], seed: int) -> None:
     from consortia import figures
 
-    figure = figures.transfer_rate_by_lead_type(pd.read_parquet(panel_path), seed=seed)
+    panel = _read_columns(panel_path, {"consortium_id", "lead_type", "year", "transfer_rate"})
+    figure = figures.transfer_rate_by_lead_type(panel, seed=seed)
     figures.save_figure(figure, _common_stem(outputs))
 
 
 def quality_summary(quality_path: str | Path) -> str:
+    from consortia import report
+
     return report.summary_text(json.loads(Path(quality_path).read_text()))
+
+
+def _read_columns(path: str, wanted: set[str]) -> pd.DataFrame:
+    """The columns of a Parquet file that are in ``wanted`` (in the file's order): a step
+    that uses a few columns of the panel does not read its forty."""
+    import pyarrow.parquet as pq
+
+    return pd.read_parquet(path, columns=[c for c in pq.read_schema(path).names if c in wanted])
 
 
 def _common_stem(outputs: list[str]) -> Path:
