@@ -11,6 +11,7 @@ import pytest
 
 from consortia.claims.evaluators import (
     km_median,
+    km_median_cluster_draws,
     linearised_se,
     ratio_influence,
     weibull_aft_cluster_vcov,
@@ -177,6 +178,29 @@ def test_km_median_matches_lifelines():
     e = (rng.random(300) < 0.7).astype(float)
     assert km_median(t, e) == KaplanMeierFitter().fit(t, e).median_survival_time_
     assert km_median(t, np.zeros(300)) == math.inf
+
+
+def test_km_median_cluster_draws_equal_medians_of_resampled_rows():
+    """Each bootstrap sample's median from cluster counts equals km_median on the rows of the
+    drawn clusters concatenated (the definition), including samples without a group's rows."""
+    rng = np.random.default_rng(3)
+    n_clusters = 25
+    codes = np.repeat(np.arange(n_clusters), rng.integers(1, 6, n_clusters))
+    t = np.round(rng.weibull(1.2, codes.size) * 4, 1)
+    e = (rng.random(codes.size) < 0.6).astype(float)
+    e[codes == 0] = 0  # a cluster without events: medians not reached when it is all there is
+    counts = np.stack([np.bincount(rng.integers(0, n_clusters, n_clusters), minlength=n_clusters)])
+    counts = np.vstack([counts, np.eye(n_clusters, dtype=int)[[0, 3]], np.zeros((1, n_clusters))])
+    for _ in range(40):
+        counts = np.vstack([counts, np.bincount(rng.integers(0, 25, 25), minlength=25)])
+    draws = km_median_cluster_draws(t, e, codes, counts.astype(int))
+    rows = [np.flatnonzero(codes == k) for k in range(n_clusters)]
+    for b, c in enumerate(counts.astype(int)):
+        idx = np.concatenate([rows[k] for k in np.repeat(np.arange(n_clusters), c)] or [[]])
+        idx = idx.astype(int)
+        expected = km_median(t[idx], e[idx])
+        assert draws[b] == expected or (math.isnan(draws[b]) and math.isnan(expected))
+    assert draws[1] == math.inf and math.isnan(draws[3])
 
 
 def test_aft_cluster_vcov_reduces_to_lifelines_robust():

@@ -81,6 +81,36 @@ def test_cox_cluster_sandwich_reduces_to_lifelines_robust(rossi):
     assert not np.allclose(paired["cluster_se"], corrected["cluster_se"])
 
 
+def test_cox_cluster_fit_equals_lifelines_cluster_col_with_ties():
+    """Clustered tasks, durations rounded to a tenth (heavy ties), censoring: coefficients,
+    model SEs and the cluster sandwich equal lifelines' ``cluster_col`` fit (lifelines has
+    no G/(G−1); ``small_sample=False`` drops ours)."""
+    from lifelines import CoxPHFitter
+
+    rng = np.random.default_rng(11)
+    n, g = 1500, 200
+    cluster = rng.integers(0, g, n)
+    frailty = rng.normal(0, 0.5, g)[cluster]
+    X = pd.DataFrame(
+        {
+            "lead": rng.integers(0, 2, n).astype(float),
+            "size": rng.normal(3, 2, n),
+            "field": rng.integers(0, 3, n).astype(float),
+        }
+    )
+    scale = np.exp(-(0.5 * X["lead"] - 0.2 * X["size"]).to_numpy() - frailty)
+    T = np.ceil(10 * rng.exponential(scale)) / 10
+    E = (rng.random(n) < 0.7).astype(float)
+    assert len(np.unique(T)) < n / 5  # ties at most times
+    ours = cox_cluster_fit(X, T, E, cluster, small_sample=False)
+    ref = CoxPHFitter().fit(X.assign(T=T, E=E, c=cluster), "T", "E", cluster_col="c")
+    np.testing.assert_allclose(ours["coef"], ref.params_[X.columns], rtol=1e-8)
+    model_se = np.sqrt(np.diag(ref.variance_matrix_.loc[X.columns, X.columns]))
+    np.testing.assert_allclose(ours["model_se"], model_se, rtol=1e-8)
+    np.testing.assert_allclose(ours["cluster_se"], ref.standard_errors_[X.columns], rtol=1e-8)
+    assert not np.allclose(ours["cluster_se"], ours["model_se"], rtol=1e-3)
+
+
 def test_newcombe_hybrid_score_interval_published_example():
     lo, hi = newcombe_interval(56, 70, 48, 80)
     assert lo == pytest.approx(0.0524, abs=5e-5)

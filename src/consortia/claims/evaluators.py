@@ -18,9 +18,10 @@ Inference conventions (see docs/claims.md):
   and t(G−1) intervals;
 * regression estimates come from :func:`consortia.estimate.fit` (CR1
   clustered; its own t/z convention);
-* survival models: Weibull AFT and Cox (lifelines) with cluster-robust
-  sandwich variances (G/(G−1)), normal intervals; Kaplan–Meier medians with
-  a consortium (cluster) bootstrap;
+* survival models: Weibull AFT (lifelines) and Cox (lifelines' estimator,
+  vectorised in :mod:`.cox`) with cluster-robust sandwich variances (G/(G−1)),
+  normal intervals; Kaplan–Meier medians with a consortium (cluster) bootstrap
+  (all draws from per-cluster tallies, :func:`km_median_cluster_draws`);
 * proportions of consortia: exact (Clopper–Pearson) intervals.
 """
 
@@ -39,6 +40,7 @@ import pandas as pd
 from scipy import stats
 
 from . import power as pw
+from .cox import CoxFitError, cluster_sums, cox_cluster_fit
 from .intervals import newcombe_interval
 from .registry import ClaimRecord, Registry, TestSpec, load_registry
 from .verdict import (
@@ -286,6 +288,14 @@ def _cols(df: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
     return df.loc[:, list(dict.fromkeys(cols))]
 
 
+def _model_columns(panel: pd.DataFrame, *column_lists: Sequence[str]) -> pd.DataFrame:
+    """A copy of the panel's consortium, year and listed columns (those it has): all a
+    model fit reads (:func:`consortia.estimate.build_design` keeps the spec's columns and
+    the panel's entity and time), without copying a wide panel of a million rows."""
+    listed = [c for cols in column_lists for c in cols]
+    return panel.loc[:, [c for c in dict.fromkeys([CID, "year", *listed]) if c in panel]]
+
+
 def _fit(spec: dict, data: pd.DataFrame):
     from consortia.estimate import SpecError, fit
 
@@ -416,7 +426,12 @@ def eval_transfer_rate(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Res
         adj = dict(claim.params.get("adjusted") or {})
         controls = list(adj.get("controls", ["industry", "n_members"]))
         fes = list(adj.get("fixed_effects", ["year"]))
-        pan = data.panel.copy()
+        pan = _model_columns(
+            data.panel,
+            ["lead_type", "transfer_rate", "achievements", "achievements_transferred"],
+            controls,
+            fes,
+        )
         pan["lead_is_" + lead] = (pan["lead_type"].astype(str) == lead).astype(float)
         if "transfer_rate" not in pan:
             ach = pd.to_numeric(pan["achievements"])
@@ -836,46 +851,11 @@ def weibull_aft_cluster_vcov(
     for j, c in enumerate(lam_cov):
         scores[:, pos[("lambda_", c)]] = s_beta[:, j]
     scores[:, pos[("rho_", "Intercept")]] = s_gamma
-    codes, _ = pd.factorize(cluster)
-    g = codes.max() + 1
-    S = np.zeros((g, scores.shape[1]))
-    np.add.at(S, codes, scores)
+    S = cluster_sums(scores, cluster)
+    g = len(S)
     meat = S.T @ S
     Vc = V @ meat @ V * (g / (g - 1) if small_sample and g > 1 else 1.0)
     return pd.DataFrame(Vc, index=params.index, columns=params.index)
-
-
-def cox_cluster_fit(
-    X: pd.DataFrame,
-    T: np.ndarray,
-    E: np.ndarray,
-    cluster: np.ndarray,
-    small_sample: bool = True,
-) -> pd.DataFrame:
-    """Cox proportional hazards (lifelines, Efron ties) with a cluster-robust sandwich.
-
-    Returns one row per column of ``X``: ``coef`` (log hazard ratio),
-    ``model_se`` (inverse information, as R's ``coxph`` prints ``se(coef)``) and
-    ``cluster_se`` (lifelines' ``cluster_col`` sandwich of the dfbeta residuals
-    summed within clusters, times G/(G−1) when ``small_sample``).
-    """
-    from lifelines import CoxPHFitter
-
-    codes = pd.factorize(np.asarray(cluster))[0]
-    g = int(codes.max()) + 1
-    frame = X.assign(__T=np.asarray(T, float), __E=np.asarray(E, float), __cluster=codes)
-    cox = CoxPHFitter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cox.fit(frame, "__T", "__E", cluster_col="__cluster")
-    factor = math.sqrt(g / (g - 1)) if small_sample and g > 1 else 1.0
-    return pd.DataFrame(
-        {
-            "coef": cox.params_,
-            "model_se": np.sqrt(np.diag(cox.variance_matrix_.loc[X.columns, X.columns])),
-            "cluster_se": cox.standard_errors_ * factor,
-        }
-    ).loc[list(X.columns)]
 
 
 def km_median(t: np.ndarray, e: np.ndarray) -> float:
@@ -890,6 +870,39 @@ def km_median(t: np.ndarray, e: np.ndarray) -> float:
     surv = np.cumprod(1.0 - deaths / at_risk)
     hit = np.flatnonzero(surv <= 0.5)
     return float(times[hit[0]]) if hit.size else math.inf
+
+
+def km_median_cluster_draws(
+    t: np.ndarray, e: np.ndarray, codes: np.ndarray, counts: np.ndarray
+) -> np.ndarray:
+    """:func:`km_median` of cluster-bootstrap samples, one per row of ``counts``.
+
+    ``codes``: each row's cluster (0 … G−1); ``counts`` (B × G): how often each
+    cluster is drawn. A sample repeats a cluster's rows as often as it is drawn, so
+    its deaths and rows per distinct time are ``counts`` times the per-cluster
+    tallies (integers: exact in floating point). The median is then the same
+    number :func:`km_median` gives on the concatenated rows (times absent from a
+    sample contribute a factor of exactly 1). NaN where a sample has no rows.
+    """
+    from scipy import sparse
+
+    times, which = np.unique(t, return_inverse=True)
+    shape = (int(counts.shape[1]), len(times))
+    deaths = sparse.csr_matrix((e.astype(float), (codes, which)), shape=shape)
+    rows = sparse.csr_matrix((np.ones(len(t)), (codes, which)), shape=shape)
+    out = np.empty(len(counts))
+    chunk = max(1, 4_000_000 // max(1, len(times)))  # bounds the B × K work arrays
+    for lo in range(0, len(counts), chunk):
+        c = counts[lo : lo + chunk].T.astype(float)
+        d = (deaths.T @ c).T
+        n = (rows.T @ c).T
+        at_risk = n[:, ::-1].cumsum(axis=1)[:, ::-1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(n > 0, 1.0 - d / at_risk, 1.0)
+        hit = np.cumprod(factor, axis=1) <= 0.5
+        med = np.where(hit.any(axis=1), times[hit.argmax(axis=1)], math.inf)
+        out[lo : lo + chunk] = np.where(at_risk[:, 0] > 0, med, math.nan)
+    return out
 
 
 def _check_breakthrough(claim: ClaimRecord) -> None:
@@ -962,8 +975,13 @@ def eval_breakthrough(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Resu
                     model_se=float(aft.standard_errors_.loc[("lambda_", term)]),
                 ),
             )
+    cox = None
     if "hazard_ratio" in ctx.wanted:
-        cox = cox_cluster_fit(X, T, E, cl).loc[term]
+        try:
+            cox = cox_cluster_fit(X, T, E, cl).loc[term]
+        except CoxFitError as exc:
+            out["hazard_ratio"] = Unavailable(str(exc))
+    if cox is not None:
         b, se = float(cox["coef"]), float(cox["cluster_se"])
         implied = None
         if math.isfinite(shape) and claim.tests:
@@ -984,7 +1002,7 @@ def eval_breakthrough(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Resu
             n_obs=len(d),
             n_clusters=g_all,
             scale="log",
-            method=f"Cox proportional hazards (lifelines, Efron ties); hazard ratio of "
+            method=f"Cox proportional hazards (Efron ties, lifelines' estimator); hazard ratio of "
             f"{lead}- vs {ref}-led tasks; sandwich SE clustered by consortium "
             "(G/(G−1)), normal CI",
             short="Cox PH, clustered sandwich",
@@ -1011,17 +1029,17 @@ def eval_breakthrough(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Resu
             keep = a | r
             Tk, Ek, Lk, Ck = T[keep], E[keep], a[keep], cl[keep]
             codes, uniq = pd.factorize(Ck)
-            rows = [np.flatnonzero(codes == i) for i in range(len(uniq))]
             rng = ctx.rng()
-            draws = np.empty(n_boot)
-            for b_ in range(n_boot):
-                pick = rng.integers(0, len(uniq), len(uniq))
-                idx = np.concatenate([rows[i] for i in pick])
-                t_, e_, l_ = Tk[idx], Ek[idx], Lk[idx]
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    draws[b_] = np.log(km_median(t_[l_], e_[l_])) - np.log(
-                        km_median(t_[~l_], e_[~l_])
-                    )
+            counts = np.stack(
+                [
+                    np.bincount(rng.integers(0, len(uniq), len(uniq)), minlength=len(uniq))
+                    for _ in range(n_boot)
+                ]
+            )
+            with np.errstate(divide="ignore", invalid="ignore"):
+                draws = np.log(km_median_cluster_draws(Tk[Lk], Ek[Lk], codes[Lk], counts)) - np.log(
+                    km_median_cluster_draws(Tk[~Lk], Ek[~Lk], codes[~Lk], counts)
+                )
             # NaN: a draw without tasks of one group (dropped, counted); ±inf: a median
             # not reached in a draw (kept: it sorts to the end it belongs to)
             n_nan = int(np.isnan(draws).sum())
@@ -1112,7 +1130,13 @@ def eval_best_level(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result
         m = dict(models[test.name])
         best, over = test.claimed.best, list(test.claimed.over)
         levels = [best, *over]
-        pan = data.panel[data.panel[factor].astype(str).isin(levels)].copy()
+        pan = _model_columns(
+            data.panel,
+            [factor, m["outcome"]],
+            m.get("controls", []),
+            m.get("fixed_effects", ["year"]),
+        )
+        pan = pan[pan[factor].astype(str).isin(levels)].copy()
         pan[factor] = pan[factor].astype(str)
         present = set(pan[factor].unique())
         missing = [lv for lv in levels if lv not in present]
@@ -1210,7 +1234,7 @@ def eval_industry_heterogeneity(claim: ClaimRecord, data: ClaimData, ctx: Contex
     subsidy = p.get("subsidy", "subsidy")
     share = p.get("share", "industrial_task_share")
     controls = list(p.get("controls", ["n_members"]))
-    pan = data.panel.copy()
+    pan = _model_columns(data.panel, ["high_tech", outcome, subsidy, share], controls)
     ht = _as_bool(pan["high_tech"]).where(pan["high_tech"].notna())
     if ht.dropna().nunique() < 2:
         raise NotTestable("high_tech does not vary across consortia: no interaction to estimate")
@@ -1270,7 +1294,7 @@ def eval_subsidy_elasticity(claim: ClaimRecord, data: ClaimData, ctx: Context) -
     outcome = p.get("outcome", "rd_expenditure")
     subsidy = p.get("subsidy", "subsidy")
     controls = list(p.get("controls", ["n_members"]))
-    pan = data.panel.copy()
+    pan = _model_columns(data.panel, [outcome, subsidy], controls)
     pan[f"log_{outcome}"] = _log_positive(pan[outcome])
     pan[f"log_{subsidy}"] = _log_positive(pan[subsidy])
     spec = {
@@ -1317,7 +1341,9 @@ def eval_rate_effect(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Resul
     outcome = p.get("outcome", "transfer_rate")
     controls = list(p.get("controls", ["lead_type", "industry", "n_members"]))
     fes = list(p.get("fixed_effects", ["year"]))
-    pan = data.panel.copy()
+    pan = _model_columns(
+        data.panel, [regressor, outcome, "achievements", "achievements_transferred"], controls, fes
+    )
     if outcome == "transfer_rate" and "transfer_rate" not in pan:
         ach = pd.to_numeric(pan["achievements"])
         pan["transfer_rate"] = (pd.to_numeric(pan["achievements_transferred"]) / ach).where(ach > 0)

@@ -21,6 +21,7 @@ Both are drawn under the project theme and saved with
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,15 @@ from .evaluators import CID, linearised_se, ratio_influence, wald
 from .registry import Registry, load_registry
 
 KM_COLUMNS = ("lead_type", "duration_years", "event")
+# what transfer_rate_vs_claim draws and pools (year: consortium-year level only)
+TRANSFER_FIGURE_COLUMNS = (
+    CID,
+    "year",
+    "lead_type",
+    "transfer_rate",
+    "achievements",
+    "achievements_transferred",
+)
 
 
 def _lead_types(values: pd.Series) -> list[str]:
@@ -108,7 +118,9 @@ def km_curves(
                 f"{median:.2f} y)" if math.isfinite(median) else "not reached)"
             )
             top.step(s.index, s.to_numpy(), where="post", color=colour, lw=1.6, label=label)
-            cens = g.loc[g["E"] == 0, "T"].to_numpy()
+            # one mark per distinct censoring time: identical marks stacked by the
+            # thousand (large registries) only slow the rendering down
+            cens = np.unique(g.loc[g["E"] == 0, "T"].to_numpy())
             if cens.size:
                 at = s.index.searchsorted(cens, side="right") - 1
                 top.plot(cens, s.to_numpy()[at], "|", color=colour, ms=4, mew=0.8, alpha=0.7)
@@ -232,11 +244,20 @@ def time_ratio_summary(json_path: str | Path | None) -> dict | None:
     }
 
 
+def _read_columns(path: str | Path, columns: Sequence[str]) -> pd.DataFrame:
+    """The ``columns`` of a parquet file that it has (a figure reads a few of many
+    columns; an absent one is reported by the figure function that needs it)."""
+    import pyarrow.parquet as pq
+
+    present = set(pq.read_schema(path).names)
+    return pd.read_parquet(path, columns=[c for c in columns if c in present])
+
+
 def km_figure_step(
     tasks_path: str | Path, figure_stem: str | Path, json_path: str | Path | None = None
 ) -> dict[str, Path]:
     """Read ``tasks.parquet`` (and the claims JSON for the time ratio); write the KM figure."""
-    tasks = pd.read_parquet(tasks_path)
+    tasks = _read_columns(tasks_path, KM_COLUMNS)
     return save_figure(km_curves(tasks, time_ratio=time_ratio_summary(json_path)), figure_stem)
 
 
@@ -244,6 +265,6 @@ def transfer_figure_step(
     registry_path: str | Path, panel_path: str | Path, figure_stem: str | Path, seed: int = 0
 ) -> dict[str, Path]:
     """Read the registry and ``panel.parquet``; write the transfer-rate-vs-claim figure."""
-    panel = pd.read_parquet(panel_path)
+    panel = _read_columns(panel_path, TRANSFER_FIGURE_COLUMNS)
     registry = load_registry(registry_path)
     return save_figure(transfer_rate_vs_claim(panel, registry, seed), figure_stem)
