@@ -255,6 +255,20 @@ def test_derived_log_is_missing_for_non_positive_values():
     assert "log_x" not in panel
 
 
+def test_read_panel_reads_the_columns_asked_for_with_their_derived_sources(tmp_path):
+    path = tmp_path / "panel.parquet"
+    pd.DataFrame(
+        {"id": ["a", "b", "a"], "x": [1.0, np.e, 0.0], "unused": [1, 2, 3], "t": ["u", "v", "u"]}
+    ).to_parquet(path)
+    derived = {"log_x": {"log": "x"}, "log1p_x": {"log1p": "x"}}
+    panel = scp.read_panel(path, derived, columns=["id", "log_x", "absent"], categorical=True)
+    assert set(panel.columns) == {"id", "x", "log_x"}  # no unused column, no other derived one
+    assert isinstance(panel["id"].dtype, pd.CategoricalDtype)
+    assert panel["id"].tolist() == ["a", "b", "a"]
+    assert panel["log_x"].tolist()[:2] == pytest.approx([0.0, 1.0])
+    assert np.isnan(panel["log_x"].iloc[2])
+
+
 # --------------------------------------------------------------------------- #
 # estimation steps
 # --------------------------------------------------------------------------- #

@@ -139,3 +139,57 @@ def test_fraclogit_rejects_outcome_outside_unit_interval(k401):
 
     with pytest.raises(SpecError, match=r"\[0, 1\]"):
         fit(dict(K, outcome="prate"), k401)
+
+
+def test_irls_equals_statsmodels_glm(k401):
+    """The package's IRLS (normal equations) against statsmodels ``GLM(Binomial)`` IRLS
+    (SVD least squares), on the 401(k) data and a simulated design with dummies."""
+    import statsmodels.api as sm
+
+    from consortia.estimate.fractional import fractional_logit_irls
+
+    rng = np.random.default_rng(7)
+    n = 5_000
+    z = rng.normal(size=(n, 2))
+    level = rng.integers(0, 3, n)
+    X_sim = np.column_stack([np.ones(n), z, level == 1, level == 2]).astype(float)
+    y_sim = np.clip(expit(X_sim @ [0.2, 0.5, -1.0, 0.4, -0.3] + rng.normal(0, 0.5, n)), 0, 1)
+    y_sim[:200] = 0.0  # boundary values, as transfer rates have
+    X_401 = sm.add_constant(k401[["mrate", "ltotemp", "age", "sole"]]).to_numpy(dtype=float)
+    for y, X in ((k401["rate"].to_numpy(dtype=float), X_401), (y_sim, X_sim)):
+        glm = sm.GLM(y, X, family=sm.families.Binomial()).fit(tol=1e-12, maxiter=200)
+        beta, converged, _ = fractional_logit_irls(y, X)
+        assert converged and glm.converged
+        np.testing.assert_allclose(beta, glm.params, rtol=1e-10, atol=1e-12)
+
+
+def test_ame_of_a_categorical_equals_brute_force_counterfactuals():
+    """AMEs of a three-level categorical (each level against the reference, the other
+    level's dummy 0 in both counterfactuals) and of a continuous regressor, against the
+    explicit counterfactual predictions and numerical gradients of the delta method."""
+    from consortia.estimate.fractional import average_marginal_effects
+
+    rng = np.random.default_rng(3)
+    n = 2_000
+    level = rng.integers(0, 3, n)
+    X = np.column_stack([np.ones(n), rng.normal(size=n), level == 1, level == 2]).astype(float)
+    names = ["const", "x", "c__b", "c__c"]
+    beta = np.array([0.1, 0.7, -0.5, 0.9])
+    A = rng.normal(size=(4, 4))
+    V = A @ A.T * 1e-3
+    got = average_marginal_effects(
+        beta, V, X, names, skip={"const"}, siblings={"c__b": ["c__c"], "c__c": ["c__b"]}
+    )
+
+    def ame(b, j):
+        if j == 1:
+            return np.mean(expit(X @ b) * (1 - expit(X @ b))) * b[1]
+        X1, X0 = X.copy(), X.copy()
+        X1[:, 2:], X0[:, 2:] = 0.0, 0.0
+        X1[:, j] = 1.0
+        return np.mean(expit(X1 @ b) - expit(X0 @ b))
+
+    for j, name in ((1, "x"), (2, "c__b"), (3, "c__c")):
+        grad = np.array([(ame(beta + h, j) - ame(beta - h, j)) / 2e-6 for h in np.eye(4) * 1e-6])
+        assert got[name]["estimate"] == pytest.approx(ame(beta, j), rel=1e-12)
+        assert got[name]["std_error"] == pytest.approx(np.sqrt(grad @ V @ grad), rel=1e-6)

@@ -89,3 +89,32 @@ def test_re_vs_fe_tests_on_correlated_effects(panel):
     assert out["mundlak"].terms[:2] == ["mean(type_diversity)", "mean(n_members)"]
     assert all(t.startswith("mean(year[") for t in out["mundlak"].terms[2:])
     assert 0 <= out["mundlak"].p_value <= 1 and out["hausman"].df >= 2
+
+
+@pytest.mark.parametrize("estimator", ["ols", "re", "mundlak", "ppml", "fraclogit"])
+def test_text_columns_as_categoricals_give_the_same_fit(panel, estimator):
+    """The workflow reads text columns as categoricals (level codes, no string hashing per
+    model): dummies, their order and labels, the reference level, the sample and every
+    estimate are those of the text columns, whatever the order of the categories."""
+    spec = {
+        "name": "m",
+        "outcome": {"fraclogit": "transfer_rate", "ppml": "patents_filed"}.get(
+            estimator, "rd_per_member"
+        ),
+        "regressors": ["type_diversity", "lead_type"],
+        "controls": ["n_members"],
+        "estimator": estimator,
+        "fixed_effects": ["year"],
+        "reference_levels": {"lead_type": "research_institute"},
+    }
+    text = panel[panel["lead_type"] != "university"].iloc[1:]  # a level absent from the sample
+    coded = text.copy()
+    for column in ("consortium_id", "lead_type"):
+        levels = sorted(panel[column].unique(), reverse=True)  # not the text order
+        coded[column] = pd.Categorical(text[column], categories=levels)
+    a, b = fit(spec, text), fit(spec, coded)
+    assert a.terms == b.terms and "lead_type[enterprise]" in a.terms
+    assert "lead_type[university]" not in a.terms
+    assert a.nobs == b.nobs and a.n_clusters == b.n_clusters
+    np.testing.assert_allclose(a.params_series, b.params_series, rtol=1e-12)
+    np.testing.assert_allclose(a.se_series, b.se_series, rtol=1e-12)

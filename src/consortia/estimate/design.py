@@ -99,20 +99,30 @@ def _is_categorical(s: pd.Series) -> bool:
     )
 
 
-def _dummies(s: pd.Series, var: str, reference: str | None) -> tuple[pd.DataFrame, dict, str]:
-    levels = sorted(pd.unique(s.dropna()).tolist(), key=str)
+def _level_codes(s: pd.Series) -> tuple[np.ndarray, list]:
+    """Integer codes of the values of ``s`` (−1: missing) and the levels they index, from
+    the categories of a categorical column (no hashing of strings), else one factorize."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy(), s.cat.categories.tolist()
+    codes, uniques = pd.factorize(s)
+    return codes, list(uniques)
+
+
+def _dummy_levels(
+    s: pd.Series, var: str, reference: str | None, as_text: bool = False
+) -> tuple[np.ndarray, list[tuple[int, object]], str]:
+    """(codes, [(code, level) of every non-reference level present, levels in string order],
+    reference level). ``as_text``: levels compared and named as their text (time effects)."""
+    codes, values = _level_codes(s)
+    present = np.bincount(codes[codes >= 0], minlength=len(values)) > 0
+    levels = [(c, str(v) if as_text else v) for c, v in enumerate(values) if present[c]]
+    levels.sort(key=lambda item: str(item[1]))
+    names = [lev for _, lev in levels]
     if reference is None:
-        reference = levels[0]
-    elif reference not in levels:
-        raise SpecError(f"reference level {reference!r} of {var!r} is not in the sample ({levels})")
-    out, labels = {}, {}
-    for lev in levels:
-        if lev == reference:
-            continue
-        col = f"{safe_name(var)}__{safe_name(lev)}"
-        out[col] = (s == lev).astype(float).to_numpy()
-        labels[col] = f"{var}[{lev}]"
-    return pd.DataFrame(out, index=s.index), labels, str(reference)
+        reference = names[0]
+    elif reference not in names:
+        raise SpecError(f"reference level {reference!r} of {var!r} is not in the sample ({names})")
+    return codes, [(c, lev) for c, lev in levels if lev != reference], str(reference)
 
 
 def drop_singletons(fe: pd.DataFrame) -> np.ndarray:
@@ -139,8 +149,9 @@ def _all_zero_groups(y: pd.Series, fe: pd.DataFrame, keep: np.ndarray) -> np.nda
     nonzero = (y[keep].to_numpy() != 0).astype(float)
     for c in fe.columns:
         codes = pd.factorize(fe.loc[keep, c])[0]  # counted per group, not a lambda per group
-        n_nonzero = np.bincount(codes[codes >= 0], weights=nonzero[codes >= 0],
-                                minlength=codes.max(initial=-1) + 1)
+        n_nonzero = np.bincount(
+            codes[codes >= 0], weights=nonzero[codes >= 0], minlength=codes.max(initial=-1) + 1
+        )
         zero_group = (codes >= 0) & (n_nonzero[codes] == 0)
         drop[np.flatnonzero(keep)[zero_group]] = True
     return drop
@@ -192,36 +203,50 @@ def build_design(spec: ModelSpec, data: pd.DataFrame) -> Design:
     if spec.estimator == "ppml" and (y < 0).any():
         raise SpecError(f"model {spec.name!r}: PPML needs a non-negative outcome {spec.outcome!r}")
 
-    blocks, labels, source = [], {}, {}
+    # one float array holds y and X (y first): X, y and the frame pyfixest reads are views
+    # of it, and dummies are filled from integer level codes, not string comparisons
+    fills, labels, source = [], {}, {}
     for var in spec.rhs:
         s = df[var]
         if _is_categorical(s):
-            d, lab, _ = _dummies(s, var, spec.reference_levels.get(var))
-            blocks.append(d)
-            labels.update(lab)
-            source.update({c: var for c in d.columns})
+            codes, levels, _ = _dummy_levels(s, var, spec.reference_levels.get(var))
+            for code, lev in levels:
+                col = f"{safe_name(var)}__{safe_name(lev)}"
+                fills.append((col, codes, code))
+                labels[col] = f"{var}[{lev}]"
+                source[col] = var
         else:
             col = safe_name(var)
-            blocks.append(pd.DataFrame({col: pd.to_numeric(s).astype(float)}, index=df.index))
+            fills.append((col, pd.to_numeric(s).astype(float).to_numpy(), None))
             labels[col] = var
             source[col] = var
     time_dummies: list[str] = []
     if spec.estimator not in ABSORBING:
         for fe in spec.fixed_effects:  # time-type effects entered as dummies
-            d, lab, _ = _dummies(df[fe].astype(str), fe, None)
-            blocks.append(d)
-            labels.update(lab)
-            source.update({c: fe for c in d.columns})
-            time_dummies += list(d.columns)
-    X = pd.concat(blocks, axis=1) if blocks else pd.DataFrame(index=df.index)
+            codes, levels, _ = _dummy_levels(df[fe], fe, None, as_text=True)
+            for code, lev in levels:
+                col = f"{safe_name(fe)}__{safe_name(lev)}"
+                fills.append((col, codes, code))
+                labels[col] = f"{fe}[{lev}]"
+                source[col] = fe
+                time_dummies.append(col)
+    names = [col for col, _, _ in fills]
     yname = (
         "y_" + safe_name(spec.outcome)
-        if safe_name(spec.outcome) in X.columns
+        if safe_name(spec.outcome) in names
         else safe_name(spec.outcome)
     )
-    y = y.rename(yname)
-
-    frame = pd.concat([y, X], axis=1)
+    values = np.empty((len(df), 1 + len(fills)), order="F")
+    values[:, 0] = y.to_numpy()
+    for j, (_, column, code) in enumerate(fills, start=1):
+        if code is None:
+            values[:, j] = column
+        else:
+            np.equal(column, code, out=values[:, j], casting="unsafe")
+    del fills
+    y = pd.Series(values[:, 0], index=df.index, name=yname)
+    X = pd.DataFrame(values[:, 1:], index=df.index, columns=names)
+    frame = pd.DataFrame(values, index=df.index, columns=[yname, *names])
     for fe in absorbed:
         frame[f"_fe_{safe_name(fe)}"] = pd.factorize(df[fe])[0]
     for c in spec.cluster_vars:

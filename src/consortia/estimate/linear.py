@@ -60,7 +60,9 @@ def run_pyfixest(design: Design, X: pd.DataFrame | None = None, poisson: bool = 
     """Fit with pyfixest on the design frame (optionally with extra columns)."""
     import pyfixest as pf
 
-    frame = design.frame if X is None else pd.concat([design.frame, X], axis=1)
+    # pyfixest reads a shallow copy (it resets the index in place) instead of copying the
+    # million-row frame again
+    frame = design.frame.copy(deep=False) if X is None else pd.concat([design.frame, X], axis=1)
     fml = design.formula(extra=None if X is None else list(X.columns))
     vcov, vcov_kwargs = pyfixest_vcov(design.spec, design)
     ssc = pyfixest_ssc(design.spec.vcov)
@@ -68,7 +70,13 @@ def run_pyfixest(design: Design, X: pd.DataFrame | None = None, poisson: bool = 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = est(
-            fml, data=frame, vcov=vcov, vcov_kwargs=vcov_kwargs, ssc=ssc, fixef_rm="singleton"
+            fml,
+            data=frame,
+            vcov=vcov,
+            vcov_kwargs=vcov_kwargs,
+            ssc=ssc,
+            fixef_rm="singleton",
+            copy_data=False,
         )
     return fit, fml
 
@@ -222,6 +230,32 @@ def group_sums(A: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
     return out[:, 0] if A.ndim == 1 else out
 
 
+def _expanded(means: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """``means[group]`` (one row of group values per observation) as a column-major array,
+    gathered column by column: a row gather of a million rows is several times slower."""
+    out = np.empty((len(group), means.shape[1]), order="F")
+    for j in range(means.shape[1]):
+        np.take(means[:, j], group, out=out[:, j])
+    return out
+
+
+def _subtract_expanded(A: np.ndarray, means: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """``A − means[group]``, column-major."""
+    out = _expanded(means, group)
+    np.subtract(A, out, out=out)
+    return out
+
+
+def _column_major(*frames: pd.DataFrame) -> np.ndarray:
+    """The columns of the frames side by side, one column-major float array."""
+    out = np.empty((len(frames[0]), sum(f.shape[1] for f in frames)), order="F")
+    start = 0
+    for f in frames:
+        out[:, start : start + f.shape[1]] = f.to_numpy(dtype=float)
+        start += f.shape[1]
+    return out
+
+
 def _greedy_residuals(
     gram: np.ndarray, scale: np.ndarray, tol: float
 ) -> tuple[list[int], list[float]]:
@@ -330,7 +364,7 @@ def random_effects(
     linearmodels.
     """
     n = len(y)
-    exog = np.empty((n, X.shape[1] + 1))
+    exog = np.empty((n, X.shape[1] + 1), order="F")  # column-major: contiguous columns
     exog[:, 0] = 1.0
     exog[:, 1:] = X
     names = ["const", *names]
@@ -345,7 +379,7 @@ def random_effects(
     ybar = group_sums(y, entity, n_groups) / t
 
     # within regression: the variance of the idiosyncratic error
-    xw = exog - xbar[entity]
+    xw = _subtract_expanded(exog, xbar, entity)
     yw = y - ybar[entity]
     x_norm = np.sqrt(np.einsum("ij,ij->j", exog, exog))
     x_norm[x_norm == 0] = 1.0
@@ -369,7 +403,7 @@ def random_effects(
     theta = 1.0 - np.sqrt(sigma2_e / (t * sigma2_u + sigma2_e))
 
     # GLS on the quasi-demeaned data
-    Xs = exog - (theta[:, None] * xbar)[entity]
+    Xs = _subtract_expanded(exog, theta[:, None] * xbar, entity)
     ys = y - (theta * ybar)[entity]
     gram_s = Xs.T @ Xs
     beta, e = _solve_refined(Xs, ys, gram_s, Xs.T @ ys, list(range(k)))
@@ -592,8 +626,8 @@ def mundlak_columns(design: Design) -> pd.DataFrame:
     counts = np.bincount(entity, minlength=n_groups).astype(float)
     X = design.X.to_numpy(dtype=float)
     means = group_sums(X, entity, n_groups) / counts[:, None]
-    varies = _varies_within(X - means[entity], entity, counts)
-    M = means[entity][:, varies]
+    varies = _varies_within(_subtract_expanded(X, means, entity), entity, counts)
+    M = _expanded(means[:, varies], entity)
     names = [c for c, v in zip(design.X.columns, varies) if v]
     # means that do not vary across entities (e.g. time dummies of a balanced panel) are
     # collinear with the constant: leave them out
@@ -621,7 +655,12 @@ def fit_mundlak(design: Design) -> FitResult:
         mean_terms = [labels[c] for c in M.columns if labels[c] in res.terms]
     else:
         mean_columns = list(M.columns)
-        re_ = run_random_effects(design, pd.concat([design.X, M], axis=1))
+        re_ = random_effects(
+            _column_major(design.X, M),
+            [*design.X.columns, *mean_columns],
+            design.y.to_numpy(dtype=float),
+            design.frame["_entity"].to_numpy(),
+        )
         del M
         V, k = _re_vcov(design, re_)
         fml = (

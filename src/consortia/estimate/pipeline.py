@@ -31,6 +31,7 @@ reads the config file or the ``snakemake`` object.
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import logging
 import math
@@ -599,20 +600,64 @@ def plan_models(
 def add_derived(panel: pd.DataFrame, derived: Mapping[str, Mapping[str, str]]) -> pd.DataFrame:
     """A copy of the panel with the derived variables (log of a value ≤ 0 is missing)."""
     out = panel.copy()
+    _derive_into(out, derived)
+    return out
+
+
+def _derive_into(panel: pd.DataFrame, derived: Mapping[str, Mapping[str, str]]) -> None:
     for name, how in derived.items():
         ((transform, source),) = how.items()
         if transform not in TRANSFORMS:
             raise ModelsConfigError(f"derived variable {name!r}: unknown transform {transform!r}")
         values = pd.to_numeric(panel[source], errors="coerce").astype(float)
         if transform == "log":
-            out[name] = np.log(values.where(values > 0))
+            panel[name] = np.log(values.where(values > 0))
         else:
-            out[name] = np.log1p(values.where(values > -1))
-    return out
+            panel[name] = np.log1p(values.where(values > -1))
 
 
-def read_panel(panel_path: str | Path, derived: Mapping[str, Mapping[str, str]]) -> pd.DataFrame:
-    return add_derived(pd.read_parquet(panel_path), derived)
+def read_panel(
+    panel_path: str | Path,
+    derived: Mapping[str, Mapping[str, str]],
+    columns: Iterable[str] | None = None,
+    categorical: bool = False,
+) -> pd.DataFrame:
+    """The panel with the derived variables; only ``columns`` (and the sources of the derived
+    ones among them) if given. ``categorical``: text columns as pandas categoricals (a
+    million consortium ids hashed once, not in every model)."""
+    if columns is not None:
+        wanted = list(dict.fromkeys(columns))
+        for name in wanted:  # grows: the source of a derived variable may be derived too
+            if name in derived:
+                wanted += [c for c in derived[name].values() if c not in wanted]
+        present = set(_parquet_columns(panel_path))
+        columns = [c for c in wanted if c in present]
+        derived = {k: v for k, v in derived.items() if k in wanted}
+    panel = pd.read_parquet(panel_path, columns=columns)
+    if categorical:
+        for c in panel.columns:
+            if pd.api.types.is_object_dtype(panel[c]) or pd.api.types.is_string_dtype(panel[c]):
+                panel[c] = panel[c].astype("category")
+    _derive_into(panel, derived)
+    return panel
+
+
+def _parquet_columns(path: str | Path) -> list[str]:
+    """The column names of a Parquet file (its schema only is read)."""
+    import pyarrow.parquet as pq
+
+    return list(pq.read_schema(path).names)
+
+
+def _model_columns(entries: Iterable[Mapping[str, Any]]) -> list[str] | None:
+    """Every panel column the specs use (None, i.e. all, if one has a sample filter)."""
+    columns: list[str] = []
+    for entry in entries:
+        spec = ModelSpec.from_dict(dict(entry))
+        if spec.sample:
+            return None
+        columns += [*spec.required_columns(), spec.entity, spec.time]
+    return list(dict.fromkeys(columns))
 
 
 def _write_json(payload: Any, path: str | Path) -> None:
@@ -723,8 +768,13 @@ def fit_models_step(
     clusters, and every skipped one (at planning, ``planned_skips``, or here)
     with the reason and the missing columns.
     """
-    panel = read_panel(panel_path, derived)
-    records = [fit_model_step(entry, panel, fit_paths[entry["name"]]) for entry in entries]
+    panel = read_panel(panel_path, derived, columns=_model_columns(entries), categorical=True)
+    records = []
+    for entry in entries:
+        records.append(fit_model_step(entry, panel, fit_paths[entry["name"]]))
+        # a fit's large arrays can sit in reference cycles (pyfixest's model objects) until
+        # the next full collection: free them before the next model allocates its own
+        gc.collect()
     manifest = {
         "panel": str(panel_path),
         "models": records,
