@@ -660,6 +660,16 @@ def _model_columns(entries: Iterable[Mapping[str, Any]]) -> list[str] | None:
     return list(dict.fromkeys(columns))
 
 
+def _mediation_columns(entries: Iterable[Mapping[str, Any]]) -> list[str] | None:
+    """Every panel column the mediations use (None, i.e. all, if one has a sample filter)."""
+    columns: list[str] = []
+    for entry in entries:
+        if entry.get("sample"):
+            return None
+        columns += _mediation_variables(entry)
+    return list(dict.fromkeys(columns))
+
+
 def _write_json(payload: Any, path: str | Path) -> None:
     from .results import _clean
 
@@ -862,7 +872,7 @@ def mediation_step(
     """Each mediation (cluster bootstrap seeded with the study seed), one JSON per entry."""
     from .mediation import mediation_from_dict
 
-    panel = read_panel(panel_path, derived)
+    panel = read_panel(panel_path, derived, columns=_mediation_columns(entries), categorical=True)
     for entry in entries:
         name = entry["name"]
         try:
@@ -891,7 +901,7 @@ def system_step(
     """The SUR fit of one system: its equations' FitResults in one JSON file."""
     from .system import system_fit
 
-    panel = read_panel(panel_path, derived)
+    panel = read_panel(panel_path, derived, columns=_model_columns(equations), categorical=True)
     name = system["name"]
     try:
         results = system_fit(
