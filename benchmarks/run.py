@@ -199,11 +199,17 @@ def _models_config():
     return list(cfg.models.values()), cfg.derived, cfg
 
 
-def _panel_with_derived(work: Path, size: int):
+def _panel_with_derived(work: Path, size: int, narrow: bool = False):
+    """The panel with the derived variables; ``narrow``: as rule fit_models reads it (only
+    the specs' columns, text as categoricals), the fair input for direct pyfixest too."""
     from consortia.estimate import pipeline
 
-    _, derived, _ = _models_config()
-    return pipeline.read_panel(_paths(work, size)["stage"] / "data" / "panel.parquet", derived)
+    entries, derived, _ = _models_config()
+    path = _paths(work, size)["stage"] / "data" / "panel.parquet"
+    if not narrow:
+        return pipeline.read_panel(path, derived)
+    return pipeline.read_panel(path, derived, columns=pipeline._model_columns(entries),
+                               categorical=True)
 
 
 def stage_models(work: Path, size: int, **_) -> dict:
@@ -270,7 +276,9 @@ def stage_model_reference(work: Path, size: int, **_) -> dict:
 
     warnings.simplefilter("ignore")
     entries, _, _ = _models_config()
-    panel = _panel_with_derived(work, size)
+    # Both sides get the frame fit_models works on, and pyfixest is told not to copy it:
+    # pyfixest's default copy of a wide text panel would flatter the pipeline.
+    panel = _panel_with_derived(work, size, narrow=True)
     for column in panel.columns:  # formulaic reads booleans as categories; numbers as numbers
         if panel[column].dtype == bool or str(panel[column].dtype) == "boolean":
             panel[column] = panel[column].astype(float)
@@ -282,7 +290,7 @@ def stage_model_reference(work: Path, size: int, **_) -> dict:
     cluster = spec.cluster_vars[0]
 
     def direct_pyfixest(f=formula, estimator=pf.feols):
-        return estimator(f, data=panel, vcov={"CRV1": cluster}, ssc=ssc).coef()
+        return estimator(f, data=panel, vcov={"CRV1": cluster}, ssc=ssc, copy_data=False).coef()
 
     def linearmodels_fit():
         frame = panel[[spec.outcome, *used, spec.entity, spec.time]].dropna()
