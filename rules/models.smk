@@ -7,6 +7,8 @@
 # variables the dataset cannot provide has no rule and is listed, with the
 # missing columns, in results/models/manifest.json and in the notes of its
 # table. Without any panel outcome (e.g. CORDIS data), nothing here runs.
+import re
+
 include: "models_helpers.smk"
 
 
@@ -59,19 +61,21 @@ if SCP.tests:
 if SCP.mediation:
 
     rule mediation:
-        """Structure → conduct → performance mediation with a seeded cluster bootstrap, one JSON each."""
+        """One structure → conduct → performance mediation with a seeded cluster bootstrap: a job per mediation, so a cluster spreads them."""
         input:
             panel=results_path("data", "panel.parquet"),
         output:
-            scp_mediations(),
+            scp_path("mediation", "{mediation}.json"),
+        wildcard_constraints:
+            mediation="|".join(re.escape(name) for name in SCP.mediation),
         params:
-            entries=list(SCP.mediation.values()),
+            entries=lambda wildcards: [SCP.mediation[wildcards.mediation]],
             derived=SCP.derived,
             seed=config["seed"],
         log:
-            log_path("mediation"),
+            log_path("mediation_{mediation}"),
         benchmark:
-            benchmark_path("mediation")
+            benchmark_path("mediation_{mediation}")
         conda:
             "../environment.yml"
         script:
