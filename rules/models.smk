@@ -25,6 +25,9 @@ if SCP.models:
             specs=list(SCP.models.values()),
             derived=SCP.derived,
             planned_skips=SCP.skipped,
+        # the longest job and on the critical path (clean → panel → fit_models → tables):
+        # started first once the panel exists, the shorter jobs fill the other cores
+        priority: 10
         log:
             log_path("fit_models"),
         benchmark:
