@@ -31,9 +31,10 @@ import math
 import numpy as np
 import pandas as pd
 
+from consortia.estimate.vcov import cluster_sums, codes
+
 __all__ = [
     "CoxFitError",
-    "cluster_sums",
     "cox_cluster_fit",
     "cox_efron_newton",
     "cox_score_residuals",
@@ -211,14 +212,6 @@ def cox_score_residuals(X: np.ndarray, E: np.ndarray, beta: np.ndarray) -> np.nd
     return E[:, None] * (X - xbar) - phi[:, None] * (X * cum_a[:, None] - cum_a_xbar)
 
 
-def cluster_sums(scores: np.ndarray, cluster: np.ndarray) -> np.ndarray:
-    """Per-cluster column sums of ``scores`` (n × k): one row per distinct cluster."""
-    codes, uniques = pd.factorize(np.asarray(cluster))
-    return np.column_stack(
-        [np.bincount(codes, weights=col, minlength=len(uniques)) for col in scores.T]
-    )
-
-
 def cox_cluster_fit(
     X: pd.DataFrame,
     T: np.ndarray,
@@ -245,7 +238,8 @@ def cox_cluster_fit(
     variance_z = -np.linalg.inv(hessian)
     scores = cox_score_residuals(Z, Es.astype(float), beta_z)
     # dfbeta residuals summed within clusters
-    dfbeta = cluster_sums(scores, np.asarray(cluster)[order]) @ (variance_z / std[None, :])
+    sums = cluster_sums(scores, codes(np.asarray(cluster)[order]))
+    dfbeta = sums @ (variance_z / std[None, :])
     g = len(dfbeta)
     robust = dfbeta.T @ dfbeta
     factor = math.sqrt(g / (g - 1)) if small_sample and g > 1 else 1.0

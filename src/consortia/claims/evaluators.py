@@ -39,8 +39,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from consortia.estimate.vcov import cluster_sums, codes
+
 from . import power as pw
-from .cox import CoxFitError, cluster_sums, cox_cluster_fit
+from .cox import CoxFitError, cox_cluster_fit
 from .intervals import newcombe_interval
 from .registry import ClaimRecord, Registry, TestSpec, load_registry
 from .verdict import (
@@ -851,7 +853,7 @@ def weibull_aft_cluster_vcov(
     for j, c in enumerate(lam_cov):
         scores[:, pos[("lambda_", c)]] = s_beta[:, j]
     scores[:, pos[("rho_", "Intercept")]] = s_gamma
-    S = cluster_sums(scores, cluster)
+    S = cluster_sums(scores, codes(cluster))
     g = len(S)
     meat = S.T @ S
     Vc = V @ meat @ V * (g / (g - 1) if small_sample and g > 1 else 1.0)
