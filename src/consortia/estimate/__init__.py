@@ -19,8 +19,17 @@ from __future__ import annotations
 import pandas as pd
 
 from .design import Design, SampleReport, build_design
+from .identification import identify
 from .results import FitResult
-from .spec import ESTIMATORS, ModelSpec, SpecError, VcovOptions, load_specs, validate_spec
+from .spec import (
+    ESTIMATORS,
+    ModelSpec,
+    NotEstimable,
+    SpecError,
+    VcovOptions,
+    load_specs,
+    validate_spec,
+)
 from .specification_tests import TestResult, hausman, mundlak_test, re_vs_fe_tests
 from .vcov import CR1_TEXT
 
@@ -30,6 +39,7 @@ __all__ = [
     "Design",
     "FitResult",
     "ModelSpec",
+    "NotEstimable",
     "SampleReport",
     "SpecError",
     "TestResult",
@@ -37,6 +47,7 @@ __all__ = [
     "build_design",
     "fit",
     "hausman",
+    "identify",
     "load_specs",
     "mundlak_test",
     "re_vs_fe_tests",
@@ -45,13 +56,15 @@ __all__ = [
 
 
 def fit(spec: ModelSpec | dict, data: pd.DataFrame) -> FitResult:
-    """Fit one model spec on the consortium-year panel."""
+    """Fit one model spec on the consortium-year panel: the columns the sample does not
+    identify are left out with the reason (:func:`identify`); :class:`NotEstimable` when
+    nothing of interest is left."""
     from .counts import fit_ppml
     from .fractional import fit_fraclogit
     from .linear import fit_mundlak, fit_ols, fit_re, fit_twfe
 
     spec = spec if isinstance(spec, ModelSpec) else ModelSpec.from_dict(spec)
-    design = build_design(spec, data)
+    design = identify(build_design(spec, data))
     return {
         "ols": fit_ols,
         "twfe": fit_twfe,

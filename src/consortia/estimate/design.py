@@ -60,6 +60,9 @@ class Design:
     frame: pd.DataFrame  # y, X, absorbed FE, clusters, entity, time (for formula interfaces)
     report: SampleReport
     time_dummies: list[str] = field(default_factory=list)
+    # term or variable -> why the sample does not identify it (it is left out of the fit)
+    not_identified: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # said under the fit (e.g. reference level)
 
     @property
     def clusters(self) -> np.ndarray | None:
@@ -110,19 +113,25 @@ def _level_codes(s: pd.Series) -> tuple[np.ndarray, list]:
 
 def _dummy_levels(
     s: pd.Series, var: str, reference: str | None, as_text: bool = False
-) -> tuple[np.ndarray, list[tuple[int, object]], str]:
+) -> tuple[np.ndarray, list[tuple[int, object]], str, str | None]:
     """(codes, [(code, level) of every non-reference level present, levels in string order],
-    reference level). ``as_text``: levels compared and named as their text (time effects)."""
+    reference level, a note when the configured reference level is not in the sample and the
+    first level present stands in for it). ``as_text``: levels compared and named as their
+    text (time effects)."""
     codes, values = _level_codes(s)
     present = np.bincount(codes[codes >= 0], minlength=len(values)) > 0
     levels = [(c, str(v) if as_text else v) for c, v in enumerate(values) if present[c]]
     levels.sort(key=lambda item: str(item[1]))
     names = [lev for _, lev in levels]
-    if reference is None:
-        reference = names[0]
-    elif reference not in names:
-        raise SpecError(f"reference level {reference!r} of {var!r} is not in the sample ({names})")
-    return codes, [(c, lev) for c, lev in levels if lev != reference], str(reference)
+    note = None
+    if reference is not None and reference not in names and len(names) > 1:
+        note = (
+            f"{var}: the reference level {reference!r} is not in the estimation sample; "
+            f"the contrasts are against {names[0]!r}"
+        )
+    if reference is None or reference not in names:
+        reference = names[0] if names else reference
+    return codes, [(c, lev) for c, lev in levels if lev != reference], str(reference), note
 
 
 def drop_singletons(fe: pd.DataFrame) -> np.ndarray:
@@ -206,10 +215,18 @@ def build_design(spec: ModelSpec, data: pd.DataFrame) -> Design:
     # one float array holds y and X (y first): X, y and the frame pyfixest reads are views
     # of it, and dummies are filled from integer level codes, not string comparisons
     fills, labels, source = [], {}, {}
+    not_identified, notes = {}, []
     for var in spec.rhs:
         s = df[var]
         if _is_categorical(s):
-            codes, levels, _ = _dummy_levels(s, var, spec.reference_levels.get(var))
+            codes, levels, reference, note = _dummy_levels(s, var, spec.reference_levels.get(var))
+            if note:
+                notes.append(note)
+            if not levels:
+                not_identified[var] = (
+                    f"a single level in the estimation sample ({reference}): no contrast to "
+                    "estimate"
+                )
             for code, lev in levels:
                 col = f"{safe_name(var)}__{safe_name(lev)}"
                 fills.append((col, codes, code))
@@ -223,7 +240,7 @@ def build_design(spec: ModelSpec, data: pd.DataFrame) -> Design:
     time_dummies: list[str] = []
     if spec.estimator not in ABSORBING:
         for fe in spec.fixed_effects:  # time-type effects entered as dummies
-            codes, levels, _ = _dummy_levels(df[fe], fe, None, as_text=True)
+            codes, levels, _, _ = _dummy_levels(df[fe], fe, None, as_text=True)
             for code, lev in levels:
                 col = f"{safe_name(fe)}__{safe_name(lev)}"
                 fills.append((col, codes, code))
@@ -269,6 +286,8 @@ def build_design(spec: ModelSpec, data: pd.DataFrame) -> Design:
         frame=frame,
         report=report,
         time_dummies=time_dummies,
+        not_identified=not_identified,
+        notes=notes,
     )
 
 

@@ -97,6 +97,14 @@ def _df_inference(design: Design, nobs: int, k: int, linear: bool) -> int | None
     return nobs - k
 
 
+def not_identified_notes(not_identified: dict[str, str]) -> list[str]:
+    """One note per reason, naming the terms it left out (as R fixest reports them)."""
+    by_reason: dict[str, list[str]] = {}
+    for term, reason in not_identified.items():
+        by_reason.setdefault(reason, []).append(term)
+    return [f"left out, {reason}: {', '.join(terms)}" for reason, terms in by_reason.items()]
+
+
 def _assemble(
     design: Design,
     estimator: str,
@@ -140,8 +148,12 @@ def _assemble(
         small_sample=small_sample_text(spec),
         sample=spec.sample,
         sample_report=rep.__dict__.copy(),
-        dropped_terms=[design.labels.get(d, d) for d in (dropped or [])],
-        notes=rep.messages() + list(notes or []),
+        dropped_terms=[
+            *design.not_identified,
+            *(design.labels.get(d, d) for d in (dropped or [])),
+        ],
+        notes=rep.messages() + not_identified_notes(design.not_identified) + design.notes
+        + list(notes or []),
         extra=extra or {},
         spec=spec.to_dict(),
         software=software_versions(),

@@ -713,6 +713,8 @@ def _analytic(
 def _percentile(boot: np.ndarray, level: float) -> list[float]:
     alpha = 1 - level
     ok = boot[np.isfinite(boot)]
+    if not len(ok):  # no replicate could be estimated: no interval, not an error
+        return [math.nan, math.nan]
     return [float(x) for x in np.quantile(ok, [alpha / 2, 1 - alpha / 2])]
 
 
@@ -721,6 +723,8 @@ def _bca(
 ) -> tuple[list[float], dict]:
     ok = boot[np.isfinite(boot)]
     B = len(ok)
+    if not B:
+        return [math.nan, math.nan], {"z0": math.nan, "acceleration": math.nan}
     # replicates equal to the estimate up to rounding (a draw of every cluster once) are
     # ties, counted half: the same answer whatever the order of floating-point sums
     tie = np.abs(ok - theta) <= 1e-12 * max(1.0, abs(theta))

@@ -49,7 +49,7 @@ import yaml
 
 from consortia import measures
 
-from .spec import ModelSpec, SpecError
+from .spec import ModelSpec, NotEstimable, SpecError
 
 __all__ = [
     "CONSORTIUM_ATTRIBUTES",
@@ -413,6 +413,11 @@ def skipped_record(
     }
 
 
+def _failed_stage(exc: SpecError) -> str:
+    """"identification" when the data cannot identify the model, "fit" otherwise."""
+    return "identification" if isinstance(exc, NotEstimable) else "fit"
+
+
 def _mundlak_entry(re_entry: Mapping[str, Any], name: str) -> dict[str, Any]:
     """The RE specification as the Mundlak (correlated RE) model its test is computed from."""
     spec = ModelSpec.from_dict(dict(re_entry))
@@ -744,7 +749,7 @@ def fit_model_step(
     try:
         result = fit(spec, panel)
     except SpecError as exc:
-        record = skipped_record("model", name, str(exc), stage="fit")
+        record = skipped_record("model", name, str(exc), stage=_failed_stage(exc))
         _write_json(record, out_json)
         log.warning("model %s skipped: %s", name, exc)
         return record
@@ -814,7 +819,7 @@ def re_fe_tests_from_fits(
             )
     tests = re_vs_fe_tests_from_fits(re_fit, mundlak_fit)
     log.info(
-        "tests %s: Hausman %.3f (df %d), Mundlak %.3f (df %d)",
+        "tests %s: Hausman %s (df %s), Mundlak %s (df %s)",
         name,
         tests["hausman"].statistic,
         tests["hausman"].df,
@@ -878,7 +883,9 @@ def mediation_step(
         try:
             result = mediation_from_dict({**entry, "seed": int(seed)}, panel)
         except SpecError as exc:
-            _write_json(skipped_record("mediation", name, str(exc), stage="fit"), out_paths[name])
+            record = skipped_record("mediation", name, str(exc), stage=_failed_stage(exc))
+            _write_json(record, out_paths[name])
+            log.warning("mediation %s skipped: %s", name, exc)
             continue
         log.info(
             "mediation %s: indirect %.4f, percentile CI [%.4f, %.4f], %d replicates (%.2f s)",
@@ -908,7 +915,8 @@ def system_step(
             [dict(e) for e in equations], panel, method=system.get("method", "auto"), name=name
         )
     except SpecError as exc:
-        _write_json(skipped_record("system", name, str(exc), stage="fit"), out_json)
+        _write_json(skipped_record("system", name, str(exc), stage=_failed_stage(exc)), out_json)
+        log.warning("system %s skipped: %s", name, exc)
         return
     payload = {
         "status": "done",

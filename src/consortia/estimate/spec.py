@@ -49,6 +49,11 @@ class SpecError(ValueError):
     """A specification that cannot be fitted as written (the message says why)."""
 
 
+class NotEstimable(SpecError):
+    """The data cannot identify the model at all: no identified regressor of interest, no
+    residual degrees of freedom, fewer than two clusters (the message says which)."""
+
+
 @dataclass(frozen=True)
 class VcovOptions:
     """Small-sample conventions of the covariance estimator.

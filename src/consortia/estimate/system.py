@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from .design import Design, build_design
+from .identification import identify
 from .mediation import (
     _group_demean,
     _independent_columns,
@@ -59,6 +60,7 @@ from .mediation import (
     _software,
     _variable_matrix,
 )
+from .linear import not_identified_notes
 from .results import FitResult, inference
 from .spec import ModelSpec, SpecError
 from .vcov import clustering_text, cr_factor, small_sample_text
@@ -269,9 +271,10 @@ def system_fit(
         data = data[[c for c in needed if c in data.columns]]
     data = data.reset_index(drop=True)
     designs, n_lost = _common_designs(specs, data)
+    designs = [identify(d) for d in designs]
     eqs = [_equation(d, data) for d in designs]
     # the equations hold their numeric designs; of the Design objects only text is used
-    records = [(d.formula(), d.report) for d in designs]
+    records = [(d.formula(), d.report, d.not_identified, d.notes) for d in designs]
     del designs
     n = len(eqs[0]["y"])
     cl = eqs[0]["clusters"]
@@ -297,7 +300,9 @@ def system_fit(
 
     out = []
     pos = 0
-    for j, (s, eq, (formula, report)) in enumerate(zip(specs, eqs, records, strict=True)):
+    for j, (s, eq, (formula, report, not_identified, design_notes)) in enumerate(
+        zip(specs, eqs, records, strict=True)
+    ):
         k = len(eq["names"])
         beta = params[pos : pos + k]
         V = cov[pos : pos + k, pos : pos + k]
@@ -316,7 +321,7 @@ def system_fit(
         label = f"SUR equation ({'FGLS' if used == 'GLS' else 'OLS'})" + (
             f", {' + '.join(fe)} effects" if fe else ""
         )
-        notes = report.messages()
+        notes = report.messages() + not_identified_notes(not_identified) + design_notes
         if n_lost:
             notes.append(
                 f"system estimated on the common sample of its {len(specs)} equations: "
@@ -348,7 +353,7 @@ def system_fit(
                 small_sample=small_sample_text(s) + "; " + SUR_SE_TEXT,
                 sample=s.sample,
                 sample_report=report.__dict__.copy(),
-                dropped_terms=eq["dropped"],
+                dropped_terms=[*not_identified, *eq["dropped"]],
                 notes=notes,
                 extra={
                     "base_estimator": s.estimator,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .spec import ModelSpec, VcovOptions
+from .spec import ModelSpec, NotEstimable, VcovOptions
 
 CR1_TEXT = (
     "CR1: G/(G−1)·(N−1)/(N−K), K excludes FE nested in clusters (as Stata reghdfe / R fixest)"
@@ -98,6 +98,10 @@ def cluster_meat(scores: np.ndarray, group: np.ndarray) -> np.ndarray:
 
 
 def cr_factor(G: int, n: int, k: int, small_sample: str) -> float:
+    if G < 2:
+        raise NotEstimable(f"one cluster: a cluster-robust covariance needs at least two (G = {G})")
+    if n <= k:
+        raise NotEstimable(f"N = {n} observations leave no residual degrees of freedom for K = {k}")
     if small_sample == "CR0":
         return 1.0
     f = G / (G - 1.0)
@@ -122,6 +126,10 @@ def sandwich(
     """
     n = scores.shape[0]
     if clusters is None:
+        if n <= k:
+            raise NotEstimable(
+                f"N = {n} observations leave no residual degrees of freedom for K = {k}"
+            )
         meat = scores.T @ scores
         f = {"CR1": n / (n - k), "CR1-G": n / (n - 1.0), "CR0": 1.0}[opts.small_sample]
         V = f * bread @ meat @ bread
