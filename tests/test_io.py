@@ -5,7 +5,13 @@ import pandas as pd
 import pytest
 
 from consortia.clean import clean_dataset
-from consortia.io import ContractError, discover_dataset, find_table_file, read_table
+from consortia.io import (
+    ContractError,
+    discover_dataset,
+    find_table_file,
+    read_dataset,
+    read_table,
+)
 
 CONSORTIA = pd.DataFrame(
     {
@@ -100,6 +106,71 @@ def test_missing_dataset_folder_is_an_error(tmp_path):
         discover_dataset(tmp_path / "nowhere", {}, {})
 
 
+def test_dangling_table_symlink_is_an_error_naming_the_file(tmp_path):
+    # A broken link is a table the user meant to give, not an absent optional table.
+    minimal_dataset(tmp_path)
+    (tmp_path / "panel.csv").symlink_to(tmp_path / "moved" / "panel.csv")
+    with pytest.raises(ContractError) as error:
+        discover_dataset(tmp_path, {}, {})
+    message = str(error.value)
+    assert f"{tmp_path / 'panel.csv'}: a broken symbolic link" in message
+    assert str(tmp_path / "moved" / "panel.csv") in message
+    assert "panel table" in message
+
+
+def test_folder_named_like_a_table_is_an_error(tmp_path):
+    minimal_dataset(tmp_path)
+    (tmp_path / "tasks.csv").mkdir()
+    with pytest.raises(ContractError, match=r"tasks\.csv: a folder, not a file.*tasks table"):
+        discover_dataset(tmp_path, {}, {})
+
+
+def test_configured_file_that_is_a_broken_link_says_so(tmp_path):
+    minimal_dataset(tmp_path)
+    (tmp_path / "mine.csv").symlink_to(tmp_path / "gone.csv")
+    with pytest.raises(ContractError, match=r"mine\.csv: a broken symbolic link"):
+        find_table_file(tmp_path, "panel", {"file": "mine.csv"})
+
+
+def test_every_table_fault_is_reported_in_one_pass(tmp_path):
+    minimal_dataset(tmp_path)
+    write(pd.DataFrame({"consortium_id": ["C1"], "member_id": ["M1"]}), tmp_path / "members.csv")
+    (tmp_path / "panel.parquet").write_bytes(b"not parquet at all")
+    (tmp_path / "tasks.csv").symlink_to(tmp_path / "nowhere.csv")
+    with pytest.raises(ContractError) as error:
+        discover_dataset(tmp_path, {}, {})
+    message = str(error.value)
+    assert "3 faults" in message
+    assert f"{tmp_path / 'members.csv'}: the members table lacks required column(s) member_type" in message
+    assert f"{tmp_path / 'panel.parquet'}: cannot be read as Parquet" in message
+    assert f"{tmp_path / 'tasks.csv'}: a broken symbolic link" in message
+
+
+def test_read_dataset_reports_faults_found_only_when_reading(tmp_path):
+    # The members header is fine; its second data row is not UTF-8: only a full read finds it,
+    # and it is reported together with the panel's header fault.
+    minimal_dataset(tmp_path)
+    (tmp_path / "members.csv").write_bytes(
+        b"consortium_id,member_id,member_type\nC1,M1,firm\n" + "C1,M2,企业\n".encode("gbk")
+    )
+    write(pd.DataFrame({"consortium_id": ["C1"]}), tmp_path / "panel.csv")
+    with pytest.raises(ContractError) as error:
+        read_dataset(tmp_path, {}, {})
+    message = str(error.value)
+    assert "2 faults" in message
+    assert f"{tmp_path / 'members.csv'}: byte 53 (line 3) is not valid utf-8" in message
+    assert f"{tmp_path / 'panel.csv'}: the panel table lacks required column(s) year" in message
+
+
+def test_read_dataset_reads_every_table_it_finds(tmp_path):
+    minimal_dataset(tmp_path)
+    read = read_dataset(tmp_path, {}, {"members": {"weight": "decision_weight"}})
+    assert read.files == {"consortia": tmp_path / "consortia.csv", "members": tmp_path / "members.csv"}
+    assert read.absent_tables == ["panel", "tasks"]
+    assert read.tables["members"]["decision_weight"].tolist() == ["1"]
+    assert read.tables["consortia"]["consortium_id"].tolist() == ["C1", "C2", "C3"]
+
+
 # --- reading ----------------------------------------------------------------------------
 
 
@@ -156,6 +227,45 @@ def test_headers_are_trimmed_lowercased_then_mapped(tmp_path):
 def test_source_row_counts_data_rows_from_one(tmp_path):
     path = write(CONSORTIA, tmp_path / "c.csv")
     assert read_table(path, "consortia", {}, {})["source_row"].tolist() == [1, 2, 3]
+
+
+def test_blank_and_whitespace_only_lines_are_rows_with_every_value_missing(tmp_path):
+    # Lines 3 and 4 of the file (data rows 2 and 3) hold nothing: they stay rows, so that
+    # the rows after them keep their place in the file and the accounting counts them.
+    path = tmp_path / "consortia.csv"
+    path.write_text(
+        "consortium_id,lead_type,founded_year\nC1,firm,2016\n  \t \n\nC2,university,2017\n",
+        encoding="utf-8",
+    )
+    table = read_table(path, "consortia", {}, {})
+    assert table["source_row"].tolist() == [1, 2, 3, 4]
+    assert table["consortium_id"].tolist()[3] == "C2"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[table["source_row"].iloc[3]].startswith("C2,")  # line after the header
+    blank = table.drop(columns="source_row").iloc[1:3]
+    assert blank.apply(lambda column: column.str.strip().replace("", None)).isna().all().all()
+
+
+def test_whitespace_only_lines_are_quarantined_and_counted_by_cleaning(tmp_path):
+    path = tmp_path / "consortia.csv"
+    path.write_text(
+        "consortium_id,lead_type,founded_year\nC1,firm,2016\n   \nC2,university,2017\n",
+        encoding="utf-8",
+    )
+    raw = {"consortia": read_table(path, "consortia", {}, {})}
+    cleaned = clean_dataset(raw, sources={"consortia": str(path)}, config={})
+    account = cleaned.accounting["consortia"]
+    assert (account.rows_read, account.rows_kept, account.rows_quarantined) == (3, 2, 1)
+    quarantined = cleaned.quarantine.iloc[0]
+    assert (quarantined["source_row"], quarantined["rule"]) == (2, "missing_required")
+
+
+def test_blank_lines_before_the_header_are_not_rows(tmp_path):
+    path = tmp_path / "consortia.csv"
+    path.write_text("\n  \nconsortium_id,lead_type,founded_year\nC1,firm,2016\n", encoding="utf-8")
+    table = read_table(path, "consortia", {}, {})
+    assert table["consortium_id"].tolist() == ["C1"]
+    assert table["source_row"].tolist() == [1]
 
 
 def test_excel_sheet_can_be_chosen(tmp_path):
@@ -269,3 +379,23 @@ def test_unknown_encoding_name_is_an_error(tmp_path):
     path = write(CONSORTIA, tmp_path / "consortia.csv")
     with pytest.raises(ContractError, match="unknown text encoding 'utf-9'"):
         read_table(path, "consortia", {"encoding": "utf-9"}, {})
+
+
+def test_unreadable_table_is_an_error_naming_the_file(tmp_path, monkeypatch):
+    # Permissions do not stop root, so the denial is simulated where the file is opened.
+    minimal_dataset(tmp_path)
+    members = tmp_path / "members.csv"
+    real_open = open
+
+    def deny_members(file, *args, **kwargs):
+        if str(file) == str(members):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", deny_members)
+    with pytest.raises(ContractError) as error:
+        discover_dataset(tmp_path, {}, {})
+    assert str(error.value) == (
+        f"{members}: cannot be opened (Permission denied); expected a readable file holding "
+        "the members table"
+    )

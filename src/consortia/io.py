@@ -3,12 +3,22 @@
 Tables are read as text: every value reaches cleaning exactly as written, so
 a value that cannot be parsed is quarantined with what it was, not turned
 into a missing value here. Only empty cells are missing.
+
+Every data line of a CSV file is a row, blank or whitespace-only lines too (as
+rows whose values are all missing, which cleaning quarantines): dropping them
+would shift ``source_row`` away from the file and hide them from the
+accounting. Blank lines before the header are not data and are skipped.
+
+Faults are reported together: a folder's every table is checked, and the
+ContractError raised names each fault found (at most one per table).
 """
 
 from __future__ import annotations
 
 import codecs
+import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -29,30 +39,65 @@ class ContractError(Exception):
     any) and what the contract expected."""
 
 
+def combined(faults: list[ContractError], dataset_dir: str | Path) -> ContractError:
+    """One error naming every fault (each on its own line), or the fault itself if one."""
+    if len(faults) == 1:
+        return faults[0]
+    return ContractError(
+        f"{dataset_dir}: {len(faults)} faults in the dataset:\n"
+        + "\n".join(f"  - {fault}" for fault in faults)
+    )
+
+
 def find_table_file(dataset_dir: str | Path, table: str, table_cfg: Mapping | None) -> Path | None:
     """The file holding ``table``, or None if the (optional) table is absent.
 
     ``file: null`` looks for ``<table>.csv``, ``.parquet`` or ``.xlsx`` (any case); a
-    configured file must exist.
+    configured file must exist. Anything so named that is not a readable regular file
+    (a broken symbolic link, a folder) is an error, not an absent table.
     """
     dataset_dir = Path(dataset_dir)
     configured = (table_cfg or {}).get("file")
     if configured:
         path = dataset_dir / configured
-        if not path.is_file():
-            raise ContractError(
-                f"{path}: file not found; the config (tables.{table}.file) says the "
-                f"{table} table is here"
-            )
+        _require_file(
+            path, table, f"the config (tables.{table}.file) says the {table} table is here"
+        )
         return path
     wanted = {f"{table}{suffix}" for suffix in FORMATS}
-    matches = sorted(p for p in dataset_dir.iterdir() if p.is_file() and p.name.lower() in wanted)
+    matches = sorted(p for p in dataset_dir.iterdir() if p.name.lower() in wanted)
     if len(matches) > 1:
         raise ContractError(
             f"{dataset_dir}: several files could hold the {table} table "
             f"({', '.join(p.name for p in matches)}); keep one, or name it in tables.{table}.file"
         )
-    return matches[0] if matches else None
+    if not matches:
+        return None
+    _require_file(matches[0], table, f"expected the file holding the {table} table")
+    return matches[0]
+
+
+def _require_file(path: Path, table: str, expected: str) -> None:
+    if path.is_symlink() and not path.exists():
+        problem = f"a broken symbolic link (to {os.readlink(path)}, which does not exist)"
+    elif path.is_dir():
+        problem = "a folder, not a file"
+    elif not path.exists():
+        problem = "file not found"
+    elif not path.is_file():
+        problem = "not a regular file"
+    else:
+        return
+    raise ContractError(f"{path}: {problem}; {expected}")
+
+
+@dataclass(frozen=True)
+class DatasetRead:
+    """Every table of a dataset folder, read (:func:`read_dataset`)."""
+
+    tables: dict[str, pd.DataFrame]
+    files: dict[str, Path]
+    absent_tables: list[str]
 
 
 def discover_dataset(
@@ -61,33 +106,75 @@ def discover_dataset(
     """Which contract tables a folder holds and which contract columns each has.
 
     Reads headers only. Returns ``{"tables": {table: {"path", "columns",
-    "extra_columns"}}, "absent_tables": [...]}``; a missing required table or
-    required column, or an ambiguous file, raises ContractError.
+    "extra_columns"}}, "absent_tables": [...]}``. A missing required table or
+    required column, an unreadable or ambiguous file raises one ContractError
+    naming every such fault in the folder.
     """
+    found, absent, faults = _survey(dataset_dir, tables_cfg or {}, columns_cfg or {})
+    if faults:
+        raise combined(faults, dataset_dir)
+    return {"tables": found, "absent_tables": absent}
+
+
+def read_dataset(
+    dataset_dir: str | Path, tables_cfg: Mapping | None, columns_cfg: Mapping | None
+) -> DatasetRead:
+    """Read every contract table of a folder (as :func:`read_table` does).
+
+    Every table is checked, so one ContractError names every fault: those seen in the
+    headers (as :func:`discover_dataset`) and those seen only when reading a whole file.
+    """
+    tables_cfg, columns_cfg = tables_cfg or {}, columns_cfg or {}
+    found, absent, faults = _survey(dataset_dir, tables_cfg, columns_cfg)
+    tables = {}
+    for table, info in found.items():
+        try:
+            tables[table] = read_table(
+                info["path"], table, tables_cfg.get(table), columns_cfg.get(table)
+            )
+        except ContractError as fault:
+            faults.append(fault)
+    if faults:
+        raise combined(faults, dataset_dir)
+    return DatasetRead(
+        tables=tables,
+        files={table: info["path"] for table, info in found.items()},
+        absent_tables=absent,
+    )
+
+
+def _survey(
+    dataset_dir: str | Path, tables_cfg: Mapping, columns_cfg: Mapping
+) -> tuple[dict[str, dict], list[str], list[ContractError]]:
+    """The tables found (path and columns from the header), the absent ones, and the faults."""
     dataset_dir = Path(dataset_dir)
     if not dataset_dir.is_dir():
-        raise ContractError(f"{dataset_dir}: dataset folder not found")
-    tables_cfg, columns_cfg = tables_cfg or {}, columns_cfg or {}
+        return {}, [], [ContractError(f"{dataset_dir}: dataset folder not found")]
     found: dict[str, dict] = {}
     absent: list[str] = []
+    faults: list[ContractError] = []
     for table, spec in TABLES.items():
-        path = find_table_file(dataset_dir, table, tables_cfg.get(table))
-        if path is None:
-            if spec.required_table:
-                raise ContractError(
-                    f"{dataset_dir}: no {table} table; expected {table}.csv, "
-                    f"{table}.parquet or {table}.xlsx (or a file named in tables.{table}.file)"
-                )
-            absent.append(table)
+        try:
+            path = find_table_file(dataset_dir, table, tables_cfg.get(table))
+            if path is None:
+                if spec.required_table:
+                    raise ContractError(
+                        f"{dataset_dir}: no {table} table; expected {table}.csv, "
+                        f"{table}.parquet or {table}.xlsx (or a file named in tables.{table}.file)"
+                    )
+                absent.append(table)
+                continue
+            header = _read_header(path, table, tables_cfg.get(table))
+            columns = contract_columns(header, path, table, columns_cfg.get(table))
+        except ContractError as fault:
+            faults.append(fault)
             continue
-        header = _read_header(path, table, tables_cfg.get(table))
-        columns = contract_columns(header, path, table, columns_cfg.get(table))
         found[table] = {
             "path": path,
             "columns": [c for c in columns if c in spec.columns],
             "extra_columns": [c for c in columns if c not in spec.columns],
         }
-    return {"tables": found, "absent_tables": absent}
+    return found, absent, faults
 
 
 def read_table(
@@ -217,12 +304,19 @@ def _read_cells(
                 keep_default_na=False,
                 na_values=[""],
                 encoding=encoding,
+                skiprows=_blank_lines_before_header(path, encoding),
+                skip_blank_lines=False,
                 nrows=1 if header_only else None,
             )
     except ContractError:
         raise
     except UnicodeDecodeError as error:
         raise _encoding_error(path, table, (table_cfg or {}).get("encoding") or "utf-8") from error
+    except OSError as error:  # permissions, or a file that vanished since it was found
+        raise ContractError(
+            f"{path}: cannot be opened ({error.strerror or error}); expected a readable "
+            f"file holding the {table} table"
+        ) from error
     except Exception as error:  # each reader has its own exceptions for a corrupt file
         raise ContractError(
             f"{path}: cannot be read as {FORMATS[suffix]} ({type(error).__name__}: {error}); "
@@ -234,6 +328,17 @@ def _read_cells(
         )
     header = rows.iloc[0].tolist()
     return header, rows.iloc[1:].reset_index(drop=True)
+
+
+def _blank_lines_before_header(path: Path, encoding: str) -> int:
+    """How many blank or whitespace-only lines open a CSV file (pandas cannot skip only those)."""
+    count = 0
+    with open(path, encoding=encoding, newline="") as handle:
+        for line in handle:
+            if line.strip():
+                break
+            count += 1
+    return count
 
 
 def _read_parquet(path: Path, header_only: bool) -> tuple[list, pd.DataFrame]:
