@@ -23,6 +23,7 @@ rule clean:
         org_type_synonyms=config.get("org_type_synonyms", {}),
         industry_map=config.get("industry_map", {}),
         money=config["money"],
+        censoring_date=config.get("censoring_date"),
         absent_tables=PLAN.absent_tables,
     log:
         log_path("clean"),

@@ -610,3 +610,83 @@ def test_trimming_distinct_values_matches_str_strip():
         "x\x1c", "\x1fy", "\x0bq", "q\x0c", "\u2028z", "ok\u200b", "a b", "-3", "1.5e3",
     ]  # fmt: skip
     assert _stripped_text(np.array(values, dtype=object)).tolist() == [v.strip() for v in values]
+
+
+# --- values and dates that would move results silently (issue 12) ----------------------------
+
+MONEY_10K_CNY = {
+    "org_type_synonyms": {},
+    "industry_map": {},
+    "money": {
+        "currency": "CNY",
+        "units": {"panel": {"new_product_revenue": "10k CNY"}},
+        "deflator": {"base_year": 2020, "index": {2019: 50.0, 2020: 100.0}},
+    },
+}
+
+
+def test_a_money_value_that_overflows_after_conversion_is_quarantined_with_its_own_rule():
+    # 1e305 in 10k CNY is 1e309 CNY: finite in the file, inf after conversion
+    panel = table(
+        consortium_id=["C1", "C1", "C2"],
+        year=["2019", "2020", "2020"],
+        new_product_revenue=["1e305", "1e12", "5e95"],
+    )
+    result = clean(MONEY_10K_CNY, panel=panel)
+    row = only_quarantined(result, "panel")
+    assert (row["rule"], row["column"], row["source_row"]) == (
+        "value_overflow", "new_product_revenue", 1
+    )
+    assert "new_product_revenue = 1e305 10k CNY is inf in CNY" in row["detail"]
+    kept = result.tables["panel"]["new_product_revenue"]
+    # 1e12 × 1e4 kept; 5e95 × 1e4 = 5e99 in 2020 prices, just inside the ±1e100 bound
+    assert kept.tolist() == pytest.approx([1e16, 5e99])
+    assert np.isfinite(kept).all()
+    assert result.accounting["panel"].identity_holds
+
+
+def test_the_overflow_bound_applies_after_deflation():
+    # 6e95 in 10k CNY of 2019 is 6e99 CNY then, 1.2e100 at 2020 prices (index 50 -> 100)
+    panel = table(consortium_id=["C1", "C2"], year=["2019", "2020"],
+                  new_product_revenue=["6e95", "6e95"])
+    row = only_quarantined(clean(MONEY_10K_CNY, panel=panel), "panel")
+    assert row["source_row"] == 1 and row["rule"] == "value_overflow"
+    assert "at constant prices" in row["detail"]
+
+
+def tasks_table(ends: list[str | None]) -> pd.DataFrame:
+    n = len(ends)
+    return table(
+        consortium_id=["C1"] * n,
+        task_id=[f"T{i}" for i in range(n)],
+        start_date=["2019-01-01"] * n,
+        end_date=ends,
+    )
+
+
+def test_a_task_dated_far_beyond_the_rest_is_quarantined_and_does_not_move_the_cutoff():
+    from consortia.measures import build_tasks
+
+    result = clean(tasks=tasks_table(["2020-06-30", "2021-03-01", None, "2099-01-01", "2088-05-05"]))
+    rows = quarantined(result, "tasks")
+    assert rows["rule"].tolist() == ["date_far_beyond_data"] * 2
+    assert rows["source_row"].tolist() == [4, 5]
+    assert "latest 2021-03-01" in rows["detail"].iloc[0]
+    assert any("date_far_beyond_data" in w for w in result.warnings)
+    tasks = build_tasks(result.tables["tasks"], result.tables["consortia"])
+    # the running task is censored at the latest date of the data, not in 2099
+    assert tasks["exit_date"].max() == pd.Timestamp("2021-03-01")
+
+
+def test_a_late_task_within_the_gap_is_kept():
+    # 9.9 years after the others: late, but no gap of more than ten years
+    result = clean(tasks=tasks_table(["2020-06-30", "2030-05-01"]))
+    assert quarantined(result, "tasks").empty
+
+
+def test_with_a_configured_cutoff_late_tasks_are_kept_and_warned_about():
+    config = {**NO_MONEY, "censoring_date": "2020-12-31"}
+    result = clean(config, tasks=tasks_table(["2020-06-30", "2099-01-01"]))
+    assert quarantined(result, "tasks").empty
+    assert any("1 task(s) have a date after the configured censoring date 2020-12-31" in w
+               for w in result.warnings)

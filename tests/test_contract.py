@@ -19,6 +19,7 @@ def test_rule_ids_in_design_priority_order():
     assert [str(rule) for rule in Rule] == [
         "missing_required",
         "type_mismatch",
+        "value_overflow",
         "unknown_org_type",
         "conflicting_duplicate",
         "unknown_consortium_key",
@@ -27,6 +28,7 @@ def test_rule_ids_in_design_priority_order():
         "industrial_exceeds_total",
         "decision_weight_out_of_range",
         "end_before_start",
+        "date_far_beyond_data",
         "year_outside_life",
         "multiple_leads",
     ]

@@ -18,6 +18,7 @@ from consortia import figures
 from consortia.figures import (
     LEAD_TYPE_ORDER,
     LEAD_TYPE_PALETTE,
+    NothingToDraw,
     save_figure,
     set_theme,
     theme_rc,
@@ -89,8 +90,20 @@ def test_rerun_in_a_fresh_process_is_byte_identical(panel, tmp_path):
 def test_error_when_transfer_rate_absent_or_all_missing(panel):
     with pytest.raises(ValueError, match="no 'transfer_rate' column"):
         transfer_rate_by_lead_type(panel.drop(columns="transfer_rate"))
-    with pytest.raises(ValueError, match="missing in every consortium-year"):
+    with pytest.raises(NothingToDraw, match="missing in every consortium-year"):
         transfer_rate_by_lead_type(panel.assign(transfer_rate=np.nan))
+
+
+def test_the_workflow_step_writes_a_placeholder_when_no_rate_is_defined(panel, tmp_path):
+    from consortia.workflow import figure_transfer_rate_step
+
+    panel.assign(transfer_rate=np.nan).to_parquet(tmp_path / "panel.parquet")
+    outputs = [str(tmp_path / "f.png"), str(tmp_path / "f.pdf")]
+    reason = figure_transfer_rate_step(str(tmp_path / "panel.parquet"), outputs, seed=1)
+    assert "missing in every consortium-year" in reason
+    assert all(Path(path).stat().st_size > 0 for path in outputs)
+    panel.to_parquet(tmp_path / "panel.parquet")
+    assert figure_transfer_rate_step(str(tmp_path / "panel.parquet"), outputs, seed=1) is None
 
 
 def test_only_present_lead_types_with_n_in_ticks(panel):

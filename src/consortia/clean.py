@@ -75,6 +75,12 @@ EXPECTED = {
 }
 
 DECISION_WEIGHT_TOLERANCE = 0.01
+# Money beyond this magnitude in the study's currency is no budget but a typo or a unit
+# error; it also overflows float64 once summed over rows or squared (Table 1's SDs,
+# regressions), so the row is quarantined (value_overflow) rather than kept as a number.
+MAX_MONEY_MAGNITUDE = 1e100
+# Task dates after a gap this long in the sorted dates are taken for typos (date_far_beyond_data)
+DATE_GAP_YEARS = 10
 
 
 class AccountingError(Exception):
@@ -160,8 +166,9 @@ def clean_dataset(
 ) -> CleanDataset:
     """Clean the tables read by ``io.read_table``.
 
-    ``config`` holds the study config's ``org_type_synonyms``, ``industry_map`` and
-    ``money`` (without ``money`` values stay as recorded).
+    ``config`` holds the study config's ``org_type_synonyms``, ``industry_map``,
+    ``money`` (without ``money`` values stay as recorded) and ``censoring_date``
+    (None: the tasks' cut-off is their latest date; see :func:`_check_task_dates`).
     """
     unknown_tables = sorted(set(raw) - set(TABLES))
     if unknown_tables:
@@ -191,6 +198,12 @@ def clean_dataset(
         _add_year_outside_life(work["panel"], kept_consortia)
     if "members" in work:
         _add_multiple_leads(work["members"], kept_consortia)
+    if money_cfg:
+        for table, units in money_plan.items():
+            _add_value_overflow(work[table], units, money_cfg, kept_consortia)
+    date_warnings = []
+    if "tasks" in work:
+        date_warnings = _check_task_dates(work["tasks"], config.get("censoring_date"))
 
     kept = {table: _kept_rows(item) for table, item in work.items()}
     kept["consortia"] = _apply_industry_map(
@@ -216,7 +229,7 @@ def clean_dataset(
         quarantine=quarantine,
         fixes=fixes,
         accounting=accounting,
-        warnings=weight_warnings,
+        warnings=weight_warnings + date_warnings,
     )
 
 
@@ -579,6 +592,97 @@ def _add_year_outside_life(panel: _TableWork, kept_consortia: pd.DataFrame) -> N
         return "year " + year[rows].astype(str) + bound + " of consortium " + ids[rows]
 
     panel.flag(before | after, Rule.YEAR_OUTSIDE_LIFE, "year", detail)
+
+
+def _add_value_overflow(
+    work: _TableWork,
+    units: dict[str, tuple[str, float]],
+    money_cfg: Mapping,
+    kept_consortia: pd.DataFrame,
+) -> None:
+    """Money values that are finite as recorded but not after conversion to the study's
+    currency and prices, or so large there that sums and squares of them would overflow."""
+    multiplier = pd.Series(1.0, index=work.typed.index)
+    deflator = money_cfg.get("deflator")
+    if deflator:
+        levels = money.price_index(deflator["index"])
+        if work.table == "panel":
+            years = work.typed["year"]
+        else:
+            founded = kept_consortia.set_index("consortium_id")["founded_year"]
+            years = work.typed["consortium_id"].map(founded)
+        base = levels.get(int(deflator["base_year"]), np.nan)
+        # a year without a price level is money.deflate's error to report, not an overflow
+        multiplier = (base / years.astype("float64").map(levels)).fillna(1.0)
+    for column, (unit, factor) in units.items():
+        if column not in work.typed:
+            continue
+        values = work.typed[column].astype("float64")
+        with np.errstate(over="ignore", invalid="ignore"):
+            converted = values * factor * multiplier
+        too_large = values.notna() & ~(converted.abs() <= MAX_MONEY_MAGNITUDE)
+        work.flag(
+            too_large,
+            Rule.VALUE_OVERFLOW,
+            column,
+            lambda rows, column=column, unit=unit, converted=converted: (
+                f"{column} = " + work.text.loc[rows, column] + f" {unit} is "
+                + converted.loc[rows].map("{:.3g}".format)
+                + f" in {money_cfg['currency']}"
+                + (" at constant prices" if deflator else "")
+                + f", beyond ±{MAX_MONEY_MAGNITUDE:.0e}: sums and squares of it overflow"
+            ),
+        )
+
+
+def _check_task_dates(tasks: _TableWork, censoring_date) -> list[str]:
+    """Task dates that would move the censoring date, or fall after it.
+
+    Without a configured censoring date the cut-off is the tasks' latest date, so one
+    mistyped year (2099 for 2019) would censor every running task decades later. A date
+    after a gap of more than :data:`DATE_GAP_YEARS` years in the sorted task dates (the
+    dates before the gap are the data) is taken for an error: its task is quarantined as
+    ``date_far_beyond_data``. With a configured date, tasks dating after it are kept
+    (they are censored there) and counted in a warning.
+    """
+    dates = [tasks.typed[c] for c in ("start_date", "end_date") if c in tasks.typed]
+    if not dates:
+        return []
+    latest = pd.concat(dates, axis=1).max(axis=1)
+    if censoring_date is not None:
+        cut = pd.Timestamp(censoring_date)
+        late = int((latest > cut).sum())
+        if not late:
+            return []
+        return [
+            f"tasks: {late} task(s) have a date after the configured censoring date "
+            f"{cut.date()}; they are treated as still running then (censored at that date)"
+        ]
+    observed = np.sort(latest.dropna().unique())
+    if len(observed) < 2:
+        return []
+    gaps = np.diff(observed) > np.timedelta64(int(DATE_GAP_YEARS * 365.25), "D")
+    if not gaps.any():
+        return []
+    last_in_data = pd.Timestamp(observed[np.flatnonzero(gaps)[0]])
+    beyond = latest > last_in_data
+
+    def detail(rows: pd.Index) -> pd.Series:
+        text = tasks.text.loc[rows]
+        parts = [f"{c} " + text[c].fillna("") for c in ("start_date", "end_date") if c in text]
+        joined = parts[0] if len(parts) == 1 else parts[0] + ", " + parts[1]
+        return (
+            joined + f": more than {DATE_GAP_YEARS} years after every other task date "
+            f"(latest {last_in_data.date()}); it would move the default censoring date"
+        )
+
+    column = "end_date" if "end_date" in tasks.typed else "start_date"
+    tasks.flag(beyond, Rule.DATE_FAR_BEYOND_DATA, column, detail)
+    return [
+        f"tasks: {int(beyond.sum())} task(s) dated more than {DATE_GAP_YEARS} years after the "
+        f"rest of the tasks table (latest {last_in_data.date()}) were quarantined as "
+        "date_far_beyond_data; set censoring_date in the config to choose the cut-off yourself"
+    ]
 
 
 def _add_multiple_leads(members: _TableWork, kept_consortia: pd.DataFrame) -> None:

@@ -20,6 +20,7 @@ class Rule(StrEnum):
 
     MISSING_REQUIRED = "missing_required"
     TYPE_MISMATCH = "type_mismatch"
+    VALUE_OVERFLOW = "value_overflow"
     UNKNOWN_ORG_TYPE = "unknown_org_type"
     CONFLICTING_DUPLICATE = "conflicting_duplicate"
     UNKNOWN_CONSORTIUM_KEY = "unknown_consortium_key"
@@ -28,6 +29,7 @@ class Rule(StrEnum):
     INDUSTRIAL_EXCEEDS_TOTAL = "industrial_exceeds_total"
     DECISION_WEIGHT_OUT_OF_RANGE = "decision_weight_out_of_range"
     END_BEFORE_START = "end_before_start"
+    DATE_FAR_BEYOND_DATA = "date_far_beyond_data"
     YEAR_OUTSIDE_LIFE = "year_outside_life"
     MULTIPLE_LEADS = "multiple_leads"
 

@@ -13,12 +13,18 @@
   ships with matplotlib, so every machine renders the same glyphs.
 * Figures are built with ``matplotlib.figure.Figure`` (no pyplot): no GUI
   backend, no global figure registry to leak memory in a workflow.
+* A figure the data cannot support (nothing defined to plot) raises
+  :class:`NothingToDraw`; the workflow's steps draw through
+  :func:`draw_or_placeholder`, which then writes a placeholder naming the reason
+  instead of stopping the run.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+import logging
+import textwrap
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import matplotlib as mpl
@@ -159,6 +165,41 @@ def theme() -> Iterator[None]:
         yield
 
 
+log = logging.getLogger("consortia.figures")
+
+
+class NothingToDraw(ValueError):
+    """The data hold nothing the figure can show (the message says why)."""
+
+
+def placeholder_figure(title: str, lines: Sequence[str]) -> Figure:
+    """A small figure saying that ``title`` was not drawn, and why (``lines``)."""
+    wrapped = [part for line in lines for part in textwrap.wrap(line, 90) or [""]]
+    with theme():
+        fig = Figure(figsize=(6.4, 1.2 + 0.22 * len(wrapped)))
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_axis_off()
+        ax.text(0.5, 0.92, title, ha="center", va="top", fontweight="bold")
+        ax.text(0.5, 0.45, "\n".join(wrapped), ha="center", va="center", fontsize="small")
+    return fig
+
+
+def draw_or_placeholder(
+    draw: Callable[[], Figure], stem_path: str | Path, title: str
+) -> str | None:
+    """Save ``draw()``; if it raises :class:`NothingToDraw`, save a placeholder figure
+    "``title``: not drawn" with the reason instead. Returns the reason, or None when
+    the figure was drawn."""
+    try:
+        fig = draw()
+    except NothingToDraw as exc:
+        log.warning("figure %s not drawn: %s", Path(stem_path).name, exc)
+        save_figure(placeholder_figure(f"{title}: not drawn", [str(exc)]), stem_path)
+        return str(exc)
+    save_figure(fig, stem_path)
+    return None
+
+
 def lead_type_colour(lead_type: str) -> str:
     return LEAD_TYPE_PALETTE.get(lead_type, UNKNOWN_COLOUR)
 
@@ -222,7 +263,7 @@ def transfer_rate_by_lead_type(
     by ``estimates_label``.
 
     Raises ``ValueError`` if ``transfer_rate`` (or ``lead_type``/``consortium_id``)
-    is not in the panel, or if the rate is missing in every row.
+    is not in the panel, :class:`NothingToDraw` if the rate is missing in every row.
     """
     if level not in ("consortium", "consortium-year"):
         raise ValueError(f"level must be 'consortium' or 'consortium-year', got {level!r}")
@@ -236,7 +277,7 @@ def transfer_rate_by_lead_type(
         raise ValueError(f"the panel lacks column(s) {need} needed for the transfer-rate figure")
     rate = pd.to_numeric(panel["transfer_rate"], errors="raise").astype(float)
     if rate.notna().sum() == 0:
-        raise ValueError(
+        raise NothingToDraw(
             "transfer_rate is missing in every consortium-year (no achievements reported, "
             "or achievements = 0 throughout): nothing to plot"
         )

@@ -98,6 +98,7 @@ def read_and_clean(
     org_type_synonyms: dict,
     industry_map: dict,
     money: dict,
+    censoring_date=None,
 ):
     """Read every table of a dataset and clean it (the CLI's `validate` and rule `clean`)."""
     # Imported here: cleaning pulls in pandera, which the other steps do not need.
@@ -110,7 +111,12 @@ def read_and_clean(
     return clean_dataset(
         raw,
         sources=files,
-        config={"org_type_synonyms": org_type_synonyms, "industry_map": industry_map, "money": money},
+        config={
+            "org_type_synonyms": org_type_synonyms,
+            "industry_map": industry_map,
+            "money": money,
+            "censoring_date": censoring_date,
+        },
     )
 
 
@@ -217,12 +223,16 @@ def table1_step(panel_path: str, metadata_path: str, outputs: list[str]) -> None
     tables.write_table(table, _common_stem(outputs))
 
 
-def figure_transfer_rate_step(panel_path: str, outputs: list[str], seed: int) -> None:
+def figure_transfer_rate_step(panel_path: str, outputs: list[str], seed: int) -> str | None:
+    """The transfer-rate figure, or a placeholder naming why it cannot be drawn (returned)."""
     from consortia import figures
 
     panel = _read_columns(panel_path, {"consortium_id", "lead_type", "year", "transfer_rate"})
-    figure = figures.transfer_rate_by_lead_type(panel, seed=seed)
-    figures.save_figure(figure, _common_stem(outputs))
+    return figures.draw_or_placeholder(
+        lambda: figures.transfer_rate_by_lead_type(panel, seed=seed),
+        _common_stem(outputs),
+        "Technology-transfer rate by lead type",
+    )
 
 
 def quality_summary(quality_path: str | Path) -> str:

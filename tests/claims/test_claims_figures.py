@@ -50,8 +50,9 @@ def test_km_figure_step_prints_the_time_ratio(demo_tables, demo_results, tmp_pat
     tasks_path = tmp_path / "tasks.parquet"
     demo_tables["tasks"].to_parquet(tasks_path)
     json_path = write_results_json(demo_results, tmp_path / "claims.json")
-    paths = km_figure_step(tasks_path, tmp_path / "km", json_path)
-    assert paths["png"].stat().st_size > 0 and paths["pdf"].stat().st_size > 0
+    assert km_figure_step(tasks_path, tmp_path / "km", json_path) is None  # drawn
+    for suffix in (".png", ".pdf"):
+        assert (tmp_path / f"km{suffix}").stat().st_size > 0
     summary = time_ratio_summary(json_path)
     tr = demo_results["breakthrough_speed"].test("time_ratio")
     assert summary["estimate"] == pytest.approx(tr.estimate)
@@ -60,6 +61,17 @@ def test_km_figure_step_prints_the_time_ratio(demo_tables, demo_results, tmp_pat
     title = km_curves(demo_tables["tasks"], time_ratio=summary).axes[0].get_title()
     assert f"{tr.estimate:.3f}" in title and tr.claimed_text in title
     assert time_ratio_summary(None) is None
+
+
+def test_km_figure_step_without_a_positive_duration_writes_a_placeholder_naming_why(
+    demo_tables, tmp_path
+):
+    tasks_path = tmp_path / "tasks.parquet"
+    demo_tables["tasks"].iloc[:0].to_parquet(tasks_path)  # a header and no rows
+    reason = km_figure_step(tasks_path, tmp_path / "km")
+    assert "no task has a positive duration" in reason
+    for suffix in (".png", ".pdf"):
+        assert (tmp_path / f"km{suffix}").stat().st_size > 0
 
 
 def test_km_figure_needs_durations(demo_tables):
@@ -102,10 +114,19 @@ def test_transfer_figure_step_writes_files(demo_tables, tmp_path):
 
     root = Path(__file__).resolve().parents[2]
     demo_tables["panel"].to_parquet(tmp_path / "panel.parquet")
-    paths = transfer_figure_step(
+    drawn = transfer_figure_step(
         root / "config" / "claims.yaml", tmp_path / "panel.parquet", tmp_path / "t", seed=3
     )
-    assert all(p.stat().st_size > 0 for p in paths.values())
+    assert drawn is None
+    assert all((tmp_path / f"t{suffix}").stat().st_size > 0 for suffix in (".png", ".pdf"))
+    # every achievement zero: no rate is defined, a placeholder says so
+    demo_tables["panel"].assign(achievements=0, achievements_transferred=0,
+                                transfer_rate=float("nan")).to_parquet(tmp_path / "zero.parquet")
+    reason = transfer_figure_step(
+        root / "config" / "claims.yaml", tmp_path / "zero.parquet", tmp_path / "z", seed=3
+    )
+    assert "transfer_rate is missing in every consortium-year" in reason
+    assert all((tmp_path / f"z{suffix}").stat().st_size > 0 for suffix in (".png", ".pdf"))
 
 
 def test_plain_transfer_figure_has_no_reference_lines(demo_tables):

@@ -14,8 +14,9 @@
   the ``transfer_rate`` level test, :func:`pooled_rates`).
 
 Both are drawn under the project theme and saved with
-:func:`consortia.figures.save_figure` by the workflow steps
-:func:`km_figure_step` and :func:`transfer_figure_step`.
+:func:`consortia.figures.draw_or_placeholder` by the workflow steps
+:func:`km_figure_step` and :func:`transfer_figure_step` (a placeholder naming the
+reason when the data hold nothing to draw).
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ from matplotlib.ticker import MaxNLocator
 from consortia.figures import (
     LEAD_TYPE_LABELS,
     LEAD_TYPE_ORDER,
+    NothingToDraw,
+    draw_or_placeholder,
     lead_type_colour,
-    save_figure,
     theme,
     transfer_rate_by_lead_type,
 )
@@ -72,7 +74,7 @@ def _survival_frame(tasks: pd.DataFrame) -> pd.DataFrame:
     )
     d = d[d["T"] > 0]
     if d.empty:
-        raise ValueError("no task has a positive duration: nothing to draw")
+        raise NothingToDraw("no task has a positive duration (or every one lacks a lead type)")
     return d
 
 
@@ -255,16 +257,26 @@ def _read_columns(path: str | Path, columns: Sequence[str]) -> pd.DataFrame:
 
 def km_figure_step(
     tasks_path: str | Path, figure_stem: str | Path, json_path: str | Path | None = None
-) -> dict[str, Path]:
-    """Read ``tasks.parquet`` (and the claims JSON for the time ratio); write the KM figure."""
+) -> str | None:
+    """Read ``tasks.parquet`` (and the claims JSON for the time ratio); write the KM figure,
+    or a placeholder naming why it cannot be drawn (the reason is returned)."""
     tasks = _read_columns(tasks_path, KM_COLUMNS)
-    return save_figure(km_curves(tasks, time_ratio=time_ratio_summary(json_path)), figure_stem)
+    return draw_or_placeholder(
+        lambda: km_curves(tasks, time_ratio=time_ratio_summary(json_path)),
+        figure_stem,
+        "Kaplan–Meier curves by lead type",
+    )
 
 
 def transfer_figure_step(
     registry_path: str | Path, panel_path: str | Path, figure_stem: str | Path, seed: int = 0
-) -> dict[str, Path]:
-    """Read the registry and ``panel.parquet``; write the transfer-rate-vs-claim figure."""
+) -> str | None:
+    """Read the registry and ``panel.parquet``; write the transfer-rate-vs-claim figure, or
+    a placeholder naming why it cannot be drawn (the reason is returned)."""
     panel = _read_columns(panel_path, TRANSFER_FIGURE_COLUMNS)
     registry = load_registry(registry_path)
-    return save_figure(transfer_rate_vs_claim(panel, registry, seed), figure_stem)
+    return draw_or_placeholder(
+        lambda: transfer_rate_vs_claim(panel, registry, seed),
+        figure_stem,
+        "Technology-transfer rate against the claim",
+    )

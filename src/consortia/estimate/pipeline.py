@@ -1394,20 +1394,6 @@ def tables_step(
 # --------------------------------------------------------------------------- #
 
 
-def _placeholder_figure(title: str, lines: Sequence[str]):
-    from matplotlib.figure import Figure
-
-    from consortia.figures import theme
-
-    with theme():
-        fig = Figure(figsize=(6.4, 2.0))
-        ax = fig.add_axes((0, 0, 1, 1))
-        ax.set_axis_off()
-        ax.text(0.5, 0.8, title, ha="center", va="center", fontweight="bold")
-        ax.text(0.5, 0.4, "\n".join(lines), ha="center", va="center", fontsize="small", wrap=True)
-    return fig
-
-
 def _plot_terms(fits: Sequence, variables: Sequence[str] | None, quantity: str) -> list[str]:
     """The rows of a coefficient plot: the terms of the variables (default: the regressors)."""
     if variables is None:
@@ -1452,7 +1438,7 @@ def coefficient_plot_step(
     quantity: str = "coef",
 ) -> None:
     """Write ``stem.{png,pdf}``: point estimates and 95% CIs of the stored fits of one family."""
-    from consortia.figures import save_figure
+    from consortia.figures import placeholder_figure, save_figure
 
     from .figures import coefficient_plot
 
@@ -1463,7 +1449,7 @@ def coefficient_plot_step(
         fits = [r for r in fits if r.marginal_effects]
     terms = _plot_terms(fits, variables, quantity) if fits else []
     if not terms:
-        fig = _placeholder_figure(
+        fig = placeholder_figure(
             title or Path(stem).name,
             [f"not estimated: {r['name']}: {r['reason']}" for r in skipped] or ["nothing to plot"],
         )
@@ -1508,7 +1494,7 @@ def path_diagram_step(
     labels: Mapping[str, str] | None = None,
 ) -> None:
     """Write ``stem.{png,pdf}``: the SCP path diagram of the stored mediation analyses."""
-    from consortia.figures import save_figure
+    from consortia.figures import placeholder_figure, save_figure
 
     from .figures import scp_path_diagram
     from .mediation import MediationResult
@@ -1519,7 +1505,7 @@ def path_diagram_step(
         kwargs = {"title": title} if title else {}
         fig = scp_path_diagram(results, labels=dict(labels or {}), **kwargs)
     else:
-        fig = _placeholder_figure(
+        fig = placeholder_figure(
             title or Path(stem).name,
             [f"not estimated: {p['name']}: {p['reason']}" for p in payloads],
         )
