@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from consortia import runner
 from consortia.cli import build_parser, main
 from consortia.simulate import simulate_to_folder
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +61,54 @@ def test_validate_names_the_missing_column(small_world, tmp_path, capsys):
     assert main(["validate", str(broken)]) == 2
     err = capsys.readouterr().err
     assert "members" in err and "member_type" in err
+
+
+def copy_folder(source, target):
+    target.mkdir()
+    for path in source.iterdir():
+        (target / path.name).write_bytes(path.read_bytes())
+    return target
+
+
+def test_validate_works_from_any_directory(small_world, tmp_path, monkeypatch, capsys):
+    folder, _ = small_world
+    monkeypatch.chdir(tmp_path)  # no config/ here: the project's config is found from the package
+    assert main(["validate", str(folder), "--show", "0"]) == 0
+    assert "members" in capsys.readouterr().out
+
+
+def test_validate_reports_every_fault_of_the_folder(small_world, tmp_path, capsys):
+    broken = copy_folder(small_world[0], tmp_path / "broken")
+    members = pd.read_csv(broken / "members.csv").drop(columns=["member_type"])
+    members.to_csv(broken / "members.csv", index=False)
+    # the panel's header is fine; a row further down is not UTF-8
+    panel = (broken / "panel.csv").read_bytes()
+    (broken / "panel.csv").write_bytes(panel + "C0001,2019,研发\n".encode("gbk"))
+    assert main(["validate", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert "2 faults" in err
+    assert f"{broken / 'members.csv'}: the members table lacks required column(s) member_type" in err
+    assert f"{broken / 'panel.csv'}: byte {len(panel) + 11} (line " in err
+    assert "is not valid utf-8" in err
+
+
+def test_validate_names_the_years_a_price_index_lacks(small_world, tmp_path, capsys):
+    folder, world = small_world
+    config_dir = tmp_path / "config"
+    (config_dir / "schemas").mkdir(parents=True)
+    schema = ROOT / "config" / "schemas" / "config.schema.yaml"
+    (config_dir / "schemas" / schema.name).write_bytes(schema.read_bytes())
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
+    # 2014 is a founding year of this world (and no panel year): members' funding is
+    # deflated by its consortium's founding year
+    founded = pd.to_numeric(pd.read_csv(folder / "consortia.csv")["founded_year"], errors="coerce")
+    assert 2014 in set(founded) and world.truth["simulator"]["first_year"] > 2014
+    del config["money"]["deflator"]["index"][2014]
+    (config_dir / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    assert main(["validate", str(folder), "--config", str(config_dir / "config.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("contract error: ")
+    assert "members.funding" in err and "year(s) 2014 " in err and "money.deflator.index" in err
 
 
 def test_run_passes_what_follows_the_double_dash_to_snakemake():

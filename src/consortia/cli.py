@@ -1,7 +1,7 @@
 """Command line: what a user does outside Snakemake.
 
     consortia simulate OUT [--consortia N] [--years T] [--seed S] [--truth FILE] [--format csv]
-    consortia validate DIR [--config config/config.yaml] [--show 20]
+    consortia validate DIR [--config FILE] [--show 20] [--json]
     consortia run [--dataset DIR] [--results OUT] [--configfile F] [--cores N] [-- SNAKEMAKE ARGS]
     consortia ingest cordis --projects FILE --organizations FILE --out DIR [--config FILE]
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from consortia import io, report, workflow
+from consortia import io, money, report
 from consortia.config import load_config
 
 
@@ -37,26 +37,37 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    """Check a folder against the contract and show what cleaning would set aside."""
-    config = load_config(args.config, {"dataset": str(args.dataset)})
+    """Check a folder against the contract and show what cleaning would set aside.
+
+    Every fault of the folder is reported at once (exit code 2), as is money in a year
+    the config's price index lacks; without ``--config`` the project's own config is
+    used, wherever the command runs.
+    """
+    from consortia import runner
+    from consortia.clean import clean_dataset
+
     try:
-        plan = workflow.plan_dataset(config["dataset"], config["tables"], config["columns"])
-        cleaned = workflow.read_and_clean(
-            plan.files,
-            tables_cfg=config["tables"],
-            columns_cfg=config["columns"],
-            org_type_synonyms=config["org_type_synonyms"],
-            industry_map=config["industry_map"],
-            money=config["money"],
-        )
+        config_path = args.config or runner.find_project_dir() / "config" / "config.yaml"
+    except FileNotFoundError as error:
+        print(f"consortia validate: {error}; or name a config with --config", file=sys.stderr)
+        return 2
+    config = load_config(config_path, {"dataset": str(args.dataset)})
+    try:
+        read = io.read_dataset(config["dataset"], config["tables"], config["columns"])
+        cleaned = clean_dataset(read.tables, sources=read.files, config=config)
     except io.ContractError as error:
         print(f"contract error: {error}", file=sys.stderr)
         return 2
+    except ValueError as error:
+        if not _caused_by(error, money.PriceIndexGap):
+            raise
+        print(f"contract error: {error}", file=sys.stderr)
+        return 2
     quality = report.quality_report(
-        cleaned, dataset=config["dataset"], absent_tables=plan.absent_tables
+        cleaned, dataset=config["dataset"], absent_tables=read.absent_tables
     )
     print(report.summary_text(quality))
-    if len(cleaned.quarantine):
+    if len(cleaned.quarantine) and args.show > 0:
         shown = cleaned.quarantine.head(args.show)
         with pd.option_context("display.max_colwidth", 60, "display.width", 200):
             print(f"\nfirst {len(shown)} of {len(cleaned.quarantine)} rows that would be set aside:")
@@ -64,6 +75,16 @@ def _validate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(quality, indent=2, default=str))
     return 0
+
+
+def _caused_by(error: BaseException | None, kind: type[BaseException]) -> bool:
+    """Whether ``error`` or an error it was raised from is a ``kind`` (cleaning re-raises
+    the price index's error with the table and column it was deflating)."""
+    while error is not None:
+        if isinstance(error, kind):
+            return True
+        error = error.__cause__
+    return False
 
 
 def _ingest_cordis(args: argparse.Namespace) -> int:
@@ -133,8 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check a dataset folder against the contract")
     validate.add_argument("dataset", type=Path, help="the dataset folder")
-    validate.add_argument("--config", type=Path, default=Path("config/config.yaml"),
-                          help="study config giving column maps, units, synonyms")
+    validate.add_argument("--config", type=Path,
+                          help="study config giving column maps, units, synonyms (default: the "
+                          "project's config/config.yaml, found as `consortia run` finds the "
+                          "project)")
     validate.add_argument("--show", type=int, default=20, help="quarantined rows to list (20)")
     validate.add_argument("--json", action="store_true", help="also print the quality report")
     validate.set_defaults(handler=_validate)

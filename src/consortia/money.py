@@ -30,6 +30,12 @@ UNITS: dict[str, tuple[str, float]] = {
 KNOWN_UNITS = "CNY, 元, 10k CNY, 万元, 100M CNY, 亿元, EUR, k EUR, M EUR, USD, k USD, M USD"
 
 
+class PriceIndexGap(ValueError):
+    """Money recorded in a year the price index does not cover: the dataset needs a longer
+    index (``money.deflator.index``), which callers report as a fault of the dataset's
+    fit to the config rather than a failure of the program."""
+
+
 def unit_factor(unit: str) -> tuple[str, float]:
     """The currency of ``unit`` and how many currency units one recorded unit is."""
     matched = "".join(str(unit).split()).lower()
@@ -83,7 +89,7 @@ def deflate(values: pd.Series, years: pd.Series, index: Mapping, base_year: int)
     needed = pd.Series(years[given].astype("int64").unique())
     missing = sorted(needed[~needed.isin(list(levels))].tolist())
     if missing:
-        raise ValueError(
+        raise PriceIndexGap(
             f"the price index has no entry for year(s) {', '.join(map(str, missing))} "
             f"(index covers {_coverage(levels)}); extend money.deflator.index"
         )
