@@ -94,8 +94,9 @@ def test_the_dropped_collinear_column_is_the_one_pyfixest_drops():
 
 def test_every_regressor_of_interest_absorbed_is_not_estimable_with_the_reason():
     data = panel()
-    with pytest.raises(NotEstimable, match=r"no regressor of interest.*static: absorbed by the "
-                       r"consortium_id fixed effects"):
+    with pytest.raises(NotEstimable, match=r"no regressor of interest.*left out, absorbed by "
+                       r"the consortium_id fixed effects \(constant within each consortium_id\): "
+                       r"static"):
         fit(twfe(["static"], ["x1"]), data)
     # PPML takes the same route (pyfixest raised "All variables are collinear" before)
     with pytest.raises(NotEstimable, match="no regressor of interest"):

@@ -91,7 +91,7 @@ def _absorbing_drops(design: Design, names: list[str], X: np.ndarray) -> dict[st
                 <= _ABSORBED * centred[j]
             ]
             reasons[name] = (
-                f"absorbed by the {alone[0]} fixed effects (it does not vary within {alone[0]})"
+                f"absorbed by the {alone[0]} fixed effects (constant within each {alone[0]})"
                 if alone
                 else f"collinear with the fixed effects ({' + '.join(fe_names)}) together"
             )
@@ -177,7 +177,9 @@ def identify(design: Design) -> Design:
     why.update({design.labels.get(n, n): reason for n, reason in reasons.items()})
     interest = [c for c in kept if design.source.get(c) in spec.regressors]
     if not interest:
-        listed = "; ".join(f"{term}: {reason}" for term, reason in why.items()) or "none given"
+        from .linear import not_identified_notes
+
+        listed = "; ".join(not_identified_notes(why)) or "no regressor in the design"
         raise NotEstimable(
             f"model {spec.name!r}: no regressor of interest is identified in this sample "
             f"({listed})"
