@@ -6,13 +6,21 @@ import os
 
 from snakemake import __version__ as SNAKEMAKE_VERSION
 from snakemake.exceptions import WorkflowError
-from snakemake.io import get_flag_value, is_flagged
+from snakemake.io import get_flag_value, is_callable, is_flagged
 
 from consortia import provenance as prov
 
 PROVENANCE = results_path("provenance.json")
 REPLICATION = results_path("REPLICATION.md")
 PROJECT_DIR = workflow.basedir
+
+NOT_IN_DATASET = prov.not_in_dataset(
+    config["dataset"], prov.dataset_files(config["dataset"], PLAN.files.values())
+)
+if NOT_IN_DATASET:
+    EXTRA_PLAN_LINES.append(
+        f"  not part of the dataset (not read, not hashed): {', '.join(NOT_IN_DATASET)}"
+    )
 
 
 def provenance_inputs(wildcards):
@@ -21,10 +29,15 @@ def provenance_inputs(wildcards):
     config_files = {str(path) for path in workflow.configfiles}
     config_files |= {os.path.relpath(path, PROJECT_DIR) for path in schemas}
     config_files |= set(prov.referenced_config_files(config))
+    # Files without wildcards that rules write (e.g. the CORDIS ingest's source.json).
+    made = [
+        str(out) for rule in workflow.rules for out in rule.output if not out.get_wildcard_names()
+    ]
+    dataset = prov.dataset_files(config["dataset"], PLAN.files.values(), made_by_workflow=made)
     return {
         "outputs": [path for path in final_outputs() if path not in leaves],
         # declared so that a changed dataset file reruns provenance; hashed when it runs
-        "dataset": [str(path) for path in prov.dataset_files(config["dataset"])],
+        "dataset": [str(path) for path in dataset],
         "config_files": sorted(config_files),
     }
 
@@ -49,7 +62,7 @@ def rule_records(wildcards):
             if rule.script
             else None,
             outputs=[output_record(output) for output in rule.output],
-            inputs=[str(item) for item in rule.input if not callable(item)],
+            inputs=[str(item) for item in rule.input if not is_callable(item)],
             benchmarks=[str(rule.benchmark)] if rule.benchmark else [],
             project_dir=PROJECT_DIR,
         )

@@ -10,16 +10,21 @@ import importlib
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas
 import pytest
 
+from snakemake.cli import parse_config
+
 from consortia import provenance as prov
 from consortia.config import load_config
-from consortia.replication import readme_command, replication_readme
+from consortia.replication import readme_command, replication_readme, rerun_command
+from consortia.simulate import simulate_to_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,6 +34,38 @@ def test_sha256_matches_the_fips_test_vector(tmp_path):
     path.write_bytes(b"abc")
     expected = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     assert prov.hash_files([path], relative_to=tmp_path) == {"abc.txt": {"sha256": expected, "bytes": 3}}
+
+
+def test_dataset_files_are_the_tables_and_the_known_files_beside_them(tmp_path):
+    for name in ("consortia.csv", "members.parquet", "truth.json", "source.json", "notes.txt",
+                 ".DS_Store"):
+        (tmp_path / name).write_text(name)
+    (tmp_path / "out" / "data").mkdir(parents=True)  # a results folder inside the dataset's
+    (tmp_path / "out" / "data" / "panel.parquet").write_text("an output")
+    (tmp_path / "tasks.csv.bak").symlink_to(tmp_path / "gone")
+    tables = [str(tmp_path / "consortia.csv"), str(tmp_path / "members.parquet")]
+    # the adapter's log is not there yet, but a rule of the workflow writes it
+    promised = [str(tmp_path / "adapter_log.csv"), str(tmp_path / "unrelated.csv")]
+    files = prov.dataset_files(tmp_path, tables, made_by_workflow=promised)
+    assert files == [tmp_path / name for name in (
+        "adapter_log.csv", "consortia.csv", "members.parquet", "source.json", "truth.json")]
+    assert prov.not_in_dataset(tmp_path, files) == [".DS_Store", "notes.txt", "out", "tasks.csv.bak"]
+
+
+def test_a_file_that_cannot_be_hashed_is_named(tmp_path, monkeypatch):
+    table = tmp_path / "members.csv"
+    table.write_text("x")
+    real_open = open
+
+    def deny(file, *args, **kwargs):
+        if str(file) == str(table):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", deny)
+    with pytest.raises(OSError, match=rf"^{re.escape(str(table))}: cannot be read to hash it "
+                                      r"\(Permission denied\)"):
+        prov.hash_files([table])
 
 
 def test_producing_function_is_the_one_call_inside_the_step(tmp_path):
@@ -182,6 +219,35 @@ def test_replication_readme_states_the_recorded_source_or_its_absence():
     assert "--configfile my.yaml --config dataset=d results=r" in missing
 
 
+def test_rerun_command_reads_back_exactly_and_runs_nothing(tmp_path):
+    marker = tmp_path / "executed"
+    dataset = f"/data/my world (v2) $(touch {marker}) `touch {marker}` it's; a&b"
+    provenance = _minimal_provenance()
+    provenance["config"].update(dataset=dataset, results="/out/x y")
+    provenance["run"].update(configfiles=["my config's.yaml"],
+                             config_overrides={"dataset": dataset, "seed": 3,
+                                               "money": {"currency": "EUR", "note": "it's"}})
+    command = rerun_command(provenance)
+    words = shlex.split(command)
+    assert words[:3] == [".venv/bin/snakemake", "--cores", "all"]
+    assert words[words.index("--configfile") + 1] == "my config's.yaml"
+    config_args = words[words.index("--config") + 1:]
+    # Snakemake's own --config parser gets the values that were recorded
+    assert parse_config(config_args) == {
+        "dataset": dataset, "seed": 3, "money": {"currency": "EUR", "note": "it's"},
+        "results": "/out/x y",
+    }
+    # pasted into a shell: the words arrive as split above, and nothing runs
+    echoed = subprocess.run(
+        ["bash", "-c", command.replace(".venv/bin/snakemake", "printf '%s\\0'", 1)],
+        capture_output=True, text=True, check=True, cwd=tmp_path,
+    )
+    assert echoed.stdout.split("\0")[:-1] == words[1:]
+    assert not marker.exists()
+    readme = replication_readme(provenance, readme_text="")
+    assert f"   {command}\n" in readme
+
+
 # ------------------------------------------------------------------ a finished demo run
 
 
@@ -248,3 +314,47 @@ def test_replication_readme_lists_every_table_and_figure_with_its_rule(demo_run,
     assert provenance["runtime"]["jobs"], "no job was benchmarked"
     for job in provenance["runtime"]["jobs"]:
         assert f"| {job['rule']} | `{job['file']}` | {job['seconds']} |" in text
+
+
+@pytest.mark.workflow
+@pytest.mark.skipif(not Path("/proc/self/mem").is_file(), reason="needs Linux /proc")
+def test_results_inside_the_dataset_folder_and_an_unreadable_file_beside_the_tables(tmp_path):
+    dataset = tmp_path / "world"
+    simulate_to_folder(dataset, n_consortia=30, n_years=4, seed=3, truth_overrides=None, fmt="csv")
+    # a regular file by its type that no one can read, not even root
+    (dataset / "notes.txt").symlink_to("/proc/self/mem")
+    results = dataset / "out"
+    command = [sys.executable, "-m", "snakemake", "--cores", "2", "--nolock",
+               "--config", f"dataset={dataset}", f"results={results}"]
+
+    def run():
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        return done.stdout + done.stderr
+
+    def recorded():
+        provenance = json.loads((results / "provenance.json").read_text())
+        replication = (results / "REPLICATION.md").read_text()
+        return provenance["dataset"], replication
+
+    def sha256(name):
+        return hashlib.sha256((dataset / name).read_bytes()).hexdigest()
+
+    first = run()
+    # the results folder is made after the plan is printed
+    assert "not part of the dataset (not read, not hashed): notes.txt\n" in first
+    record, replication = recorded()
+    tables = ["consortia.csv", "members.csv", "panel.csv", "tasks.csv", "truth.json"]
+    assert {name: info["sha256"] for name, info in record["files"].items()} == {
+        name: sha256(name) for name in tables}
+    assert record["not_hashed"] == ["notes.txt", "out"]
+
+    again = run()
+    assert "Nothing to be done" in again and "Cyclic" not in again
+
+    with open(dataset / "members.csv", "a", encoding="utf-8") as members:
+        members.write("C0001,NEW001,enterprise,False,,,,,,,,\n")
+    assert "not part of the dataset (not read, not hashed): notes.txt, out\n" in run()
+    record, replication = recorded()
+    assert record["files"]["members.csv"]["sha256"] == sha256("members.csv")
+    assert sha256("members.csv") in replication

@@ -1,8 +1,8 @@
 """Provenance of a run: what produced the results folder, from what, on what.
 
 ``results/provenance.json`` records the package versions installed, the
-resolved configuration (after the schema's defaults), SHA-256 hashes of every
-file of the dataset folder and of the config files, the git commit and
+resolved configuration (after the schema's defaults), SHA-256 hashes of the
+dataset's files (:func:`dataset_files`) and of the config files, the git commit and
 whether the tree was dirty, the random seeds, the Python version, platform,
 cores and memory, the runtime and peak memory Snakemake measured for each job
 (its ``benchmark:`` files), and every output file with its hash, the rule that
@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import importlib.metadata as md
 import json
+import logging
 import os
 import platform
 import re
@@ -33,13 +34,20 @@ from typing import Any
 
 import pandas as pd
 
+from consortia.adapters import cordis
+
 SCHEMA_VERSION = 1
 PROJECT = "consortia"
 SIMULATOR_MODULE = "consortia.simulate"
 TRUTH_FILE = "truth.json"
+# What the tools that make dataset folders write beside the tables: the simulator's
+# truth, the CORDIS adapter's source note, log and list of excluded projects.
+SIDECAR_FILES = (TRUTH_FILE, cordis.SOURCE_FILE, cordis.LOG_FILE, cordis.EXCLUDED_FILE)
 STEP_CONTEXT = "logged_step"
 # Snakemake benchmark columns kept: wall-clock seconds and peak resident memory (MB).
 BENCHMARK_COLUMNS = {"s": "seconds", "max_rss": "max_rss_mb"}
+
+log = logging.getLogger(__name__)
 
 
 def sha256_file(path: str | Path) -> str:
@@ -55,16 +63,46 @@ def hash_files(paths: Iterable[str | Path], relative_to: str | Path | None = Non
     hashed = {}
     for path in paths:
         key = os.path.relpath(path, relative_to) if relative_to is not None else str(path)
-        hashed[Path(key).as_posix()] = {
-            "sha256": sha256_file(path),
-            "bytes": Path(path).stat().st_size,
-        }
+        try:
+            digest = sha256_file(path)
+        except OSError as error:
+            raise OSError(
+                f"{path}: cannot be read to hash it ({error.strerror or error}); provenance "
+                "records the SHA-256 of every input file"
+            ) from error
+        hashed[Path(key).as_posix()] = {"sha256": digest, "bytes": Path(path).stat().st_size}
     return dict(sorted(hashed.items()))
 
 
-def dataset_files(folder: str | Path) -> list[Path]:
-    """Every file under a dataset folder (hidden files too: they are inputs as much as any)."""
-    return sorted(path for path in Path(folder).rglob("*") if path.is_file())
+def dataset_files(
+    folder: str | Path, table_files: Iterable[str | Path], made_by_workflow: Iterable[str] = ()
+) -> list[Path]:
+    """The files of a dataset: its contract tables and the known files beside them.
+
+    ``table_files`` are the tables the dataset plan found; of :data:`SIDECAR_FILES`,
+    those in the folder count, and those a rule of the workflow writes there
+    (``made_by_workflow``, e.g. the CORDIS ingest), which do not exist before the run.
+    Nothing else in the folder is part of the dataset: not notes or editor backups that
+    may not even be readable, and not a results folder placed inside it, whose outputs
+    would otherwise become inputs of the provenance that describes them.
+    """
+    folder = Path(folder)
+    made = {os.path.normpath(path) for path in made_by_workflow}
+    files = {Path(path) for path in table_files}
+    for name in SIDECAR_FILES:
+        path = folder / name
+        if path.is_file() or os.path.normpath(path) in made:
+            files.add(path)
+    return sorted(files)
+
+
+def not_in_dataset(folder: str | Path, files: Iterable[str | Path]) -> list[str]:
+    """Names of the folder's entries that are not dataset files nor hold one (not hashed)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    listed = {Path(os.path.relpath(path, folder)).parts[0] for path in files}
+    return sorted(entry.name for entry in folder.iterdir() if entry.name not in listed)
 
 
 def referenced_config_files(config: Mapping, suffixes=(".yaml", ".yml", ".json")) -> list[str]:
@@ -343,6 +381,7 @@ def collect_provenance(
     *,
     outputs: list[str],
     results: str | Path,
+    dataset_files: list[str],
     config_files: list[str],
     config: dict,
     rules: list[dict],
@@ -351,8 +390,9 @@ def collect_provenance(
 ) -> dict:
     """The provenance record of a finished run (see the module docstring).
 
-    ``outputs`` are the files the workflow's final target asks for; every
-    file of the dataset folder (``config["dataset"]``) is hashed as it is now;
+    ``outputs`` are the files the workflow's final target asks for;
+    ``dataset_files`` (:func:`dataset_files` of ``config["dataset"]``) are hashed as
+    they are now, and the folder's other entries are named as not hashed;
     ``rules`` the records :func:`rule_record` makes of every rule; ``run``
     says how Snakemake was called: ``project_dir``, ``cores``, ``snakemake``
     (its version), ``configfiles`` (given with ``--configfile``, relative to
@@ -372,6 +412,11 @@ def collect_provenance(
         if rule.get("benchmarks") and rule["name"] in ran
     }
     origin = simulated_origin(dataset) if dataset.is_dir() else None
+    unlisted = not_in_dataset(dataset, dataset_files)
+    if unlisted:
+        log.warning(
+            "%s: not part of the dataset, not hashed: %s", dataset, ", ".join(unlisted)
+        )
     return {
         "schema_version": SCHEMA_VERSION,
         "created": created or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -383,7 +428,8 @@ def collect_provenance(
         "config_files": hash_files(config_files, relative_to=project_dir),
         "dataset": {
             "folder": str(dataset),
-            "files": hash_files(dataset_files(dataset), relative_to=dataset),
+            "files": hash_files(dataset_files, relative_to=dataset),
+            "not_hashed": unlisted,
             "source": config.get("source"),
             "simulated": origin,
         },
@@ -461,6 +507,7 @@ def _relative(file: str | Path, results: str | Path) -> str:
 
 def provenance_step(
     outputs: list[str],
+    dataset_files: list[str],
     config_files: list[str],
     provenance_path: str | Path,
     config: dict,
@@ -472,6 +519,7 @@ def provenance_step(
     record = collect_provenance(
         outputs=outputs,
         results=provenance_path.parent,
+        dataset_files=dataset_files,
         config_files=config_files,
         config=config,
         rules=rules,

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 
 import yaml
 
+# What an ingest adapter writes beside the tables it assembled.
+from consortia.adapters.cordis import SOURCE_FILE as SOURCE_NOTE
+
 TEMPLATE_URL = "https://social-science-data-editors.github.io/template_README/"
 # The rules that run after every other output and describe them (rules/provenance.smk).
 LEAF_RULES = ("provenance", "replication")
-# What an ingest adapter writes beside the tables it assembled.
-SOURCE_NOTE = "source.json"
 README_COMMANDS = {"demo": "demo-command", "test": "test-command"}
 # Output groups in the list of tables and figures, by the results sub-folder.
 OUTPUT_GROUPS = (
@@ -52,7 +54,17 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
 
 
 def _code(value) -> str:
-    return f"`{value}`" if value else "–"
+    """``value`` as Markdown inline code, whatever backticks it holds."""
+    if not value:
+        return "–"
+    text = str(value)
+    fence = "`" * (_longest_backtick_run(text) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _longest_backtick_run(text: str) -> int:
+    return max((len(run) for run in re.findall(r"`+", text)), default=0)
 
 
 def _size(n_bytes: int | None) -> str:
@@ -74,24 +86,30 @@ def _output_group(path: str) -> str:
 
 
 def rerun_command(provenance: dict) -> str:
-    """The Snakemake command of this run: its ``--configfile`` and ``--config`` arguments."""
+    """The Snakemake command of this run: its ``--configfile`` and ``--config`` arguments.
+
+    Every word is quoted for a POSIX shell: a path may hold spaces, quotes, ``$(...)``
+    or backticks, which must reach Snakemake as they are, not run.
+    """
     run = provenance["run"]
     parts = [".venv/bin/snakemake --cores all"]
-    parts += [f"--configfile {name}" for name in run.get("configfiles", [])]
+    parts += [f"--configfile {shlex.quote(name)}" for name in run.get("configfiles", [])]
     overrides = dict(run.get("config_overrides", {}))
     for key in ("dataset", "results"):
         overrides.setdefault(key, provenance["config"][key])
     if overrides:
         parts.append(
             "--config "
-            + " ".join(f"{key}={_config_value(value)}" for key, value in overrides.items())
+            + " ".join(
+                shlex.quote(f"{key}={_config_value(value)}") for key, value in overrides.items()
+            )
         )
     return " ".join(parts)
 
 
 def _config_value(value) -> str:
     if isinstance(value, (dict, list)):
-        return "'" + yaml.safe_dump(value, default_flow_style=True).strip() + "'"
+        return yaml.safe_dump(value, default_flow_style=True, width=float("inf")).strip()
     return str(value)
 
 
@@ -132,8 +150,12 @@ def _availability(provenance: dict) -> list[str]:
             (
                 f"Drawn with seed {sim.get('seed')}: {sim.get('n_consortia')} consortia over "
                 f"{sim.get('first_year')}–{sim.get('last_year')}. Regenerate with "
-                f"`consortia simulate {dataset['folder']} --consortia {sim.get('n_consortia')} "
-                f"--years {sim.get('n_years')} --seed {sim.get('seed')}` (add `--truth FILE` if the "
+                + _code(
+                    f"consortia simulate {shlex.quote(dataset['folder'])} "
+                    f"--consortia {sim.get('n_consortia')} --years {sim.get('n_years')} "
+                    f"--seed {sim.get('seed')}"
+                )
+                + " (add `--truth FILE` if the "
                 "world was drawn from a modified truth); the hashes below tell whether the "
                 "regenerated files are identical."
             ),
@@ -161,14 +183,27 @@ def _availability(provenance: dict) -> list[str]:
         status = "not recorded"
     lines += ["### Summary of availability", "", f"- Data: {status}.", ""]
     lines += ["### Details on each data source", ""]
-    lines += [f"Dataset folder `{dataset['folder']}` (SHA-256 of every file):", ""]
+    lines += [
+        (
+            f"Dataset folder {_code(dataset['folder'])}: SHA-256 of every file of the dataset "
+            "(its tables, and what the tool that made it wrote beside them):"
+        ),
+        "",
+    ]
     lines += _table(
         ["file", "bytes", "SHA-256"],
         [
-            [f"`{name}`", f"{info['bytes']:,}", f"`{info['sha256']}`"]
+            [_code(name), f"{info['bytes']:,}", _code(info["sha256"])]
             for name, info in dataset["files"].items()
         ],
     )
+    if dataset.get("not_hashed"):
+        lines += [
+            "Also in the folder, not part of the dataset (not read, not hashed): "
+            + ", ".join(_code(name) for name in dataset["not_hashed"])
+            + ".",
+            "",
+        ]
     return lines
 
 
@@ -295,6 +330,8 @@ def _programs(provenance: dict) -> list[str]:
 def _instructions(provenance: dict, readme_text: str) -> list[str]:
     demo = readme_command(readme_text, README_COMMANDS["demo"])
     test = readme_command(readme_text, README_COMMANDS["test"])
+    rerun = rerun_command(provenance)
+    rerun_fence = "`" * max(3, _longest_backtick_run(rerun) + 1)
     lines = ["## Instructions to replicators", ""]
     lines += [
         (
@@ -316,9 +353,9 @@ def _instructions(provenance: dict, readme_text: str) -> list[str]:
         "",
         "3. Rerun exactly this configuration (dataset and results folder as recorded):",
         "",
-        "   ```bash",
-        f"   {rerun_command(provenance)}",
-        "   ```",
+        f"   {rerun_fence}bash",
+        f"   {rerun}",
+        f"   {rerun_fence}",
         "",
         (
             "4. Compare: every output below is listed with its SHA-256 in `provenance.json` "
@@ -396,7 +433,8 @@ def replication_readme(
         "## Overview",
         "",
         (
-            f"The workflow reads the dataset folder `{provenance['dataset']['folder']}`, sets aside "
+            f"The workflow reads the dataset folder {_code(provenance['dataset']['folder'])}, "
+            "sets aside "
             "(quarantines) rows that break the data contract, builds a clean consortium-year panel, "
             "and writes descriptive tables and figures, the structure-conduct-performance models "
             "and verdicts on the review's quantitative claims. This run wrote "
