@@ -10,6 +10,8 @@ import os
 
 from snakemake.utils import min_version, validate
 
+from consortia import runlock
+
 # Every job's Python inherits this. The fixed-effects fits (pyfixest) differ
 # in the 10th digit between processes unless Python's string hashing is
 # seeded (checked: identical under a fixed seed, not under random ones), so
@@ -38,6 +40,14 @@ report: "report/workflow.rst"
 
 
 validate(config, "config/schemas/config.schema.yaml")
+
+# One run at a time in a results folder (consortia.runlock), taken before the DAG is
+# built so that a second run is refused before it reads the first one's half-written
+# files. Not for a dry run (it writes nothing), nor in the per-job Snakemake processes a
+# cluster executor starts (exec mode remote or subprocess): they re-read this file while
+# the main process holds the lock. Kept referenced: the lock lasts while the file is open.
+if workflow.is_main_process and not workflow.output_settings.dryrun:
+    RESULTS_LOCK = runlock.acquire(config["results"])
 
 
 include: "rules/common.smk"

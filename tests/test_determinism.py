@@ -21,8 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from consortia import runlock
+
 ROOT = Path(__file__).resolve().parents[1]
-RUN_RECORDS = ("logs", "benchmarks", "provenance.json", "REPLICATION.md")
+RUN_RECORDS = ("logs", "benchmarks", "provenance.json", "REPLICATION.md", runlock.LOCK_FILE)
 BYTE_IDENTICAL = ("tables", "figures")
 TIMING_SUFFIX = "_seconds"
 RESULTS_PLACEHOLDER = "<results>"

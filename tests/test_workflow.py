@@ -40,8 +40,9 @@ def small_world(tmp_path_factory):
     return dataset, results, world, run
 
 
-def test_lint_is_clean():
-    result = run_snakemake("--lint")
+def test_lint_is_clean(tmp_path):
+    # any Snakemake command but a dry run locks its results folder: a temporary one here
+    result = run_snakemake("--lint", "--config", f"results={tmp_path}")
     assert "Congratulations" in result.stdout + result.stderr
 
 
