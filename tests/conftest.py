@@ -11,6 +11,28 @@ import pytest
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 ROOT = Path(__file__).resolve().parents[1]
+SLURM_MARKER = "slurm"
+
+
+def slurm_tier_selected(config) -> bool:
+    """The SLURM tier installs system packages and starts daemons (tests/test_slurm.py), so
+    it runs only when asked for: a -m expression naming it, or CI (CI=true, as .ci/run sets)."""
+    return SLURM_MARKER in (config.option.markexpr or "") or os.environ.get("CI") == "true"
+
+
+def pytest_report_header(config):
+    if not slurm_tier_selected(config):
+        return f"{SLURM_MARKER} tests deselected: run them with -m {SLURM_MARKER} (root, apt-get)"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    if slurm_tier_selected(config):
+        return
+    deselected = [item for item in items if item.get_closest_marker(SLURM_MARKER)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker(SLURM_MARKER)]
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 A module fixture sets up a one-node SLURM on this machine with
 scripts/slurm/setup_single_node.sh (root and apt-get needed: skipped otherwise,
 with the reason; when they are there the set-up must work, so a failure fails
-the tests). The same target then runs through profiles/local and through
+the tests), and takes it down again at the end (see `slurm_cluster`). These
+tests change the machine while they run, so plain `pytest` leaves them out:
+`pytest -m slurm` runs them, and so does CI (tests/conftest.py). The same target then runs through profiles/local and through
 profiles/slurm into two temporary results folders. Checked: every job was a
 SLURM job (Snakemake's external job ids = the submit ledger = the SLURM_JOB_ID
 each job logged from inside = jobs slurmctld completed with exit status 0), and
@@ -19,6 +21,7 @@ iteration at which the demeaning stops.
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -34,22 +37,125 @@ ROOT = Path(__file__).resolve().parents[1]
 SETUP = ROOT / "scripts" / "slurm" / "setup_single_node.sh"
 SLURMCTLD_LOG = Path("/var/log/slurm/slurmctld.log")
 STUDY = "montecarlo_smoke"
+# The daemons setup_single_node.sh starts, in the order they are stopped: the node, the
+# controller, then the authentication the other two need to shut down cleanly.
+DAEMONS = ("slurmd", "slurmctld", "munged")
+# What setup_single_node.sh writes besides the packages: the cluster's configuration and
+# munged's runtime folder; and where the daemons write while they run (state, logs, munged's
+# seed). Folders there that a package installed stay; what the run wrote in them goes.
+SLURM_CONF = Path("/etc/slurm/slurm.conf")
+MUNGE_RUNTIME = Path("/run/munge")
+DAEMON_FOLDERS = (
+    Path("/var/lib/slurm/slurmctld"),
+    Path("/var/lib/slurm/slurmd"),
+    Path("/var/log/slurm"),
+    Path("/var/lib/munge"),
+    Path("/var/log/munge"),
+)
+STOP_SECONDS = 30
 
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
 
 
+def daemon_pids() -> dict[str, set[int]]:
+    """The live processes of each daemon, by name (zombies are not alive)."""
+    pids: dict[str, set[int]] = {name: set() for name in DAEMONS}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # ended while we looked
+            continue
+        name, state = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2]
+        if name in pids and state != "Z":
+            pids[name].add(int(entry.name))
+    return pids
+
+
+def stop_daemons(started: dict[str, set[int]]) -> list[str]:
+    """SIGTERM each process in ``started`` (by id), wait for it, SIGKILL if it lingers.
+
+    Returns what could not be stopped."""
+    failures = []
+    for name in DAEMONS:
+        for pid in sorted(started[name]):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+            deadline = time.monotonic() + STOP_SECONDS
+            while pid in daemon_pids()[name] and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if pid in daemon_pids()[name]:
+                os.kill(pid, signal.SIGKILL)
+                failures.append(f"{name} (pid {pid}) ignored SIGTERM for {STOP_SECONDS} s: killed")
+    return failures
+
+
+def installed_by_a_package(path: Path) -> bool:
+    return subprocess.run(["dpkg-query", "-S", str(path)], capture_output=True).returncode == 0
+
+
+def remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
 @pytest.fixture(scope="module")
 def slurm_cluster():
+    """A one-node SLURM for the module's tests, taken down at the end.
+
+    At the end, every daemon the set-up started (munged, slurmctld, slurmd: each one
+    that was not running before) is stopped by its process id, and the files written
+    since are put back: slurm.conf removed (or its earlier content restored), munged's
+    runtime folder removed, and the state and logs the daemons wrote removed from their
+    folders (a folder itself is removed only if no package installed it).
+    What stays: the packages apt-get installed (slurm-wlm, munge and their
+    dependencies) with their folders and the munge key the package creates, which a
+    later run reuses.
+    """
     if os.geteuid() != 0:
         pytest.skip("setting up SLURM needs root (scripts/slurm/setup_single_node.sh)")
     if shutil.which("apt-get") is None:
         pytest.skip("no apt-get: setup_single_node.sh installs Debian's slurm-wlm and munge")
+    running_before = daemon_pids()
+    conf_before = SLURM_CONF.read_bytes() if SLURM_CONF.is_file() else None
+    runtime_existed = MUNGE_RUNTIME.exists()
+    entries_before = {
+        folder: {entry.name for entry in folder.iterdir()} if folder.is_dir() else None
+        for folder in DAEMON_FOLDERS
+    }
     started = time.monotonic()
-    result = subprocess.run([str(SETUP)], check=False, capture_output=True, text=True, timeout=600)
-    if result.returncode != 0:
-        pytest.fail(f"SLURM set-up failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    print(f"setup_single_node.sh: {time.monotonic() - started:.1f} s")
-    return result.stdout
+    try:
+        result = subprocess.run(
+            [str(SETUP)], check=False, capture_output=True, text=True, timeout=600
+        )
+        if result.returncode != 0:
+            pytest.fail(f"SLURM set-up failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        print(f"setup_single_node.sh: {time.monotonic() - started:.1f} s")
+        yield result.stdout
+    finally:
+        now = daemon_pids()
+        failures = stop_daemons({name: now[name] - running_before[name] for name in DAEMONS})
+        if conf_before is not None:
+            SLURM_CONF.write_bytes(conf_before)
+        else:
+            SLURM_CONF.unlink(missing_ok=True)
+        if not runtime_existed and MUNGE_RUNTIME.exists():
+            remove(MUNGE_RUNTIME)
+        for folder, before in entries_before.items():
+            if not folder.is_dir():
+                continue
+            if before is None and not installed_by_a_package(folder):
+                remove(folder)
+                continue
+            for entry in folder.iterdir():
+                if before is None or entry.name not in before:
+                    remove(entry)
+        assert not failures, "; ".join(failures)
 
 
 def run_smoke(results, profile, env=None):
