@@ -341,8 +341,7 @@ def test_results_inside_the_dataset_folder_and_an_unreadable_file_beside_the_tab
         return hashlib.sha256((dataset / name).read_bytes()).hexdigest()
 
     first = run()
-    # the results folder is made after the plan is printed
-    assert "not part of the dataset (not read, not hashed): notes.txt\n" in first
+    assert "not part of the dataset (not read, not hashed): notes.txt, out\n" in first
     record, replication = recorded()
     tables = ["consortia.csv", "members.csv", "panel.csv", "tasks.csv", "truth.json"]
     assert {name: info["sha256"] for name, info in record["files"].items()} == {
