@@ -5,8 +5,10 @@ scripts/slurm/setup_single_node.sh (root and apt-get needed: skipped otherwise,
 with the reason; when they are there the set-up must work, so a failure fails
 the tests), and takes it down again at the end (see `slurm_cluster`). These
 tests change the machine while they run, so plain `pytest` leaves them out:
-`pytest -m slurm` runs them, and so does CI (tests/conftest.py). The same target then runs through profiles/local and through
-profiles/slurm into two temporary results folders. Checked: every job was a
+`pytest -m slurm` runs them, and so does CI (tests/conftest.py).
+
+The same target runs through profiles/local and through profiles/slurm into
+two temporary results folders. Checked: every job was a
 SLURM job (Snakemake's external job ids = the submit ledger = the SLURM_JOB_ID
 each job logged from inside = jobs slurmctld completed with exit status 0), and
 the SLURM results equal the local ones.
