@@ -5,17 +5,19 @@ include: "montecarlo_helpers.smk"
 
 
 rule montecarlo_batch:
-    """One batch of simulated worlds under one truth: per-test estimates, CIs, verdicts, truths."""
+    """One batch of simulated worlds of one size under one truth: per-test estimates, CIs, verdicts, truths."""
     input:
         registry=MONTECARLO["registry"],
     output:
-        results_path("{study}", "batches", "{truth}", "batch{batch}.parquet"),
+        results_path("{study}", "batches", "{truth}", "n{size}", "batch{batch}.parquet"),
     wildcard_constraints:
         study=MONTECARLO_STUDY_PATTERN,
         truth="|".join(MONTECARLO["truths"]),
+        size=r"\d+",
         batch=r"\d{3}",
     params:
         overrides=montecarlo_overrides,
+        claims=montecarlo_claims,
         n_worlds=montecarlo_n_worlds,
         world=montecarlo_world,
         seed=montecarlo_seed,
@@ -24,9 +26,9 @@ rule montecarlo_batch:
         mem_mb=2000,
         runtime=montecarlo_batch_runtime,
     log:
-        results_path("logs", "{study}", "{truth}_batch{batch}.log"),
+        results_path("logs", "{study}", "{truth}_n{size}_batch{batch}.log"),
     benchmark:
-        results_path("{study}", "benchmarks", "{truth}_batch{batch}.tsv")
+        results_path("{study}", "benchmarks", "{truth}_n{size}_batch{batch}.tsv")
     conda:
         "../environment.yml"
     script:
@@ -34,12 +36,12 @@ rule montecarlo_batch:
 
 
 rule montecarlo_summary:
-    """Coverage of the 95% CIs, share of correct verdicts and power, per truth and claim."""
+    """Error rates of the verdicts, coverage of the 95% CIs and power, per truth, size and claim."""
     input:
         montecarlo_summary_inputs,
     output:
         table=multiext(results_path("{study}", "coverage"), *wf.TABLE_EXTENSIONS),
-        figure=multiext(figure_stem("{study}_power"), *wf.FIGURE_EXTENSIONS),
+        figure=multiext(figure_stem("{study}_error_rates"), *wf.FIGURE_EXTENSIONS),
     wildcard_constraints:
         study=MONTECARLO_STUDY_PATTERN,
     params:
@@ -58,7 +60,7 @@ rule montecarlo_summary:
 
 
 rule montecarlo:
-    """Monte Carlo validation of the claims (200 worlds × 3 truths): coverage table and power figure."""
+    """Monte Carlo validation of the claims (near-miss truths at four sizes): error-rate table and figure."""
     input:
         montecarlo_outputs("montecarlo"),
 

@@ -12,12 +12,14 @@ def montecarlo_study(wildcards):
 
 
 def montecarlo_batches(study):
-    """Every batch file of a study: results/<study>/batches/<truth>/batch<NNN>.parquet."""
+    """Every batch file of a study:
+    results/<study>/batches/<truth>/n<consortia>/batch<NNN>.parquet."""
     spec = MONTECARLO["studies"][study]
     n_batches = len(mc.batch_sizes(spec["worlds_per_truth"], spec["batch_size"]))
     return [
-        results_path(study, "batches", truth, f"batch{b:03d}.parquet")
+        results_path(study, "batches", truth, f"n{size}", f"batch{b:03d}.parquet")
         for truth in spec["truths"]
+        for size in mc.truth_sizes(spec, MONTECARLO["truths"][truth])
         for b in range(n_batches)
     ]
 
@@ -28,12 +30,16 @@ def montecarlo_summary_inputs(wildcards):
 
 def montecarlo_outputs(study):
     return [results_path(study, "coverage") + ext for ext in wf.TABLE_EXTENSIONS] + [
-        figure_stem(f"{study}_power") + ext for ext in wf.FIGURE_EXTENSIONS
+        figure_stem(f"{study}_error_rates") + ext for ext in wf.FIGURE_EXTENSIONS
     ]
 
 
 def montecarlo_overrides(wildcards):
     return MONTECARLO["truths"][wildcards.truth]["overrides"]
+
+
+def montecarlo_claims(wildcards):
+    return MONTECARLO["truths"][wildcards.truth].get("claims")
 
 
 def montecarlo_n_worlds(wildcards):
@@ -58,6 +64,5 @@ def montecarlo_batch_runtime(wildcards):
     """Minutes for one batch: measured 2–10 s per world of 300 consortia on a shared core
     (docs/scaling.md), budgeted at 30 s per world per 300 consortia, plus 5 minutes of
     start-up (imports, the simulator's calibration)."""
-    spec = montecarlo_study(wildcards)
-    seconds = montecarlo_n_worlds(wildcards) * 30 * max(1.0, spec["world"]["n_consortia"] / 300)
+    seconds = montecarlo_n_worlds(wildcards) * 30 * max(1.0, int(wildcards.size) / 300)
     return 5 + int(seconds // 60 + 1)

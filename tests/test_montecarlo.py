@@ -20,12 +20,13 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config" / "montecarlo.yaml"
 
 
-def rows(estimate, lower, upper, *, true_value, rival, verdict, expected, truth="t", test="x"):
+def rows(estimate, lower, upper, *, true_value, rival, verdict, status, truth="t", test="x"):
     """Batch rows of one test over worlds, as run_batch writes them."""
     n = len(estimate)
     return pd.DataFrame(
         {
             "truth": truth,
+            "n_consortia": 100,
             "batch": 0,
             "world": np.arange(n),
             "world_seed": np.arange(n),
@@ -42,7 +43,7 @@ def rows(estimate, lower, upper, *, true_value, rival, verdict, expected, truth=
             "scale": "absolute",
             "rival": rival,
             "verdict": verdict,
-            "expected_verdict": expected,
+            "claim_status": status,
         },
         columns=mc.BATCH_COLUMNS,
     )
@@ -53,20 +54,24 @@ def test_summary_of_a_hand_computed_table():
     lower = [0.5, 1.2, -0.1, 0.9, -1.0]
     upper = [1.5, 2.0, 0.9, 1.1, 3.0]
     estimate = [1.0, 1.6, 0.4, 1.0, 1.0]
-    verdict = ["supported", "supported", "inconclusive", "supported", "inconclusive"]
-    batch = rows(
-        estimate, lower, upper, true_value=1.0, rival=0.0, verdict=verdict, expected="supported"
-    )
+    verdict = ["supported", "supported", "contradicted", "supported", "inconclusive"]
+    batch = rows(estimate, lower, upper, true_value=1.0, rival=0.0, verdict=verdict, status="true")
     (s,) = mc.summarise(batch).to_dict("records")
     assert s["coverage"] == pytest.approx(3 / 5)  # worlds 1, 4, 5 contain θ = 1
-    assert s["rival_excluded"] == pytest.approx(3 / 5)  # worlds 1, 2, 4 exclude 0
-    assert s["correct"] == pytest.approx(3 / 5)
+    assert s["supported_if_true"] == pytest.approx(3 / 5)
+    assert s["contradicted_if_true"] == pytest.approx(1 / 5)
+    assert s["contradicted_if_true_mc_se"] == pytest.approx(math.sqrt(0.2 * 0.8 / 5))
+    assert math.isnan(s["supported_if_false"]) and s["supported_if_false_worlds"] == 0
     assert s["share_supported"] == pytest.approx(3 / 5)
-    assert s["share_inconclusive"] == pytest.approx(2 / 5)
+    assert s["share_inconclusive"] == pytest.approx(1 / 5)
     assert s["mean_estimate"] == pytest.approx(5.0 / 5)
     assert s["bias"] == pytest.approx(0.0)
     assert s["coverage_mc_se"] == pytest.approx(math.sqrt(0.6 * 0.4 / 5))
     assert s["coverage_in_target"] is False
+    false = rows(estimate, lower, upper, true_value=1.0, rival=0.0, verdict=verdict,
+                 status="false")
+    (f,) = mc.summarise(false).to_dict("records")
+    assert f["supported_if_false"] == pytest.approx(3 / 5) and f["supported_if_false_worlds"] == 5
 
 
 def test_coverage_of_a_normal_mean_interval_matches_the_closed_form():
@@ -83,20 +88,16 @@ def test_coverage_of_a_normal_mean_interval_matches_the_closed_form():
             true_value=theta,
             rival=theta - 1.0,
             verdict="supported",
-            expected="supported",
+            status="true",
         )
         (s,) = mc.summarise(batch).to_dict("records")
         closed_form = 2 * stats.norm.cdf(c) - 1  # 0.95, then 0.6827
         assert abs(s["coverage"] - closed_form) < 4 * math.sqrt(
             closed_form * (1 - closed_form) / worlds
         )
-        # power against a rival one unit away: Φ(d − c) + Φ(−d − c), d = 1 / (σ/√n)
-        d = 1.0 / half
-        power = stats.norm.cdf(d - c) + stats.norm.cdf(-d - c)
-        assert abs(s["rival_excluded"] - power) < 4 * math.sqrt(power * (1 - power) / worlds)
 
 
-def test_worlds_without_an_estimate_count_as_wrong_verdicts_not_as_misses():
+def test_worlds_without_an_estimate_count_as_worlds_not_as_misses():
     batch = rows(
         [0.2, np.nan],
         [0.1, np.nan],
@@ -104,12 +105,12 @@ def test_worlds_without_an_estimate_count_as_wrong_verdicts_not_as_misses():
         true_value=0.25,
         rival=0.0,
         verdict=["supported", "not_testable"],
-        expected="supported",
+        status="true",
     )
     (s,) = mc.summarise(batch).to_dict("records")
     assert s["estimated"] == 1 and s["worlds"] == 2
     assert s["coverage"] == 1.0  # over the world with an interval
-    assert s["correct"] == 0.5  # a not_testable world is not a correct verdict
+    assert s["supported_if_true"] == 0.5  # a not_testable world supports nothing
     assert s["share_not_testable"] == 0.5
 
 
@@ -137,13 +138,16 @@ def truths():
 
 def test_true_estimands_follow_the_simulator_truth(registry, truths):
     default, slower = truths
-    time_ratio = mc.true_estimand(default, registry.claim("breakthrough_speed"), "time_ratio")
-    assert time_ratio.value == pytest.approx(0.75)  # the default truth is the review's claim
-    hazard = mc.true_estimand(default, registry.claim("breakthrough_speed"), "hazard_ratio")
+    speed = registry.claim("breakthrough_speed")
+    assert mc.true_estimand(default, speed, "median_ratio").value == pytest.approx(0.75)
+    hazard = mc.true_estimand(default, speed, "hazard_ratio")
     assert hazard.value == pytest.approx(0.75**-1.6)  # Weibull shape 1.6: HR = TR^(−shape)
-    assert mc.true_estimand(slower, registry.claim("breakthrough_speed"), "time_ratio").value == 1.0
+    assert mc.true_estimand(slower, speed, "median_ratio").value == 1.0
     gap = mc.true_estimand(slower, registry.claim("transfer_rate"), "gap")
     assert gap.value == pytest.approx(0.0)
+    academic = registry.claim("academic_partner_conversion")
+    assert mc.true_estimand(default, academic, "ratio_within_lead").value == pytest.approx(1.30)
+    assert mc.true_estimand(default, academic, "ratio").value < 1.30  # pooled over lead types
     # P(Beta(0.65·25, 0.35·25) > 0.6), the lead's weight distribution in the simulator
     share = mc.true_estimand(default, registry.claim("lead_decision_weight"), "share_above")
     draws = np.random.default_rng(0).beta(0.65 * 25, 0.35 * 25, 400_000)
@@ -151,20 +155,35 @@ def test_true_estimands_follow_the_simulator_truth(registry, truths):
     assert mc.true_estimand(default, registry.claim("enterprise_led_best"), "patents") is None
 
 
-def test_expected_verdicts_are_the_rules_applied_to_the_truth(registry, truths):
+def test_claim_status_uses_the_rules_true_and_false_sets(registry, truths):
     default, slower = truths
 
-    def expected(truth, claim, test):
+    def status(truth, claim, test):
         record = registry.claim(claim)
-        return mc.expected_verdict(record, test, mc.true_estimand(truth, record, test))
+        return mc.claim_status(record, test, mc.true_estimand(truth, record, test))
 
-    assert expected(default, "transfer_rate", "level") == "supported"
-    assert expected(default, "breakthrough_speed", "time_ratio") == "supported"
-    assert expected(slower, "transfer_rate", "gap") == "contradicted"  # 0 is outside 0.23 ± 0.05
-    assert expected(slower, "breakthrough_speed", "time_ratio") == "contradicted"
-    # "faster" (HR > 1) when the hazards are equal: the rival itself, so no study can tell
-    assert expected(slower, "breakthrough_speed", "hazard_ratio") == "inconclusive"
-    assert expected(default, "scp_chain", "via_task_allocation") == "supported"  # sign only
+    assert status(default, "transfer_rate", "level") == "true"
+    assert status(default, "breakthrough_speed", "median_ratio") == "true"
+    assert status(slower, "transfer_rate", "gap") == "false"  # 0 is outside 0.23 ± 0.05
+    assert status(slower, "breakthrough_speed", "median_ratio") == "false"
+    # equal hazards: "faster" (HR > 1) is false at the threshold's edge... the edge is true
+    assert status(slower, "breakthrough_speed", "hazard_ratio") == "true"
+    # the chain's sign is known, its standardised size is not
+    assert status(default, "scp_chain", "members_via_collaboration") is None
+    null = simulate_world(
+        n_consortia=20, n_years=3, seed=1, mess={},
+        truth={"conduct": {"a_collab_intensity_per_member": 0.0}},
+    ).truth
+    assert status(null, "scp_chain", "members_via_collaboration") == "false"
+    positive = registry.claim("subsidy_crowding_in").test("elasticity").claimed
+    record = registry.claim("subsidy_crowding_in")
+    for value, expected in ((0.0, "false"), (positive.min_effect / 2, "neither"),
+                            (positive.min_effect, "true")):
+        true = mc.TrueEstimand(value, "value", "test")
+        assert mc.claim_status(record, "elasticity", true) == expected
+    assert mc.combined_status(["true", "false"]) == "false"
+    assert mc.combined_status(["true", "true"]) == "true"
+    assert mc.combined_status(["true", None]) is None
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +206,7 @@ def test_same_seed_same_batch(small_batches):
     assert not np.allclose(first["estimate"].dropna(), other["estimate"].dropna())
 
 
-def test_summary_step_writes_the_table_and_the_power_figure(small_batches, tmp_path):
+def test_summary_step_writes_the_table_and_the_error_rate_figure(small_batches, tmp_path):
     paths = []
     for k, frame in enumerate(small_batches[::2]):
         paths.append(tmp_path / f"batch{k}.parquet")
@@ -197,7 +216,7 @@ def test_summary_step_writes_the_table_and_the_power_figure(small_batches, tmp_p
     summary = mc.summary_step(
         paths,
         tmp_path / "coverage",
-        tmp_path / "power",
+        tmp_path / "errors",
         study,
         {"claims_true": config["truths"]["claims_true"]},
     )
@@ -207,7 +226,7 @@ def test_summary_step_writes_the_table_and_the_power_figure(small_batches, tmp_p
     assert level["true_value"] == pytest.approx(0.68)  # the default truth's target
     for suffix in (".md", ".html", ".tex", ".png", ".pdf"):
         assert (
-            (tmp_path / f"{'power' if suffix in ('.png', '.pdf') else 'coverage'}{suffix}")
+            (tmp_path / f"{'errors' if suffix in ('.png', '.pdf') else 'coverage'}{suffix}")
             .stat()
             .st_size
         )
@@ -248,9 +267,10 @@ def test_montecarlo_is_a_separate_target_with_one_job_per_batch(tmp_path):
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         return result.stdout
 
-    config = mc.load_config(CONFIG)["studies"]["montecarlo"]
-    batches = len(config["truths"]) * len(
-        mc.batch_sizes(config["worlds_per_truth"], config["batch_size"])
-    )
+    config = mc.load_config(CONFIG)
+    study = config["studies"]["montecarlo"]
+    batches = sum(
+        len(mc.truth_sizes(study, config["truths"][t])) for t in study["truths"]
+    ) * len(mc.batch_sizes(study["worlds_per_truth"], study["batch_size"]))
     assert dry_run("montecarlo").count("rule montecarlo_batch:") == batches
     assert "montecarlo_batch" not in dry_run()  # the demo run (`rule all`) stays fast

@@ -459,8 +459,10 @@ def test_academic_partner_transfer_ratio(big):
     act = active_members(world.members, world.consortia, panel)
     d = panel.merge(act, on=["consortium_id", "year"])
     target = world.truth["estimands"]["academic_partner_transfer_ratio"]["value"]
-    a = d[d["academic"]]
-    e = d[d["enterprise_only"]]
+    # lead type held fixed: enterprise-led consortium-years (all enterprise-only ones are)
+    enterprise_led = d[d["lead_type"] == "enterprise"]
+    a = enterprise_led[enterprise_led["academic"]]
+    e = enterprise_led[enterprise_led["enterprise_only"]]
     ra, sa = ratio_and_se(a["achievements_transferred"], a["achievements"], a["consortium_id"])
     re_, se_ = ratio_and_se(e["achievements_transferred"], e["achievements"], e["consortium_id"])
     ratio = ra / re_

@@ -11,6 +11,8 @@ with logged_step(snakemake.log[0]):  # noqa: F821 (injected by Snakemake)
         overrides=snakemake.params.overrides,  # noqa: F821
         batch_index=int(snakemake.wildcards.batch),  # noqa: F821
         n_worlds=snakemake.params.n_worlds,  # noqa: F821
+        n_consortia=int(snakemake.wildcards.size),  # noqa: F821
+        claims=snakemake.params.claims,  # noqa: F821
         world=snakemake.params.world,  # noqa: F821
         seed=snakemake.params.seed,  # noqa: F821
     )

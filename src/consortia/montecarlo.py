@@ -1,34 +1,35 @@
-"""Monte Carlo validation of the claims step: interval coverage, verdicts and power at known truths.
+"""Monte Carlo validation of the claims: error rates of the verdicts, coverage and power at
+known truths.
 
 The claims step (:func:`consortia.claims.evaluate_claims`) reports, per claim and
-test, an estimate, a 95% confidence interval and a verdict. Whether the intervals
-cover and the verdicts are right can only be checked where the truth is known:
-on worlds drawn by :func:`consortia.simulate.simulate_world` under named truths
+test, an estimate, a confidence interval and a verdict whose two errors are meant to be
+rare: *supported* when the claim is false, *contradicted* when it is true, each at most
+the registry's error rate (5%). That can only be checked where the truth is known: on
+worlds drawn by :func:`consortia.simulate.simulate_world` under named truths
 (``config/montecarlo.yaml``), each a set of overrides of the simulator's default
-parameters (the review's claims).
+parameters (the review's claims), at several sizes.
 
 Per world: draw a clean world (no mess: this validates inference, not cleaning),
 build the panel and the task table with :mod:`consortia.measures` as the workflow
-does, run every claim of the registry, and record per test the estimate, the CI,
-the verdict, and the **true estimand** taken from the world's own ``truth`` (what
-``truth.json`` holds; :data:`TRUE_ESTIMANDS` says where each comes from). Nothing
-is typed in: change a truth's overrides and the estimands follow.
+does, run the claims of the registry the truth names (all by default), and record per
+test the estimate, the CI, the verdict, the **true estimand** taken from the world's
+own ``truth`` (:data:`TRUE_ESTIMANDS` says where each comes from; nothing is typed in)
+and whether the claim is true, false or neither there (:func:`claim_status`, the
+verdict module's own true and false sets).
 
-Definitions (:func:`summarise`):
+Definitions (:func:`summarise`), per truth, size, claim and test:
 
-* coverage: share of worlds whose CI contains the true estimand (worlds where the
-  test could be computed); target 93–97% for 95% intervals;
-* expected verdict: the verdict of an infinitely precise study, i.e. the verdict
-  rules of :mod:`consortia.claims.verdict` applied to the degenerate interval
-  [θ, θ]; "correct" = the world's verdict equals it. For a true value on the rival
-  (no effect) the expected verdict is ``inconclusive``;
-* power: share of worlds whose CI excludes the rival value (the two-sided 5% test
-  of the rival), drawn against the normal-theory curve in :func:`power_figure`.
+* coverage: share of worlds whose CI contains the true estimand; target 93–97% for
+  95% intervals;
+* P(supported | false): share of worlds with *supported* where the claim is false;
+  P(contradicted | true): share with *contradicted* where it is true; each ≤ the
+  error rate up to Monte Carlo error (its standard error is reported);
+* P(supported | true): the power to support a true claim.
 
 Seeds: world ``j`` of batch ``b`` uses ``SeedSequence([seed, b, j])`` for the world
-and the claims' bootstraps, whatever the truth (common random numbers: differences
-between truths are not sampling noise of different draws). The same seed, batch,
-size and truth give identical rows.
+and the claims' bootstraps, whatever the truth or the size (common random numbers:
+differences between truths are not sampling noise of different draws). The same seed,
+batch, size and truth give identical rows.
 """
 
 from __future__ import annotations
@@ -56,8 +57,6 @@ from consortia.claims.verdict import (
     INCONCLUSIVE,
     NOT_TESTABLE,
     SUPPORTED,
-    classify,
-    combine,
 )
 
 log = logging.getLogger("consortia.montecarlo")
@@ -68,8 +67,11 @@ STUDIES = ("montecarlo", "montecarlo_smoke")  # the workflow's target rules
 COVERAGE_TARGET = (0.93, 0.97)
 CLAIM_LEVEL = ""  # the ``test`` of a row holding a claim's combined verdict
 
+CLAIM_TRUE, CLAIM_FALSE, NEITHER = "true", "false", "neither"
+
 BATCH_COLUMNS = [
     "truth",
+    "n_consortia",
     "batch",
     "world",
     "world_seed",
@@ -86,7 +88,7 @@ BATCH_COLUMNS = [
     "scale",
     "rival",
     "verdict",
-    "expected_verdict",
+    "claim_status",
 ]
 
 
@@ -119,6 +121,11 @@ def load_config(path: str | Path) -> dict:
             for t in study["truths"]
             if t not in config["truths"]
         ]
+    registry = load_registry(ROOT / config["registry"])
+    for name, truth in config["truths"].items():
+        unknown = sorted(set(truth.get("claims") or []) - set(registry.ids))
+        if unknown:
+            problems.append(f"truths.{name}.claims: not in the registry: {unknown}")
     defaults = simulate.default_truth()
     for name, truth in config["truths"].items():
         try:
@@ -128,6 +135,12 @@ def load_config(path: str | Path) -> dict:
     if problems:
         raise ValueError(f"{path}:\n  " + "\n  ".join(problems))
     return config
+
+
+def truth_sizes(study: Mapping, truth: Mapping) -> list[int]:
+    """The world sizes (consortia) a study draws a truth at: the truth's own, else the
+    study's."""
+    return [int(n) for n in (truth.get("sizes") or study["sizes"])]
 
 
 def batch_sizes(worlds_per_truth: int, batch_size: int) -> list[int]:
@@ -188,9 +201,10 @@ def _time_ratio(truth, claim):
 
 
 def _hazard_ratio(truth, claim):
-    # Weibull durations: a time ratio r is a hazard ratio r^(−shape) (proportional hazards)
+    # Weibull durations: a time ratio r is a hazard ratio r^(−shape) (proportional hazards);
+    # log-normal ones have no constant hazard ratio
     tr = _time_ratio(truth, claim)
-    if tr is None:
+    if tr is None or truth["parameters"]["tasks"].get("distribution", "weibull") != "weibull":
         return None
     shape = float(truth["parameters"]["tasks"]["weibull_shape"])
     return TrueEstimand(
@@ -199,19 +213,21 @@ def _hazard_ratio(truth, claim):
 
 
 def _median_ratio(truth, claim):
-    # industries are drawn independently of lead type, so both lead types mix the same
-    # Weibull scales: every quantile of the pooled durations scales by the time ratio
+    # durations are accelerated-failure-time in every industry (Weibull or log-normal):
+    # the medians of the standardised curves differ by the time ratio
     tr = _time_ratio(truth, claim)
     if tr is None:
         return None
-    return TrueEstimand(tr.value, "value", "time ratio (same industry mix in both groups)")
+    return TrueEstimand(tr.value, "value", "time ratio (AFT durations in every industry)")
 
 
-def _academic_ratio(truth, claim):
-    if claim.comparison != "enterprise_only":
-        return None
-    v = _estimand(truth, "academic_partner_transfer_ratio", "value")
-    return TrueEstimand(v, "value", "estimands.academic_partner_transfer_ratio")
+def _academic_ratio(name: str) -> Callable:
+    def derive(truth, claim):
+        if claim.comparison != "enterprise_only" or _lead(claim) != "enterprise":
+            return None
+        return TrueEstimand(_estimand(truth, name, "value"), "value", f"estimands.{name}")
+
+    return derive
 
 
 def _lead_share(truth, claim):
@@ -253,7 +269,14 @@ def _subsidy_elasticity(truth, claim):
     if p.get("outcome", "rd_expenditure") != "rd_expenditure" or p.get("subsidy") != "subsidy":
         return None
     v = _estimand(truth, "subsidy_elasticity_rd", "mean")
-    return TrueEstimand(v, "value", "estimands.subsidy_elasticity_rd.mean")
+    if not p.get("net_of_subsidy", False):
+        return TrueEstimand(v, "value", "estimands.subsidy_elasticity_rd.mean")
+    # R&D net of the subsidy: d log(R − S)/d log S = (εR − S)/(R − S), which has no one value;
+    # only its sign is certain when no subsidy raises R&D (ε ≤ 0: the private part falls)
+    e = truth["parameters"]["rd"]["subsidy_elasticity"]
+    if max(float(e["traditional"]), float(e["high_tech"])) <= 0:
+        return TrueEstimand(-1.0, "sign", "private R&D falls when the subsidy elasticity ≤ 0")
+    return None
 
 
 def _heterogeneity_ok(claim: ClaimRecord) -> bool:
@@ -288,29 +311,18 @@ def _industrial_traditional(truth, claim):
     )
 
 
-_SCP_TESTS = {
-    "collab_intensity": "via_collaboration",
-    "industrial_task_share": "via_task_allocation",
-}
-
-
-def _scp_sign(mediator: str) -> Callable:
-    """The sign of the indirect effect a·b through ``mediator``: the evaluator's linear
-    equations on patent counts are on another scale than the simulator's log link."""
+def _scp_chain(link: str, a_key: str, b_path: tuple[str, str]) -> Callable:
+    """The paper's chain in the simulator (``derived.scp_chain_of_the_paper``): only whether
+    the standardised indirect effect is zero is known in closed form (a or b zero);
+    otherwise its size depends on the population's spread and the nonlinear links."""
 
     def derive(truth, claim):
-        p = claim.params
-        if (
-            p.get("treatment") != "lead_decision_weight"
-            or p.get("outcome") != "patents_filed"
-            or (p.get("mediators") or {}).get(_SCP_TESTS[mediator]) != mediator
-        ):
-            return None
-        paths = truth["derived"]["scp_paths"]
-        ab = float(paths["a"][mediator]) * float(paths["b_patents"][mediator])
-        return TrueEstimand(
-            float(np.sign(ab)), "sign", f"sign of derived.scp_paths a × b_patents ({mediator})"
-        )
+        chain = truth["derived"]["scp_chain_of_the_paper"][link]
+        a = float(chain["a"])
+        b = float(truth["parameters"]["performance"][b_path[0]][b_path[1]])
+        if a * b == 0:
+            return TrueEstimand(0.0, "sign", f"derived.scp_chain_of_the_paper.{link}: a·b = 0")
+        return TrueEstimand(float(np.sign(a * b)), "sign", f"sign of a·b ({link}, {a_key})")
 
     return derive
 
@@ -323,15 +335,26 @@ TRUE_ESTIMANDS: dict[tuple[str, str], Callable[[dict, ClaimRecord], TrueEstimand
     ("breakthrough_speed", "time_ratio"): _time_ratio,
     ("breakthrough_speed", "hazard_ratio"): _hazard_ratio,
     ("breakthrough_speed", "median_ratio"): _median_ratio,
-    ("academic_partner_conversion", "ratio"): _academic_ratio,
+    ("academic_partner_conversion", "ratio_within_lead"): _academic_ratio(
+        "academic_partner_transfer_ratio"
+    ),
+    ("academic_partner_conversion", "ratio"): _academic_ratio(
+        "academic_partner_transfer_ratio_pooled"
+    ),
     ("enterprise_led_share", "share"): _lead_share,
     ("enterprise_led_share", "highest"): _lead_share_margin,
     ("lead_decision_weight", "mean"): _lead_weight_mean,
     ("lead_decision_weight", "share_above"): _lead_weight_share_above,
     ("industrial_task_share", "mean"): _industrial_share,
     ("industrial_task_share", "pooled"): _industrial_share,
-    ("scp_chain", "via_collaboration"): _scp_sign("collab_intensity"),
-    ("scp_chain", "via_task_allocation"): _scp_sign("industrial_task_share"),
+    ("scp_chain", "members_via_collaboration"): _scp_chain(
+        "members_to_collaboration", "a_collab_intensity_per_member", ("patents", "b_collab_intensity")
+    ),
+    ("scp_chain", "types_via_task_allocation"): _scp_chain(
+        "type_diversity_to_task_allocation",
+        "a_industrial_share_per_type_diversity",
+        ("transfer", "b_industrial_share"),
+    ),
     ("industry_heterogeneity", "subsidy_high_tech"): _subsidy_high_tech,
     ("industry_heterogeneity", "industrial_traditional"): _industrial_traditional,
     ("subsidy_crowding_in", "elasticity"): _subsidy_elasticity,
@@ -343,17 +366,46 @@ def true_estimand(truth: dict, claim: ClaimRecord, test: str) -> TrueEstimand | 
     return None if derive is None else derive(truth, claim)
 
 
-def expected_verdict(claim: ClaimRecord, test: str, true: TrueEstimand | None) -> str | None:
-    """The verdict of an infinitely precise study: the rules applied to [θ, θ]."""
+def claim_status(claim: ClaimRecord, test: str, true: TrueEstimand | None) -> str | None:
+    """Whether the test's claim is true, false or neither (a positive effect below the
+    smallest of interest) at the true estimand: the true and false sets of
+    :mod:`consortia.claims.verdict`. None where the truth does not say (unknown, or only a
+    nonzero sign for a claim with a smallest effect of interest)."""
     if true is None:
         return None
-    spec = claim.test(test)
-    c = spec.claimed
+    c = claim.test(test).claimed
+    v = true.value
     if c.kind == "best":
         return None
-    if true.kind == "sign" and not (c.kind == "direction" and c.min_effect == 0):
-        return None  # a sign decides a direction claim only
-    return classify(true.value, true.value, c.region(), spec.rival)
+    if c.kind in ("value", "above", "below"):
+        if true.kind != "value":
+            return None
+        ((lo, hi),) = c.region()
+        return CLAIM_TRUE if lo <= v <= hi else CLAIM_FALSE
+    # direction claims
+    sign = {"positive": 1.0, "negative": -1.0}.get(c.direction)
+    if true.kind == "sign":
+        if v == 0 or (sign is not None and v == -sign):
+            return CLAIM_FALSE
+        return None
+    magnitude = v if sign is None else sign * v
+    if sign is None:
+        magnitude = abs(v)
+        if v == 0:
+            return CLAIM_FALSE
+    elif magnitude <= 0:
+        return CLAIM_FALSE
+    return CLAIM_TRUE if magnitude >= c.min_effect else NEITHER
+
+
+def combined_status(statuses: Sequence[str | None]) -> str | None:
+    """A claim's status from its primary tests': false if any is false (a supported verdict
+    needs every one), true if all are true, otherwise neither or unknown."""
+    if CLAIM_FALSE in statuses:
+        return CLAIM_FALSE
+    if statuses and all(s == CLAIM_TRUE for s in statuses):
+        return CLAIM_TRUE
+    return None if None in statuses else NEITHER
 
 
 # --------------------------------------------------------------------------- one batch
@@ -397,12 +449,12 @@ def world_rows(registry: Registry, truth: dict, claims: Sequence) -> list[dict]:
     rows = []
     for result in claims:
         record = registry.claim(result.id)
-        primary_expected = []
+        primary_status = []
         for t in result.tests:
             true = true_estimand(truth, record, t.name)
-            expected = expected_verdict(record, t.name, true)
-            if t.role == "primary":
-                primary_expected.append(expected)
+            status = claim_status(record, t.name, true)
+            if t.role == "primary" and t.verdict != NOT_TESTABLE:
+                primary_status.append(status)
             rows.append(
                 {
                     "claim": result.id,
@@ -418,20 +470,15 @@ def world_rows(registry: Registry, truth: dict, claims: Sequence) -> list[dict]:
                     "scale": t.scale,
                     "rival": _float(t.rival),
                     "verdict": t.verdict,
-                    "expected_verdict": expected,
+                    "claim_status": status,
                 }
             )
-        claim_expected = (
-            combine(primary_expected)
-            if primary_expected and all(e is not None for e in primary_expected)
-            else None
-        )
         rows.append(
             {
                 "claim": result.id,
                 "test": CLAIM_LEVEL,
                 "role": "claim",
-                "truth_kind": "none" if claim_expected is None else "verdict",
+                "truth_kind": "verdict",
                 "true_value": math.nan,
                 "truth_source": "",
                 "estimate": math.nan,
@@ -441,7 +488,7 @@ def world_rows(registry: Registry, truth: dict, claims: Sequence) -> list[dict]:
                 "scale": "",
                 "rival": math.nan,
                 "verdict": result.verdict,
-                "expected_verdict": claim_expected,
+                "claim_status": combined_status(primary_status) if primary_status else None,
             }
         )
     return rows
@@ -462,14 +509,18 @@ def run_batch(
     n_years: int = 8,
     first_year: int = 2016,
     registry: Registry | str | Path = ROOT / "config" / "claims.yaml",
+    claims: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Claims on ``n_worlds`` worlds of ``world_size`` consortia drawn under one truth.
 
     ``overrides``: the truth's overrides of ``simulate.default_truth()`` (the truth
-    named ``truth_name`` in the config). One row per world and test, plus one per
-    world and claim (:data:`BATCH_COLUMNS`).
+    named ``truth_name`` in the config); ``claims``: the claim ids to evaluate (all of
+    the registry's by default). One row per world and test, plus one per world and
+    claim (:data:`BATCH_COLUMNS`).
     """
     reg = registry if isinstance(registry, Registry) else load_registry(registry)
+    if claims is not None:
+        reg = reg.select(claims)
     rows = []
     for j in range(int(n_worlds)):
         s = world_seed(seed, batch_index, j)
@@ -485,10 +536,19 @@ def run_batch(
         )
         for row in world_rows(reg, truth, claims):
             rows.append(
-                {"truth": truth_name, "batch": batch_index, "world": j, "world_seed": s, **row}
+                {
+                    "truth": truth_name,
+                    "n_consortia": int(world_size),
+                    "batch": batch_index,
+                    "world": j,
+                    "world_seed": s,
+                    **row,
+                }
             )
     frame = pd.DataFrame(rows, columns=BATCH_COLUMNS)
-    return frame.astype({"batch": "int64", "world": "int64", "world_seed": "int64"})
+    return frame.astype(
+        {"n_consortia": "int64", "batch": "int64", "world": "int64", "world_seed": "int64"}
+    )
 
 
 # --------------------------------------------------------------------------- summary
@@ -496,16 +556,19 @@ def run_batch(
 
 def score(rows: pd.DataFrame) -> pd.DataFrame:
     """Rows of :func:`run_batch` with 1/0 indicators (NaN where undefined) added:
-    ``covered`` (the CI contains a known true value), ``rival_excluded`` (the CI
-    excludes the rival) and ``correct`` (the verdict equals the expected one)."""
+    ``covered`` (the CI contains a known true value), ``supported_if_false`` and
+    ``supported_if_true`` (the verdict is supported, where the claim is false / true) and
+    ``contradicted_if_true`` (contradicted where it is true)."""
     out = rows.copy()
     has_ci = out["ci_lower"].notna() & out["ci_upper"].notna()
     inside = (out["ci_lower"] <= out["true_value"]) & (out["true_value"] <= out["ci_upper"])
     out["covered"] = inside.astype(float).where(has_ci & (out["truth_kind"] == "value"))
-    rival_in = (out["ci_lower"] <= out["rival"]) & (out["rival"] <= out["ci_upper"])
-    out["rival_excluded"] = (~rival_in).astype(float).where(has_ci & out["rival"].notna())
-    expected = out["expected_verdict"]
-    out["correct"] = (out["verdict"] == expected).astype(float).where(expected.notna())
+    supported = (out["verdict"] == SUPPORTED).astype(float)
+    contradicted = (out["verdict"] == CONTRADICTED).astype(float)
+    is_false, is_true = out["claim_status"] == CLAIM_FALSE, out["claim_status"] == CLAIM_TRUE
+    out["supported_if_false"] = supported.where(is_false)
+    out["supported_if_true"] = supported.where(is_true)
+    out["contradicted_if_true"] = contradicted.where(is_true)
     return out
 
 
@@ -518,15 +581,22 @@ def _share_se(p: float, n: int) -> float:
     return math.sqrt(p * (1 - p) / n) if n and math.isfinite(p) else math.nan
 
 
+def _rate(g: pd.DataFrame, column: str) -> dict[str, float]:
+    n = int(g[column].notna().sum())
+    p = _mean(g[column])
+    return {column: p, f"{column}_mc_se": _share_se(p, n), f"{column}_worlds": n}
+
+
 def summarise(batches: pd.DataFrame | Iterable[pd.DataFrame]) -> pd.DataFrame:
-    """Per truth, claim and test: coverage, power, verdict shares, share correct.
+    """Per truth, size, claim and test: coverage, the two error rates, power, verdict shares.
 
     ``batches``: rows of :func:`run_batch` (one frame or several). Groups keep the
     order in which they first appear (truths as listed, claims in registry order).
     """
     frame = score(batches if isinstance(batches, pd.DataFrame) else pd.concat(list(batches)))
     out = []
-    for (truth, claim, test), g in frame.groupby(["truth", "claim", "test"], sort=False):
+    keys = ["truth", "n_consortia", "claim", "test"]
+    for (truth, size, claim, test), g in frame.groupby(keys, sort=False):
         n = len(g)
         kind = g["truth_kind"].iloc[0]
         true_value = float(g["true_value"].iloc[0])
@@ -535,20 +605,20 @@ def summarise(batches: pd.DataFrame | Iterable[pd.DataFrame]) -> pd.DataFrame:
         est = g.dropna(subset=["ci_lower", "ci_upper"])
         cov = _mean(g["covered"])
         n_cov = int(g["covered"].notna().sum())
-        correct = _mean(g["correct"])
-        n_correct = int(g["correct"].notna().sum())
-        expected = g["expected_verdict"].dropna().unique()
+        statuses = g["claim_status"].dropna().unique()
         verdicts = g["verdict"].value_counts()
         mean_estimate = _mean(est["estimate"])
         out.append(
             {
                 "truth": truth,
+                "n_consortia": int(size),
                 "claim": claim,
                 "test": test,
                 "role": g["role"].iloc[0],
                 "truth_kind": kind,
                 "true_value": true_value,
                 "truth_source": g["truth_source"].iloc[0],
+                "claim_status": "/".join(statuses) if len(statuses) else None,
                 "worlds": n,
                 "estimated": len(est),
                 "mean_estimate": mean_estimate,
@@ -560,10 +630,9 @@ def summarise(batches: pd.DataFrame | Iterable[pd.DataFrame]) -> pd.DataFrame:
                 "coverage_in_target": (COVERAGE_TARGET[0] <= cov <= COVERAGE_TARGET[1])
                 if n_cov
                 else None,
-                "rival_excluded": _mean(g["rival_excluded"]),
-                "expected_verdict": "/".join(expected) if len(expected) else None,
-                "correct": correct,
-                "correct_mc_se": _share_se(correct, n_correct),
+                **_rate(g, "supported_if_false"),
+                **_rate(g, "contradicted_if_true"),
+                **_rate(g, "supported_if_true"),
                 **{
                     f"share_{v}": verdicts.get(v, 0) / n
                     for v in (SUPPORTED, INCONCLUSIVE, CONTRADICTED, NOT_TESTABLE)
@@ -582,16 +651,25 @@ def _pct(x, decimals: int = 1) -> str:
     return MISSING if x is None or not math.isfinite(x) else f"{100 * x:.{decimals}f}"
 
 
+def _rate_text(r, column: str) -> str:
+    from consortia.tables import MISSING
+
+    p, se = r[column], r[f"{column}_mc_se"]
+    if not math.isfinite(p):
+        return MISSING
+    return f"{_pct(p)} ({_pct(se)})"
+
+
 def coverage_table(summary: pd.DataFrame, study: Mapping, truths: Mapping):
-    """The coverage table (a :class:`consortia.tables.Table`; ``data`` = ``summary``)."""
+    """The error-rate and coverage table (a :class:`consortia.tables.Table`; ``data`` =
+    ``summary``): claim verdicts and primary tests."""
     from consortia.tables import MISSING, Table, format_number
 
+    shown = summary[summary["role"].isin(["claim", "primary"])]
     body, index = [], []
-    for _, r in summary.iterrows():
+    for _, r in shown.iterrows():
         name = (
-            f"{r['claim']} (claim verdict)"
-            if r["test"] == CLAIM_LEVEL
-            else (f"{r['claim']} · {r['test']}")
+            f"{r['claim']} (claim)" if r["test"] == CLAIM_LEVEL else f"{r['claim']} · {r['test']}"
         )
         true = MISSING
         if r["truth_kind"] == "value":
@@ -600,48 +678,46 @@ def coverage_table(summary: pd.DataFrame, study: Mapping, truths: Mapping):
             true = {1.0: "> 0", -1.0: "< 0", 0.0: "0"}[r["true_value"]]
         body.append(
             {
-                "role": r["role"],
                 "true": true,
-                "mean": format_number(r["mean_estimate"], 3),
+                "status": r["claim_status"] or MISSING,
                 "coverage": _pct(r["coverage"]),
-                "power": _pct(r["rival_excluded"]),
-                "expected": r["expected_verdict"] or MISSING,
-                "correct": _pct(r["correct"]),
+                "false_support": _rate_text(r, "supported_if_false"),
+                "false_contradiction": _rate_text(r, "contradicted_if_true"),
+                "power": _pct(r["supported_if_true"]),
                 "verdicts": "/".join(
                     _pct(r[f"share_{v}"], 0) for v in (SUPPORTED, INCONCLUSIVE, CONTRADICTED)
                 ),
                 "n": f"{int(r['estimated'])}/{int(r['worlds'])}"
                 if r["test"] != CLAIM_LEVEL
-                else (f"{int(r['worlds'])}"),
+                else f"{int(r['worlds'])}",
             }
         )
-        index.append((truths[r["truth"]]["label"], name))
+        index.append(
+            (f"{truths[r['truth']]['label']}, {int(r['n_consortia']):,d} consortia", name)
+        )
     frame = pd.DataFrame(body, index=pd.MultiIndex.from_tuples(index))
     world = study["world"]
     lo, hi = COVERAGE_TARGET
-    se_points = 100 * math.sqrt(0.95 * 0.05 / study["worlds_per_truth"])
     notes = [
         (
-            f"{study['worlds_per_truth']} simulated worlds per truth, {world['n_consortia']} "
-            f"consortia × {world.get('n_years', 8)} years each, clean tables (no mess); claims "
+            f"{study['worlds_per_truth']} simulated worlds per truth and size, consortia as "
+            f"shown × {world.get('n_years', 8)} years, clean tables (no mess); claims "
             "evaluated by consortia.claims.evaluate_claims with the registry, exactly as the "
-            f"workflow's claims step; seed {study['seed']}, batches of {study['batch_size']} worlds."
+            f"workflow's claims step; seed {study['seed']}."
         ),
         (
             "True: the estimand in the drawn truth (truth.json), derived by "
-            "consortia.montecarlo.TRUE_ESTIMANDS; '> 0' where only its sign is known; – where "
-            "the simulator's truth does not define the test's estimand (no coverage, no "
-            "expected verdict)."
+            "consortia.montecarlo.TRUE_ESTIMANDS; '0', '> 0', '< 0' where only that is known. "
+            "Status: whether the claim is true, false or neither there (the verdict rules' own "
+            "sets; a claim is false if one of its primary tests is)."
         ),
         (
             f"Coverage: % of worlds whose 95% CI contains the true value (target "
-            f"{100 * lo:.0f}–{100 * hi:.0f}%; Monte Carlo SE ≈ {se_points:.1f} points). "
-            "Power: % of worlds whose CI excludes the test's rival value."
-        ),
-        (
-            "Expected: the verdict the rules give an infinitely precise study (the CI shrunk "
-            "to the true value); Correct: % of worlds with that verdict. C/I/X: % supported / "
-            "inconclusive / contradicted. N: worlds with an estimate / worlds."
+            f"{100 * lo:.0f}–{100 * hi:.0f}%). Supported | false and Contradicted | true: % of "
+            "worlds with that wrong verdict where the claim is false / true (Monte Carlo SE in "
+            "parentheses); each should be at most 5%. Supported | true: the power to support a "
+            "true claim. S/I/C: % supported / inconclusive / contradicted. N: worlds with an "
+            "estimate / worlds."
         ),
         "Truths: "
         + "; ".join(
@@ -650,105 +726,72 @@ def coverage_table(summary: pd.DataFrame, study: Mapping, truths: Mapping):
     ]
     return Table(
         body=frame,
-        title="Monte Carlo validation of the claims: coverage, verdicts and power",
+        title="Monte Carlo validation of the claims: error rates of the verdicts and coverage",
         column_labels={
-            "role": "Role",
             "true": "True",
-            "mean": "Mean est.",
+            "status": "Status",
             "coverage": "Coverage %",
-            "power": "Power %",
-            "expected": "Expected",
-            "correct": "Correct %",
-            "verdicts": "C/I/X %",
+            "false_support": "Supported | false %",
+            "false_contradiction": "Contradicted | true %",
+            "power": "Supported | true %",
+            "verdicts": "S/I/C %",
             "n": "N",
         },
-        stub_header=("Truth", "Claim · test"),
+        stub_header=("Truth, world size", "Claim · test"),
         notes=notes,
         label="tab:montecarlo",
         data=summary,
     )
 
 
-TRUTH_COLOURS = ("#000000", "#D55E00", "#56B4E9", "#F0E442")  # Okabe–Ito, not lead-type colours
+SIZE_MARKERS = ("o", "s", "^", "D", "v", "P")
+ERROR_PANELS = (
+    ("supported_if_false", "Supported although the claim is false"),
+    ("contradicted_if_true", "Contradicted although the claim is true"),
+)
 
 
-def power_figure(summary: pd.DataFrame, batches: pd.DataFrame, truths: Mapping):
-    """Power curves of the primary tests with a known true value.
-
-    Points: the Monte Carlo share of worlds whose 95% CI excludes the rival, at each
-    truth's estimand (Wilson 95% bars). Curve: normal-theory power
-    Φ(d/SE − 1.96) + Φ(−d/SE − 1.96), d = θ − rival (log ratio for ratios), SE the
-    median reported SE across all worlds.
-    """
+def error_rate_figure(summary: pd.DataFrame, truths: Mapping, error_rate: float = 0.05):
+    """The two error rates of the claims' verdicts with Wilson 95% bars, per truth, claim and
+    size: supported where the claim is false (left), contradicted where it is true (right);
+    the dashed line is the error rate the rules promise."""
     from matplotlib.figure import Figure
 
     from consortia.figures import theme
 
-    tests = summary[(summary["role"] == "primary") & (summary["truth_kind"] == "value")]
-    keys = list(dict.fromkeys(zip(tests["claim"], tests["test"])))
-    ncols = min(4, max(1, len(keys)))
-    nrows = max(1, math.ceil(len(keys) / ncols))
-    z = stats.norm.ppf(0.975)
-    truth_names = list(dict.fromkeys(summary["truth"]))
-    colours = {t: TRUTH_COLOURS[i % len(TRUTH_COLOURS)] for i, t in enumerate(truth_names)}
+    claims = summary[summary["test"] == CLAIM_LEVEL]
+    sizes = sorted(claims["n_consortia"].unique())
+    markers = {n: SIZE_MARKERS[k % len(SIZE_MARKERS)] for k, n in enumerate(sizes)}
+
+    def label(r) -> str:
+        return f"{truths[r['truth']]['label']} · {r['claim']}"
+
+    rows_of = {column: claims[claims[column].notna()] for column, _ in ERROR_PANELS}
+    n_rows = max([1] + [len({label(r) for _, r in rows.iterrows()}) for rows in rows_of.values()])
     with theme():
-        fig = Figure(figsize=(3.2 * ncols, 2.6 * nrows + 0.8), layout="constrained")
-        axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-        for ax, (claim, test) in zip(axes, keys, strict=False):
-            rows = tests[(tests["claim"] == claim) & (tests["test"] == test)]
-            b = batches[(batches["claim"] == claim) & (batches["test"] == test)]
-            rival = float(b["rival"].dropna().iloc[0])
-            log_scale = (b["scale"] == "log").any()
-            f = np.log if log_scale else (lambda v: v)
-            finv = np.exp if log_scale else (lambda v: v)
-            se = float(b["se"].median())
-            points = np.r_[f(rows["true_value"].to_numpy(float)), f(rival)]
-            span = max(points.max() - points.min(), 4 * se)
-            grid = np.linspace(points.min() - 0.25 * span, points.max() + 0.25 * span, 201)
-            d = (grid - f(rival)) / se
-            ax.plot(
-                finv(grid), stats.norm.cdf(d - z) + stats.norm.cdf(-d - z), color="0.55", lw=1.2
-            )
-            ax.axvline(rival, color="0.7", ls=":", lw=1)
-            ax.axhline(0.05, color="0.8", lw=0.8)
-            ax.axhline(0.80, color="0.8", lw=0.8, ls="--")
+        fig = Figure(figsize=(9.0, max(3.0, 1.2 + 0.3 * n_rows)), layout="constrained")
+        axes = fig.subplots(1, 2)
+        for ax, (column, title) in zip(axes, ERROR_PANELS, strict=True):
+            rows = rows_of[column]
+            labels = list(dict.fromkeys(label(r) for _, r in rows.iterrows()))
             for _, r in rows.iterrows():
-                p = float(r["rival_excluded"])
-                lo, hi = _wilson(p, int(r["estimated"]))
-                # truths sharing a true value are set side by side, not on top of each other
-                peers = [
-                    t
-                    for t, v in zip(rows["truth"], rows["true_value"], strict=True)
-                    if math.isclose(v, r["true_value"])
-                ]
-                dodge = (peers.index(r["truth"]) - (len(peers) - 1) / 2) * 0.02 * span
-                ax.errorbar(
-                    finv(f(r["true_value"]) + dodge),
-                    p,
-                    yerr=[[p - lo], [hi - p]],
-                    fmt="o",
-                    ms=4,
-                    color=colours[r["truth"]],
-                    label=truths[r["truth"]]["label"],
-                )
-            ax.set_ylim(-0.03, 1.03)
-            ax.set_title(f"{claim} · {test}", fontsize="small")
-            ax.set_xlabel("true value" + (" (ratio)" if log_scale else ""), fontsize="x-small")
-            ax.tick_params(labelsize="x-small")
-        for ax in axes[len(keys) :]:
-            ax.set_visible(False)
-        axes[0].set_ylabel("share of worlds\nexcluding the rival", fontsize="x-small")
-        handles = [
-            axes[0].scatter([], [], color=colours[t], s=16, label=truths[t]["label"])
-            for t in truth_names
-        ]
-        fig.legend(
-            handles=handles, loc="outside lower center", ncols=len(handles), fontsize="small"
-        )
-        fig.suptitle(
-            "Power of the claims' tests: Monte Carlo (points, Wilson 95%) vs normal theory "
-            "(curve); dotted: rival value"
-        )
+                k = sizes.index(r["n_consortia"])
+                y = labels.index(label(r)) + (k - (len(sizes) - 1) / 2) * 0.15
+                p = float(r[column])
+                lo, hi = _wilson(p, int(r[f"{column}_worlds"]))
+                ax.errorbar(p, y, xerr=[[p - lo], [hi - p]], fmt=markers[r["n_consortia"]],
+                            ms=4, color="0.15", lw=0.8)
+            ax.axvline(error_rate, color="#D55E00", ls="--", lw=1)
+            ax.set_yticks(range(len(labels)), labels, fontsize="x-small")
+            ax.set_ylim(len(labels) - 0.5, -0.5)
+            ax.set_xlim(-0.01, 0.3)
+            ax.set_xlabel("share of worlds", fontsize="small")
+            ax.set_title(title, fontsize="small")
+            ax.tick_params(axis="x", labelsize="x-small")
+        handles = [axes[0].scatter([], [], marker=markers[n], color="0.15", s=16,
+                                   label=f"{n:,d} consortia") for n in sizes]
+        fig.legend(handles=handles, loc="outside lower center", ncols=max(1, len(handles)),
+                   fontsize="small")
     return fig
 
 
@@ -771,10 +814,13 @@ def batch_step(
     overrides: Mapping,
     batch_index: int,
     n_worlds: int,
+    n_consortia: int,
     world: Mapping,
     seed: int,
+    claims: Sequence[str] | None = None,
 ) -> None:
-    """Rule ``montecarlo_batch``: one batch of worlds to Parquet."""
+    """Rule ``montecarlo_batch``: one batch of worlds of ``n_consortia`` consortia to
+    Parquet (``claims``: the truth's claims, all when None)."""
     slurm_job = os.environ.get("SLURM_JOB_ID")
     log.info(
         "batch %s/%d on %s",
@@ -786,12 +832,13 @@ def batch_step(
         truth_name,
         batch_index,
         n_worlds,
-        int(world["n_consortia"]),
+        int(n_consortia),
         seed,
         overrides=overrides,
         n_years=int(world.get("n_years", 8)),
         first_year=int(world.get("first_year", 2016)),
         registry=registry_path,
+        claims=claims,
     )
     Path(output_path).parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(output_path, index=False)
@@ -804,7 +851,8 @@ def summary_step(
     study: Mapping,
     truths: Mapping,
 ) -> pd.DataFrame:
-    """Rule ``montecarlo_summary``: coverage table (CSV/MD/HTML/TeX) and power figure."""
+    """Rule ``montecarlo_summary``: the error-rate and coverage table (CSV/MD/HTML/TeX) and
+    the error-rate figure."""
     from consortia.figures import save_figure
     from consortia.tables import write_table
 
@@ -818,5 +866,5 @@ def summary_step(
         for name, spec in truths.items()
     }
     write_table(coverage_table(summary, study, labelled), table_stem)
-    save_figure(power_figure(summary, batches, labelled), figure_stem)
+    save_figure(error_rate_figure(summary, labelled), figure_stem)
     return summary

@@ -317,6 +317,10 @@ def default_truth() -> dict:
                 "other": 0.60,
             },
             "a_industrial_share_per_lead_weight": 0.30,
+            # the paper's chain (Yan 2025, 2.2.2): member-type composition moves resource
+            # allocation; per unit of type diversity (Blau), centred on its mean within the
+            # lead type so that industrial_task_share_mean stays the mean of each lead type
+            "a_industrial_share_per_type_diversity": 0.10,
             "industrial_share_concentration": 20.0,  # Beta concentration of the yearly share
             "tasks_total_base": 1.0,
             "tasks_total_per_member": 0.5,  # tasks = 1 + Pois(base + per*n)
@@ -329,6 +333,9 @@ def default_truth() -> dict:
                 "other": 1.5,
             },
             "a_collab_intensity_per_lead_weight": 2.0,
+            # ... and the number of members moves collaboration frequency: events per
+            # member per active member, centred on the mean within the lead type
+            "a_collab_intensity_per_member": 0.06,
             "collab_gamma_shape": 10.0,  # yearly mean-one Gamma multiplier
             "personnel_exchange_per_member": 0.25,  # doubled with an academic partner
             "p_shared_platform": {
@@ -376,7 +383,9 @@ def default_truth() -> dict:
                 # calibrated targets: achievement-weighted population transfer rates
                 "target_rate_enterprise_led": 0.68,
                 "target_rate_other_led": 0.45,
-                "target_academic_ratio": 1.30,
+                # rate with an academic member ÷ enterprise-only, among enterprise-led
+                # consortium-years (the claim's reading: lead type held fixed)
+                "target_academic_ratio_within_enterprise_led": 1.30,
                 # fixed logit offsets of the non-enterprise lead types (relative to alpha_rest)
                 "type_offsets": {
                     "university": -0.15,
@@ -401,7 +410,11 @@ def default_truth() -> dict:
         },
         "tasks": {
             "extra_per_consortium_mean": 2.0,  # tasks = 1 + Poisson(mean)
+            # durations = scale × a draw of unit scale: Weibull(weibull_shape), or
+            # exp(lognormal_sigma · N(0, 1)); either way an accelerated failure time model
+            "distribution": "weibull",
             "weibull_shape": 1.6,
+            "lognormal_sigma": 0.7,
             "university_scale_years": 2.6,  # Weibull scale of a traditional-industry university-led task
             "time_ratio": {
                 "enterprise": 0.75,
@@ -904,6 +917,14 @@ def _draw_members(truth, cons, rng, light: bool = False):
     }
 
 
+def _centred_within(x: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """``x`` minus its mean within each group (the consortium-years of one lead type)."""
+    x = np.asarray(x, dtype=float)
+    sums = np.bincount(group, weights=x, minlength=5)
+    counts = np.bincount(group, minlength=5)
+    return x - (sums / np.maximum(counts, 1))[group]
+
+
 def _draw_panel(truth, cons, mem, first_year, last_year, rng):
     n = cons["n"]
     n_years = last_year - first_year + 1
@@ -965,11 +986,17 @@ def _draw_panel(truth, cons, mem, first_year, last_year, rng):
     c_share = _by_type(c["industrial_task_share_mean"]) - a_s * _by_type(
         truth["structure"]["lead_decision_weight_mean"]
     )
-    mean_share = c_share[lead] + a_s * w
+    shares = cy / n_active[:, None]
+    diversity = 1.0 - (shares**2).sum(axis=1)
+    mean_share = (
+        c_share[lead]
+        + a_s * w
+        + float(c["a_industrial_share_per_type_diversity"]) * _centred_within(diversity, lead)
+    )
     if mean_share.min() <= 0.005 or mean_share.max() >= 0.995:
         raise ValueError(
-            "industrial_task_share_mean and a_industrial_share_per_lead_weight "
-            "give a mean share outside (0, 1)"
+            "industrial_task_share_mean, a_industrial_share_per_lead_weight and "
+            "a_industrial_share_per_type_diversity give a mean share outside (0, 1)"
         )
     kappa = float(c["industrial_share_concentration"])
     share_latent = rng.beta(mean_share * kappa, (1 - mean_share) * kappa)
@@ -981,9 +1008,14 @@ def _draw_panel(truth, cons, mem, first_year, last_year, rng):
     )
     if k_collab.min() < 0:
         raise ValueError("collab_intensity_mean too small for a_collab_intensity_per_lead_weight")
-    lam = (k_collab[lead] + a_c * w) * rng.gamma(
-        c["collab_gamma_shape"], 1.0 / c["collab_gamma_shape"], rows
-    )
+    per_member = float(c["a_collab_intensity_per_member"]) * _centred_within(n_active, lead)
+    mean_collab = k_collab[lead] + a_c * w + per_member
+    if mean_collab.min() <= 0:
+        raise ValueError(
+            "collab_intensity_mean too small for a_collab_intensity_per_lead_weight and "
+            "a_collab_intensity_per_member: a non-positive collaboration intensity"
+        )
+    lam = mean_collab * rng.gamma(c["collab_gamma_shape"], 1.0 / c["collab_gamma_shape"], rows)
     collab = rng.poisson(n_active * lam)
     personnel = rng.poisson(c["personnel_exchange_per_member"] * n_active * (1 + (n_acad > 0)))
     platform = year >= cons["adopt_year"][pi]
@@ -1071,6 +1103,8 @@ def _groups(pan):
         "enterprise_led": is_e,
         "other_led": ~is_e,
         "academic_partner": pan["academic"],
+        # enterprise-only consortium-years are enterprise-led (the lead is a member)
+        "academic_enterprise_led": is_e & pan["academic"],
         "enterprise_only": pan["enterprise_only"],
     }
 
@@ -1133,7 +1167,11 @@ def _calibrate_cached(truth_json: str, n_years: int, first_year: int) -> dict:
     groups = _groups(pan)
     tr = truth["performance"]["transfer"]
     targets = np.array(
-        [tr["target_rate_enterprise_led"], tr["target_rate_other_led"], tr["target_academic_ratio"]]
+        [
+            tr["target_rate_enterprise_led"],
+            tr["target_rate_other_led"],
+            tr["target_academic_ratio_within_enterprise_led"],
+        ]
     )
 
     gm = _GroupMatrix(groups, mu)
@@ -1143,7 +1181,7 @@ def _calibrate_cached(truth_json: str, n_years: int, first_year: int) -> dict:
         return [
             rates["enterprise_led"] - targets[0],
             rates["other_led"] - targets[1],
-            rates["academic_partner"] / rates["enterprise_only"] - targets[2],
+            rates["academic_enterprise_led"] / rates["enterprise_only"] - targets[2],
         ]
 
     start = [special.logit(targets[0]), special.logit(targets[1]), 0.5]
@@ -1167,14 +1205,15 @@ def _calibrate_cached(truth_json: str, n_years: int, first_year: int) -> dict:
     e_acad = is_e & pan["academic"]
     e_non = is_e & ~pan["academic"]
     within = _transfer_rates(p, mu, {"a": e_acad, "n": e_non})
-    ratio_se = (
-        rates["academic_partner"]
-        / rates["enterprise_only"]
-        * math.sqrt(
-            (ses["academic_partner"] / rates["academic_partner"]) ** 2
-            + (ses["enterprise_only"] / rates["enterprise_only"]) ** 2
+    def ratio_and_se(numerator: str) -> tuple[float, float]:
+        ratio = rates[numerator] / rates["enterprise_only"]
+        relative = math.hypot(
+            ses[numerator] / rates[numerator], ses["enterprise_only"] / rates["enterprise_only"]
         )
-    )
+        return ratio, ratio * relative
+
+    within_ratio, within_se = ratio_and_se("academic_enterprise_led")
+    pooled_ratio, pooled_se = ratio_and_se("academic_partner")
     weights = {k: float(g.mean()) for k, g in groups.items()}
     return {
         "alpha_enterprise": theta[0],
@@ -1182,8 +1221,10 @@ def _calibrate_cached(truth_json: str, n_years: int, first_year: int) -> dict:
         "beta_academic": theta[2],
         "rates": rates,
         "mc_se": ses,
-        "academic_ratio": rates["academic_partner"] / rates["enterprise_only"],
-        "academic_ratio_mc_se": ratio_se,
+        "academic_ratio": within_ratio,
+        "academic_ratio_mc_se": within_se,
+        "academic_ratio_pooled": pooled_ratio,
+        "academic_ratio_pooled_mc_se": pooled_se,
         "rates_by_lead_type": by_type,
         "enterprise_led_academic_vs_not": {
             "academic": within["a"],
@@ -1271,7 +1312,14 @@ def _draw_tasks(truth, cons, first_year, last_year, rng):
         * _by_type(tk["time_ratio"])[lead]
         * np.where(cons["high_tech"][ti], tk["high_tech_time_ratio"], 1.0)
     )
-    t_years = scale * rng.weibull(tk["weibull_shape"], ti.size)
+    if tk["distribution"] == "weibull":
+        t_years = scale * rng.weibull(tk["weibull_shape"], ti.size)
+    elif tk["distribution"] == "lognormal":
+        t_years = scale * np.exp(tk["lognormal_sigma"] * rng.standard_normal(ti.size))
+    else:
+        raise ValueError(
+            f"tasks.distribution must be 'weibull' or 'lognormal', not {tk['distribution']!r}"
+        )
     t_days = np.maximum(1, np.rint(t_years * 365.25)).astype(int)
     a_days = np.maximum(
         1, np.rint(rng.exponential(1.0 / tk["abandonment_rate_per_year"], ti.size) * 365.25)
@@ -1811,6 +1859,20 @@ def _derived(truth: dict, calib: dict) -> dict:
         "collab_intensity_intercept": {
             t: c["collab_intensity_mean"][t] - a_c * wm[t] for t in ORG_TYPES
         },
+        "scp_chain_of_the_paper": {
+            "members_to_collaboration": {
+                "a": c["a_collab_intensity_per_member"],
+                "units": "collab_intensity (events per active member) per active member, "
+                "centred within lead type",
+                "b_patents": pt["b_collab_intensity"],
+            },
+            "type_diversity_to_task_allocation": {
+                "a": c["a_industrial_share_per_type_diversity"],
+                "units": "industrial_task_share per unit of type diversity (Blau), centred "
+                "within lead type",
+                "b_transfer": tr["b_industrial_share"],
+            },
+        },
         "scp_paths": {
             "structure": "lead_decision_weight (decision_weight of the lead member, 0-1)",
             "conduct": [
@@ -1870,16 +1932,22 @@ def _estimands(truth: dict, calib: dict) -> dict:
             "research_institute, government or other",
         },
         "academic_partner_transfer_ratio": {
-            "value": tr["target_academic_ratio"],
+            "value": tr["target_academic_ratio_within_enterprise_led"],
             "mc_se": calib["academic_ratio_mc_se"],
-            "definition": "achievement-weighted transfer rate over consortium-years with at "
-            "least one active university/research-institute member (the lead "
-            "included) divided by that over consortium-years whose active "
-            "members are all enterprises",
+            "definition": "among enterprise-led consortium-years: achievement-weighted "
+            "transfer rate of those with at least one active university/research-institute "
+            "member divided by that of those whose active members are all enterprises "
+            "(lead type held fixed)",
             "rates": {
-                "academic_partner": calib["rates"]["academic_partner"],
+                "academic_enterprise_led": calib["rates"]["academic_enterprise_led"],
                 "enterprise_only": calib["rates"]["enterprise_only"],
             },
+        },
+        "academic_partner_transfer_ratio_pooled": {
+            "value": calib["academic_ratio_pooled"],
+            "mc_se": calib["academic_ratio_pooled_mc_se"],
+            "definition": "the same ratio over every consortium-year with an academic "
+            "member, whatever its lead type (lead type not held fixed)",
         },
         "enterprise_lead_share": {
             "value": shares["enterprise"],
@@ -1989,7 +2057,7 @@ def _claims(truth: dict) -> list[dict]:
             "as much as enterprise-only consortia",
             "estimand": "academic_partner_transfer_ratio",
             "claimed": 1.30,
-            "true_in_dgp": tr["target_academic_ratio"],
+            "true_in_dgp": tr["target_academic_ratio_within_enterprise_led"],
         },
         {
             "id": "subsidy_rd",

@@ -61,6 +61,17 @@ def world_data(n: int, seed: int, truth: dict | None = None) -> WorldData:
 
 
 @pytest.fixture(scope="session")
+def make_world():
+    """:func:`world_data`, for a test that needs a world of its own size."""
+    return world_data
+
+
+@pytest.fixture(scope="session")
+def study_seed() -> int:
+    return SEED
+
+
+@pytest.fixture(scope="session")
 def registry():
     return load_registry(REGISTRY)
 

@@ -46,10 +46,13 @@ def censored_tasks(n_consortia: int = 1200, per: int = 3, seed: int = 7) -> pd.D
 
 @pytest.fixture(scope="module")
 def time_ratio_only():
-    """The shipped breakthrough_speed record with its primary test only (no bootstrap)."""
+    """The shipped breakthrough_speed record with its Weibull AFT test only, as the primary
+    (no bootstrap)."""
     raw = yaml.safe_load(REGISTRY.read_text(encoding="utf-8"))
     record = next(c for c in raw["claims"] if c["id"] == "breakthrough_speed")
-    record["tests"] = [t for t in record["tests"] if t["name"] == "time_ratio"]
+    record["tests"] = [
+        {**t, "role": "primary"} for t in record["tests"] if t["name"] == "time_ratio"
+    ]
     raw["claims"] = [record]
     return load_registry(raw)
 

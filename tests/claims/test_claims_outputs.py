@@ -64,7 +64,9 @@ def test_write_outputs_and_round_trip(demo_results, tmp_path):
         "method",
         "n_consortia",
         "mde",
-        "consortia_needed_vs_rival",
+        "p_support",
+        "p_contradict",
+        "consortia_needed_to_support",
     } <= set(frame.columns)
 
 
@@ -138,9 +140,9 @@ def test_claims_csv_one_row_per_claim_with_the_issue_columns(demo_results, tmp_p
     assert (row["test"], row["claimed_value"]) == ("level", 0.68)
     assert row["estimate"] == pytest.approx(level.estimate, rel=1e-12)
     assert row["ci_lower"] == pytest.approx(level.ci_lower, rel=1e-12)
-    # the claim needs both primary tests to reject: the larger p and the larger sample decide
+    # the claim needs both primary tests to support it: the larger p decides
     gap = demo_results["transfer_rate"].test("gap")
-    assert row["p_value"] == pytest.approx(max(level.p_value_rival, gap.p_value_rival), rel=1e-12)
+    assert row["p_value"] == pytest.approx(max(level.p_support, gap.p_support), rel=1e-12)
 
 
 def test_claims_csv_and_table_csv_may_not_collide(demo_results, tmp_path):

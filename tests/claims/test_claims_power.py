@@ -60,14 +60,23 @@ def test_degenerate_inputs():
 
 
 def test_driver_power_uses_the_estimated_se(true_results):
+    # a band: consortia for the TOST to place the truth (the claimed value) inside ±0.05
     t = true_results["transfer_rate"].test("level")
     p = t.power
-    dist = 0.68 - 0.45  # claimed value vs rival
-    assert p["distance_to_rival"] == pytest.approx(dist)
-    assert p["clusters_needed_vs_rival"] == pw.clusters_needed(t.se, t.n_clusters, dist)
-    assert p["clusters_needed_equivalence"] == pw.clusters_for_equivalence(t.se, t.n_clusters, 0.05)
-    assert p["mde"] == pytest.approx((Z975 + Z80) * t.se)
+    assert p["clusters_needed_to_support"] == pw.clusters_for_equivalence(
+        t.se, t.n_clusters, 0.05, 0.05, 0.8
+    )
+    # a one-sided 5% test is the two-sided formula at 10%
+    assert p["mde"] == pytest.approx((Z95 + Z80) * t.se)
+    # a threshold: distance from the estimate to the threshold, one-sided
+    m = true_results["lead_decision_weight"].test("mean")
+    dist = m.estimate - 0.60
+    assert m.power["distance_to_edge"] == pytest.approx(dist)
+    assert m.power["clusters_needed_to_support"] == pw.clusters_needed(
+        m.se, m.n_clusters, dist, 0.10, 0.8
+    )
     # ratio claims: power on the log scale
     r = true_results["breakthrough_speed"].test("time_ratio")
-    assert r.power["distance_to_rival"] == pytest.approx(math.log(0.75))
-    assert r.power["mde_ratio"] == pytest.approx(math.exp((Z975 + Z80) * r.se))
+    assert r.power["mde_ratio"] == pytest.approx(math.exp((Z95 + Z80) * r.se))
+
+

@@ -160,7 +160,8 @@ def test_holm_across_the_registry_by_hand(demo_results):
     tested = [c for c in demo_results.claims if c.p_value is not None]
     assert len(tested) == sum(c.verdict != "not_testable" for c in demo_results.claims)
     for c in tested:  # the claim's p: the largest over its testable primary tests
-        primary = [t.p_value_rival for t in c.tests if t.role == "primary" and t.p_value_rival]
+        primary = [t.p_support for t in c.tests
+                   if t.role == "primary" and t.p_support is not None]
         assert c.p_value == max(primary)
     # Holm (1979) step-down by hand: sort, multiply by m − i, running maximum, cap at 1
     order = sorted(tested, key=lambda c: c.p_value)

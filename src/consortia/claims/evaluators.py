@@ -45,15 +45,18 @@ from . import power as pw
 from .cox import CoxFitError, cox_cluster_fit
 from .intervals import newcombe_interval
 from .registry import ClaimRecord, Registry, TestSpec, load_registry
+from .survival import km_median, km_median_cluster_draws, standardised_median_draws
+from .inference import BinomialTails, BootstrapTails, IntervalTails, Tails, WaldTails
+from .cr2 import CR2Fit, CR2Tails
 from .verdict import (
     NOT_TESTABLE,
     STATISTICAL_VERDICTS,
     Contrast,
-    classify,
-    classify_best,
     combine,
-    equivalent,
+    decide,
     holm,
+    judge_contrasts,
+    p_values,
 )
 
 CID = "consortium_id"
@@ -87,14 +90,17 @@ class ClaimData:
 @dataclass
 class Context:
     ci_level: float
-    equivalence_alpha: float
+    error_rate: float
     seed: np.random.SeedSequence
     wanted: frozenset[str]
     claimed: Mapping[str, Any] = field(default_factory=dict)  # test name -> Claimed
 
     @property
-    def equivalence_level(self) -> float:
-        return 1 - 2 * self.equivalence_alpha
+    def one_sided_level(self) -> float:
+        """The level of the two-sided interval whose ends are the one-sided bounds at the
+        error rate (90% at 5%): a threshold claim is supported when it lies wholly above
+        the threshold."""
+        return 1 - 2 * self.error_rate
 
     def rng(self) -> np.random.Generator:
         return np.random.Generator(np.random.PCG64(self.seed))
@@ -106,12 +112,15 @@ class Estimate:
 
     ``estimate`` and the intervals are on the estimand's natural scale (a
     ratio for ``scale='log'``); ``se`` is on the inference scale (the log for
-    ratios), which is also the scale of the power calculations.
+    ratios), which is also the scale of the power calculations. ``tails`` is the
+    inference the verdict uses (:mod:`.inference`); ``ci`` (at the registry's
+    ``ci_level``) and ``ci_one_sided`` (the (1 − 2α) interval) are read off it.
     """
 
     estimate: float
     ci: tuple[float, float]
-    ci_equiv: tuple[float, float] | None
+    ci_one_sided: tuple[float, float] | None
+    tails: Tails
     se: float
     n_obs: int
     n_clusters: int
@@ -203,12 +212,12 @@ def _estimate(
     details=None,
     contrasts=None,
 ) -> Estimate:
-    if not (math.isfinite(est) and math.isfinite(se)):
+    if not (math.isfinite(est) and math.isfinite(se) and se > 0):
         raise NotTestable(f"the estimate or its standard error is not finite ({est}, {se})")
-    return Estimate(
+    return _with_tails(
+        WaldTails(float(est), float(se), df, scale),
+        ctx,
         estimate=float(est),
-        ci=wald(est, se, df, ctx.ci_level, scale),
-        ci_equiv=wald(est, se, df, ctx.equivalence_level, scale),
         se=float(se),
         n_obs=int(n_obs),
         n_clusters=int(n_clusters),
@@ -218,6 +227,75 @@ def _estimate(
         contrasts=contrasts,
         details=details or {},
         short=short,
+    )
+
+
+# a compared group with fewer consortia than this gets CR2 with Bell–McCaffrey degrees of
+# freedom instead of CR1 with t(G − 1), which over-rejects there (consortia.claims.cr2)
+FEW_CLUSTERS = 30
+
+
+def _rate_groups_inference(
+    d: pd.DataFrame,
+    groups: Mapping[str, pd.Series],
+    restriction: Callable[[float], tuple[np.ndarray, float]],
+    e: Estimate,
+    ctx: Context,
+) -> Estimate | Unavailable:
+    """``e`` with its inference replaced by CR2 with Bell–McCaffrey degrees of freedom when
+    one of the compared ``groups`` (disjoint masks of ``d``'s consortium-years) has fewer
+    than :data:`FEW_CLUSTERS` consortia; the consortia of every group are recorded either way.
+
+    The rates are the coefficients of a regression of the consortium-year rate on one
+    dummy per group weighted by achievements (Σ transferred / Σ achievements per group);
+    ``restriction(θ₀)`` states the hypothesis θ = θ₀ as c′β = r.
+    """
+    clusters = {name: int(d.loc[m, CID].nunique()) for name, m in groups.items()}
+    e.details["consortia_by_group"] = clusters
+    fewest = min(clusters, key=clusters.get)
+    if clusters[fewest] >= FEW_CLUSTERS:
+        e.details["inference"] = "CR1 clustered by consortium, t(G − 1)"
+        return e
+    if clusters[fewest] < 2:
+        return Unavailable(
+            f"the {fewest} group has {clusters[fewest]} consortium: no cluster-robust "
+            "inference on its rate"
+        )
+    rows = pd.concat(list(groups.values()), axis=1).any(axis=1).to_numpy()
+    sub = d.loc[rows]
+    fit = CR2Fit(
+        np.column_stack([m[rows].to_numpy(dtype=float) for m in groups.values()]),
+        (sub["achievements_transferred"] / sub["achievements"]).to_numpy(),
+        sub[CID].to_numpy(),
+        weights=sub["achievements"].to_numpy(),
+    )
+    tails = CR2Tails(fit, e.estimate, restriction, spread=e.se, scale=e.scale)
+    inference = (
+        f"CR2 with Bell–McCaffrey degrees of freedom: the {fewest} group has only "
+        f"{clusters[fewest]} consortia"
+    )
+    return _with_tails(
+        tails,
+        ctx,
+        estimate=e.estimate,
+        se=e.se,
+        n_obs=e.n_obs,
+        n_clusters=e.n_clusters,
+        method=e.method.replace("t(G−1) CI", "CI by inverting the CR2 tests") + f"; {inference}",
+        scale=e.scale,
+        df=e.df,
+        details=dict(e.details, inference=inference),
+        short=e.short.replace("cluster-robust", "CR2").replace("delta method", "CR2"),
+    )
+
+
+def _with_tails(tails: Tails, ctx: Context, **fields) -> Estimate:
+    """An :class:`Estimate` whose intervals are read off its inference ``tails``."""
+    return Estimate(
+        ci=tails.interval(ctx.ci_level),
+        ci_one_sided=tails.interval(ctx.one_sided_level),
+        tails=tails,
+        **fields,
     )
 
 
@@ -251,15 +329,12 @@ def _binomial(
 ) -> Estimate:
     if n == 0:
         raise NotTestable("no consortia in the sample")
-    res = stats.binomtest(int(k), int(n))
-    ci = res.proportion_ci(confidence_level=ctx.ci_level, method="exact")
-    ce = res.proportion_ci(confidence_level=ctx.equivalence_level, method="exact")
     p = k / n
     se = math.sqrt(max(p * (1 - p), 1e-12) / n)
-    return Estimate(
+    return _with_tails(
+        BinomialTails(int(k), int(n)),
+        ctx,
         estimate=p,
-        ci=(float(ci.low), float(ci.high)),
-        ci_equiv=(float(ce.low), float(ce.high)),
         se=se,
         n_obs=n,
         n_clusters=n,
@@ -382,7 +457,7 @@ def eval_transfer_rate(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Res
     }
     if "level" in ctx.wanted:
         se, g = linearised_se([(1.0, psi1)])
-        out["level"] = _estimate(
+        level = _estimate(
             r1,
             se,
             g - 1,
@@ -390,8 +465,11 @@ def eval_transfer_rate(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Res
             n_obs=int(is_lead.sum()),
             n_clusters=g,
             method=how.format(grp=f"{lead}-led"),
-            details=base,
+            details=dict(base),
             short="Weighted rate, cluster-robust",
+        )
+        out["level"] = _rate_groups_inference(
+            d, {f"{lead}-led": is_lead}, lambda v: (np.array([1.0]), v), level, ctx
         )
     if "gap" in ctx.wanted:
         if not comp.any():
@@ -409,7 +487,7 @@ def eval_transfer_rate(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Res
                 comparison=comparison,
                 consortium_years_comparison=int(comp.sum()),
             )
-            out["gap"] = _estimate(
+            gap = _estimate(
                 r1 - r0,
                 se,
                 g - 1,
@@ -421,6 +499,18 @@ def eval_transfer_rate(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Res
                 "(covariance of overlapping groups included), t(G−1) CI",
                 details=det,
                 short="Difference of weighted rates, cluster-robust",
+            )
+            # the bootstrap's regression needs disjoint groups (comparison: other_led)
+            out["gap"] = (
+                _rate_groups_inference(
+                    d,
+                    {f"{lead}-led": is_lead, comparison: comp},
+                    lambda v: (np.array([1.0, -1.0]), v),
+                    gap,
+                    ctx,
+                )
+                if comparison == "other_led"
+                else gap
             )
     if "gap_unclustered" in ctx.wanted:
         out["gap_unclustered"] = _gap_unclustered(d, is_lead, comp, comparison, lead, ctx)
@@ -501,10 +591,10 @@ def _gap_unclustered(
     k1, n1 = (float(d.loc[is_lead, c].sum()) for c in ("achievements_transferred", "achievements"))
     k0, n0 = (float(d.loc[comp, c].sum()) for c in ("achievements_transferred", "achievements"))
     p1, p0 = k1 / n1, k0 / n0
-    return Estimate(
+    return _with_tails(
+        IntervalTails(p1 - p0, lambda level: newcombe_interval(k1, n1, k0, n0, level)),
+        ctx,
         estimate=p1 - p0,
-        ci=newcombe_interval(k1, n1, k0, n0, ctx.ci_level),
-        ci_equiv=newcombe_interval(k1, n1, k0, n0, ctx.equivalence_level),
         se=math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0),
         n_obs=int(n1 + n0),
         n_clusters=int(d.loc[is_lead | comp, CID].nunique()),
@@ -572,7 +662,7 @@ def eval_rate_ratio(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result
             out[name] = Unavailable("a transfer rate of zero: the ratio is not defined")
             continue
         se, g = linearised_se([(1 / ra, psa), (-1 / rc, psc)])
-        out[name] = _estimate(
+        ratio = _estimate(
             ra / rc,
             se,
             g - 1,
@@ -592,6 +682,13 @@ def eval_rate_ratio(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result
                 "consortium_years_comparison": int(c.sum()),
             },
             short="Ratio of weighted rates, delta method",
+        )
+        out[name] = _rate_groups_inference(
+            d,
+            {"academic-partner": a, comparison.replace("_", "-"): c},
+            lambda v: (np.array([1.0, -v]), 0.0),
+            ratio,
+            ctx,
         )
     return out
 
@@ -860,53 +957,6 @@ def weibull_aft_cluster_vcov(
     return pd.DataFrame(Vc, index=params.index, columns=params.index)
 
 
-def km_median(t: np.ndarray, e: np.ndarray) -> float:
-    """Kaplan–Meier median: the first time S(t) ≤ 0.5 (lifelines' convention); inf if never."""
-    if len(t) == 0:
-        return math.nan
-    order = np.argsort(t, kind="stable")
-    t, e = t[order], e[order]
-    times, idx = np.unique(t, return_index=True)
-    deaths = np.add.reduceat(e, idx)
-    at_risk = len(t) - idx
-    surv = np.cumprod(1.0 - deaths / at_risk)
-    hit = np.flatnonzero(surv <= 0.5)
-    return float(times[hit[0]]) if hit.size else math.inf
-
-
-def km_median_cluster_draws(
-    t: np.ndarray, e: np.ndarray, codes: np.ndarray, counts: np.ndarray
-) -> np.ndarray:
-    """:func:`km_median` of cluster-bootstrap samples, one per row of ``counts``.
-
-    ``codes``: each row's cluster (0 … G−1); ``counts`` (B × G): how often each
-    cluster is drawn. A sample repeats a cluster's rows as often as it is drawn, so
-    its deaths and rows per distinct time are ``counts`` times the per-cluster
-    tallies (integers: exact in floating point). The median is then the same
-    number :func:`km_median` gives on the concatenated rows (times absent from a
-    sample contribute a factor of exactly 1). NaN where a sample has no rows.
-    """
-    from scipy import sparse
-
-    times, which = np.unique(t, return_inverse=True)
-    shape = (int(counts.shape[1]), len(times))
-    deaths = sparse.csr_matrix((e.astype(float), (codes, which)), shape=shape)
-    rows = sparse.csr_matrix((np.ones(len(t)), (codes, which)), shape=shape)
-    out = np.empty(len(counts))
-    chunk = max(1, 4_000_000 // max(1, len(times)))  # bounds the B × K work arrays
-    for lo in range(0, len(counts), chunk):
-        c = counts[lo : lo + chunk].T.astype(float)
-        d = (deaths.T @ c).T
-        n = (rows.T @ c).T
-        at_risk = n[:, ::-1].cumsum(axis=1)[:, ::-1]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            factor = np.where(n > 0, 1.0 - d / at_risk, 1.0)
-        hit = np.cumprod(factor, axis=1) <= 0.5
-        med = np.where(hit.any(axis=1), times[hit.argmax(axis=1)], math.inf)
-        out[lo : lo + chunk] = np.where(at_risk[:, 0] > 0, med, math.nan)
-    return out
-
-
 def _check_breakthrough(claim: ClaimRecord) -> None:
     if claim.comparison == claim.params.get("lead", "enterprise"):
         raise ValueError("the comparison lead type equals the lead type under test")
@@ -922,7 +972,7 @@ def _check_breakthrough(claim: ClaimRecord) -> None:
     check=_check_breakthrough,
 )
 def eval_breakthrough(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
-    from lifelines import KaplanMeierFitter, WeibullAFTFitter
+    from lifelines import WeibullAFTFitter
 
     lead = claim.params.get("lead", "enterprise")
     ref = claim.comparison
@@ -1016,75 +1066,104 @@ def eval_breakthrough(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Resu
             ),
         )
     if "median_ratio" in ctx.wanted:
-        n_boot = int(claim.params.get("n_boot", 199))
-        a = (d["lead_type"] == lead).to_numpy()
-        r = (d["lead_type"] == ref).to_numpy()
-        kmf = KaplanMeierFitter()
-        m1 = float(kmf.fit(T[a], E[a]).median_survival_time_)
-        m0 = float(kmf.fit(T[r], E[r]).median_survival_time_)
-        if not (math.isfinite(m1) and math.isfinite(m0)):
-            out["median_ratio"] = Unavailable(
-                "a Kaplan–Meier median is not reached (survival stays above 0.5): "
-                f"{lead}-led {m1}, {ref}-led {m0}"
-            )
-        else:
-            keep = a | r
-            Tk, Ek, Lk, Ck = T[keep], E[keep], a[keep], cl[keep]
-            codes, uniq = pd.factorize(Ck)
-            rng = ctx.rng()
-            counts = np.stack(
-                [
-                    np.bincount(rng.integers(0, len(uniq), len(uniq)), minlength=len(uniq))
-                    for _ in range(n_boot)
-                ]
-            )
-            with np.errstate(divide="ignore", invalid="ignore"):
-                draws = np.log(km_median_cluster_draws(Tk[Lk], Ek[Lk], codes[Lk], counts)) - np.log(
-                    km_median_cluster_draws(Tk[~Lk], Ek[~Lk], codes[~Lk], counts)
-                )
-            # NaN: a draw without tasks of one group (dropped, counted); ±inf: a median
-            # not reached in a draw (kept: it sorts to the end it belongs to)
-            n_nan = int(np.isnan(draws).sum())
-            ordered = np.sort(draws[~np.isnan(draws)])
-            finite = ordered[np.isfinite(ordered)]
-            ratio = m1 / m0
-
-            def pct(level):
-                m = len(ordered)
-                lo = ordered[max(0, math.floor((1 - level) / 2 * (m - 1)))]
-                hi = ordered[min(m - 1, math.ceil((1 + level) / 2 * (m - 1)))]
-                return (float(np.exp(lo)), float(np.exp(hi)))
-
-            se = float(finite.std(ddof=1)) if finite.size > 2 else math.nan
-            est = Estimate(
-                estimate=ratio,
-                ci=pct(ctx.ci_level),
-                ci_equiv=pct(ctx.equivalence_level),
-                se=se,
-                n_obs=int(keep.sum()),
-                n_clusters=len(uniq),
-                scale="log",
-                method=f"ratio of Kaplan–Meier median times to breakthrough, {lead}- / {ref}-led "
-                f"tasks (unadjusted); percentile CI from {n_boot} consortium-bootstrap "
-                "draws",
-                short="Kaplan–Meier medians, cluster bootstrap",
-                details=dict(
-                    base,
-                    median_lead_years=m1,
-                    median_reference_years=m0,
-                    n_boot=n_boot,
-                    draws_without_a_group=n_nan,
-                    draws_median_not_reached=int(len(ordered) - finite.size),
-                ),
-            )
-            if len(ordered) < 0.9 * n_boot:
-                out["median_ratio"] = Unavailable(
-                    f"{n_nan} of {n_boot} bootstrap draws lack tasks of one group: too few "
-                    "consortia for a bootstrap interval"
-                )
-            else:
-                out["median_ratio"] = est
+        out["median_ratio"] = _standardised_median_ratio(
+            d, lead, ref, controls, int(claim.params.get("n_boot", 199)), ctx, base
+        )
     return out
+
+
+def _standardised_median_ratio(
+    d: pd.DataFrame,
+    lead: str,
+    ref: str,
+    controls: Sequence[str],
+    n_boot: int,
+    ctx: Context,
+    base: dict,
+) -> Estimate | Unavailable:
+    """Ratio of the medians of the two groups' survival curves standardised over the strata
+    of ``controls`` (:mod:`.survival`), with a consortium-bootstrap percentile interval.
+    Strata without tasks of both groups are left out (no comparison within them)."""
+    pair = d[d["lead_type"].isin([lead, ref])]
+    strata = (
+        pair[list(controls)].astype(str).agg(" | ".join, axis=1)
+        if controls
+        else pd.Series("all", index=pair.index)
+    )
+    both = strata.groupby(pair["lead_type"].to_numpy()).unique()
+    common = sorted(set(both.get(lead, [])) & set(both.get(ref, [])))
+    keep = strata.isin(common).to_numpy()
+    if not keep.any():
+        return Unavailable(
+            f"no stratum of {', '.join(controls)} has tasks of both {lead}- and {ref}-led "
+            "consortia"
+        )
+    pair, strata = pair[keep], strata[keep]
+    T, E = pair["T"].to_numpy(), pair["E"].to_numpy()
+    group = (pair["lead_type"] == lead).to_numpy().astype(int)
+    stratum = pd.factorize(strata, sort=True)[0]
+    codes, clusters = pd.factorize(pair[CID])
+    m1, m0 = (
+        float(v[0])
+        for v in standardised_median_draws(
+            T, E, group, stratum, codes, np.ones((1, len(clusters)), dtype=np.int64)
+        )
+    )
+    if not (math.isfinite(m1) and math.isfinite(m0)):
+        return Unavailable(
+            "a standardised Kaplan–Meier median is not reached (survival stays above 0.5): "
+            f"{lead}-led {m1}, {ref}-led {m0}"
+        )
+    rng = ctx.rng()
+    counts = np.stack(
+        [
+            np.bincount(rng.integers(0, len(clusters), len(clusters)), minlength=len(clusters))
+            for _ in range(n_boot)
+        ]
+    )
+    lead_draws, ref_draws = standardised_median_draws(T, E, group, stratum, codes, counts)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        draws = np.log(lead_draws) - np.log(ref_draws)
+    # NaN: a draw in which no stratum has tasks of both groups (dropped, counted); ±inf: a
+    # median not reached in a draw (kept: it sorts to the end it belongs to)
+    n_nan = int(np.isnan(draws).sum())
+    if n_nan > 0.1 * n_boot:
+        return Unavailable(
+            f"{n_nan} of {n_boot} bootstrap draws have no stratum with tasks of both groups: "
+            "too few consortia for a bootstrap interval"
+        )
+    kept = draws[~np.isnan(draws)]
+    finite = kept[np.isfinite(kept)]
+    all_strata = d[list(controls)].astype(str).agg(" | ".join, axis=1) if controls else []
+    dropped_strata = sorted(set(all_strata) - set(common))
+    return _with_tails(
+        BootstrapTails(kept, scale="log"),
+        ctx,
+        estimate=m1 / m0,
+        se=float(finite.std(ddof=1)) if finite.size > 2 else math.nan,
+        n_obs=len(pair),
+        n_clusters=len(clusters),
+        scale="log",
+        method=f"ratio of the median times to breakthrough of {lead}- and {ref}-led tasks, "
+        "from Kaplan–Meier curves"
+        + (
+            f" standardised over {', '.join(controls)} (the pooled mix of both groups)"
+            if controls
+            else ""
+        )
+        + f"; no shape assumed; percentile CI from {n_boot} consortium-bootstrap draws",
+        short="Standardised KM medians, cluster bootstrap",
+        details=dict(
+            base,
+            median_lead_years=m1,
+            median_reference_years=m0,
+            strata=len(common),
+            strata_without_both_groups=dropped_strata,
+            n_boot=n_boot,
+            draws_without_a_group=n_nan,
+            draws_median_not_reached=int(len(kept) - finite.size),
+        ),
+    )
 
 
 # --------------------------------------------------------------------------- regressions
@@ -1100,9 +1179,6 @@ def _check_best(claim: ClaimRecord) -> None:
                 f"test {t.name!r} compares {t.claimed.best!r} with {list(t.claimed.over)} but the "
                 f"record's comparison is {comparison!r}: they must list the same levels"
             )
-    family = claim.params.get("family", "all_pairs")
-    if family not in ("all_pairs", "best_vs_others"):
-        raise ValueError(f"params.family must be 'all_pairs' or 'best_vs_others', not {family!r}")
     unknown = sorted(set(claim.params.get("models") or {}) - {t.name for t in claim.tests})
     if unknown:
         raise ValueError(f"params.models has entries for no test: {unknown}")
@@ -1115,13 +1191,12 @@ def _check_best(claim: ClaimRecord) -> None:
     "controls), Holm-adjusted; the claimed best level must beat every other",
     supports_best=True,
     best_tests=("transfer_rate", "patents", "achievements", "new_product_revenue"),
-    allowed_params=("factor", "models", "family"),
+    allowed_params=("factor", "models"),
     comparisons=None,
     check=_check_best,
 )
 def eval_best_level(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
     factor = claim.params.get("factor", "lead_type")
-    family = claim.params.get("family", "all_pairs")
     models = dict(claim.params.get("models") or {})
     out: Result = {}
     for test in claim.tests:
@@ -1163,14 +1238,9 @@ def eval_best_level(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result
             )
             continue
         df = res.df_inference
-        pairs = [(best, lv) for lv in over]
-        if family == "all_pairs":
-            pairs += [(a, b) for i, a in enumerate(over) for b in over[i + 1 :]]
-        cons = [_contrast(res, terms, best, a, b, ctx.ci_level) for a, b in pairs]
-        for c, p in zip(cons, holm([c.p_value for c in cons]), strict=True):
-            c.p_holm = p
-        vs = [c for c in cons if c.first == best]
-        binding = min(vs, key=lambda c: c.estimate)
+        cons = [_contrast(res, terms, best, lv, ctx.ci_level) for lv in over]
+        judge_contrasts(test.claimed, cons)
+        binding = max(cons, key=lambda c: c.p_support)
         g = int(res.n_clusters.get(CID, 0))
         unit = {"ppml": "log points", "fraclogit": "log-odds"}.get(res.estimator, "outcome units")
         est = _estimate(
@@ -1183,14 +1253,14 @@ def eval_best_level(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result
             method=f"{res.estimator_label} of {m['outcome']} on {factor} (reference {best})"
             + (f" + {', '.join(spec['controls'])}" if spec["controls"] else "")
             + f", {' + '.join(spec['fixed_effects'])} effects; SE clustered by consortium; "
-            f"{len(cons)} pairwise contrasts ({unit}), Holm-adjusted; the estimate is the "
-            f"smallest {best} − other contrast",
+            f"the {len(cons)} contrasts {best} − each other level ({unit}); supported only "
+            "if every one is above 0 (intersection–union test); the estimate shown is the "
+            "contrast nearest to failing",
             contrasts=cons,
-            short=f"{res.estimator.upper()} contrasts, Holm",
+            short=f"{res.estimator.upper()} contrasts, intersection–union",
             details={
                 "model": res.name,
                 "formula": res.formula,
-                "family": family,
                 "binding_rival": binding.second,
                 "notes": res.notes,
             },
@@ -1199,22 +1269,13 @@ def eval_best_level(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result
     return out
 
 
-def _contrast(
-    res, terms: dict[str, str], best: str, first: str, second: str, level: float
-) -> Contrast:
-    """``first − second`` from a fit with ``best`` as the reference level (coef = l − best)."""
-    w = pd.Series(0.0, index=res.terms)
-    if first != best:
-        w[terms[first]] += 1
-    if second != best:
-        w[terms[second]] -= 1
-    df = res.df_inference
-    est = float(w @ res.params_series)
-    se = float(math.sqrt(w @ res.vcov_frame @ w))
-    stat = est / se
-    p = float(2 * (stats.t.sf(abs(stat), df) if df else stats.norm.sf(abs(stat))))
-    lo, hi = wald(est, se, df, level)
-    return Contrast(first, second, est, se, p, lo, hi)
+def _contrast(res, terms: dict[str, str], best: str, other: str, level: float) -> Contrast:
+    """``best − other`` from a fit with ``best`` as the reference level (coef = other − best)."""
+    est = -float(res.params[terms[other]])
+    se = float(res.std_errors[terms[other]])
+    tails = WaldTails(est, se, res.df_inference)
+    lo, hi = tails.interval(level)
+    return Contrast(best, other, est, se, lo, hi, tails=tails)
 
 
 def _log_positive(s: pd.Series) -> pd.Series:
@@ -1288,7 +1349,7 @@ def eval_industry_heterogeneity(claim: ClaimRecord, data: ClaimData, ctx: Contex
     tests=("elasticity",),
     description="within-consortium elasticity of R&D expenditure with respect to the subsidy "
     "(two-way fixed effects)",
-    allowed_params=("outcome", "subsidy", "controls"),
+    allowed_params=("outcome", "subsidy", "controls", "net_of_subsidy"),
     comparisons=(None,),
 )
 def eval_subsidy_elasticity(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
@@ -1297,6 +1358,14 @@ def eval_subsidy_elasticity(claim: ClaimRecord, data: ClaimData, ctx: Context) -
     subsidy = p.get("subsidy", "subsidy")
     controls = list(p.get("controls", ["n_members"]))
     pan = _model_columns(data.panel, [outcome, subsidy], controls)
+    n_not_private = 0
+    if p.get("net_of_subsidy", False):
+        # R&D spending that includes the subsidy rises with it by construction: crowding-in
+        # is about the part the consortium pays itself
+        private = pd.to_numeric(pan[outcome]) - pd.to_numeric(pan[subsidy])
+        n_not_private = int((private <= 0).sum())
+        outcome = f"private_{outcome}"
+        pan[outcome] = private
     pan[f"log_{outcome}"] = _log_positive(pan[outcome])
     pan[f"log_{subsidy}"] = _log_positive(pan[subsidy])
     spec = {
@@ -1322,7 +1391,8 @@ def eval_subsidy_elasticity(claim: ClaimRecord, data: ClaimData, ctx: Context) -
             details={
                 "rows_dropped_missing_or_nonpositive_money": int(
                     res.sample_report.get("n_dropped_missing", 0)
-                )
+                ),
+                "rows_with_subsidy_at_least_rd": n_not_private,
             },
             short="TWFE log-log, CR1",
         )
@@ -1506,32 +1576,35 @@ def eval_single_case(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Resul
 
 @evaluator(
     "mediation",
-    tests=("via_collaboration", "via_task_allocation"),
-    description="structure → conduct → performance: indirect effect a·b of the structural "
-    "variable through a conduct variable (consortia.estimate.mediation)",
-    allowed_params=("treatment", "outcome", "mediators", "controls", "fixed_effects", "n_boot"),
+    tests=(
+        "members_via_collaboration",
+        "types_via_task_allocation",
+        "members_via_task_allocation",
+        "types_via_collaboration",
+    ),
+    description="structure → conduct → performance: standardised indirect effect a·b of a "
+    "structural variable on a performance variable through a conduct variable "
+    "(consortia.estimate.mediation)",
+    allowed_params=("paths", "controls", "fixed_effects", "n_boot"),
     comparisons=(None,),
 )
 def eval_mediation(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
     from consortia.estimate.mediation import mediation
 
     p = claim.params
-    mediators = dict(
-        p.get("mediators")
-        or {"via_collaboration": "collab_intensity", "via_task_allocation": "industrial_task_share"}
-    )
-    treatment = p.get("treatment", "lead_decision_weight")
-    outcome = p.get("outcome", "patents_filed")
-    controls = list(p.get("controls", []))
+    paths = dict(p.get("paths") or {})
     fes = list(p.get("fixed_effects", ["year"]))
     n_boot = int(p.get("n_boot", 499))
     out: Result = {}
     for k, name in enumerate(t.name for t in claim.tests):
         if name not in ctx.wanted:
             continue
-        if name not in mediators:
-            out[name] = Unavailable(f"params.mediators has no mediator for test {name!r}")
+        if name not in paths:
+            out[name] = Unavailable(f"params.paths has no path for test {name!r}")
             continue
+        path = paths[name]
+        treatment, mediator, outcome = path["treatment"], path["mediator"], path["outcome"]
+        controls = [c for c in p.get("controls", []) if c not in (treatment, mediator, outcome)]
         seed = int(np.random.SeedSequence(ctx.seed.entropy, spawn_key=(k,)).generate_state(1)[0])
         try:
             with warnings.catch_warnings():
@@ -1539,7 +1612,7 @@ def eval_mediation(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
                 res = mediation(
                     data.panel,
                     treatment,
-                    mediators[name],
+                    mediator,
                     outcome,
                     controls=controls,
                     fixed_effects=fes,
@@ -1552,32 +1625,38 @@ def eval_mediation(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
         except ValueError as exc:  # SpecError is a ValueError
             out[name] = Unavailable(str(exc))
             continue
-        out[name] = _from_mediation(res, ctx, n_boot)
+        sample = data.panel[[treatment, mediator, outcome, *controls, *fes]].dropna()
+        scale = _standard_deviation(sample[treatment]) / _standard_deviation(sample[outcome])
+        if not (math.isfinite(scale) and scale > 0):
+            out[name] = Unavailable(f"{treatment} or {outcome} does not vary in the sample")
+            continue
+        out[name] = _from_mediation(res, ctx, n_boot, scale)
     return out
 
 
-def _from_mediation(res: Any, ctx: Context, n_boot: int) -> Estimate:
-    """The indirect effect a·b of a MediationResult, with its cluster-bootstrap intervals."""
-    est = float(res.estimates["indirect"])
-    ci = tuple(float(v) for v in res.ci_percentile["indirect"])
-    reps = np.asarray((res.replicates or {}).get("indirect", []), dtype=float)
+def _standard_deviation(values: pd.Series) -> float:
+    return float(pd.to_numeric(values, errors="coerce").astype(float).std(ddof=1))
+
+
+def _from_mediation(res: Any, ctx: Context, n_boot: int, scale: float) -> Estimate:
+    """The indirect effect a·b of a MediationResult in standard deviations of the outcome
+    per standard deviation of the treatment (``scale`` = SD(treatment) / SD(outcome) in the
+    sample, held fixed across replicates), with its cluster-bootstrap intervals."""
+    est = scale * float(res.estimates["indirect"])
+    reps = scale * np.asarray((res.replicates or {}).get("indirect", []), dtype=float)
     reps = reps[np.isfinite(reps)]
-    if reps.size:
-        q = (1 - ctx.equivalence_level) / 2
-        ci_eq = (float(np.quantile(reps, q)), float(np.quantile(reps, 1 - q)))
-    else:
-        ci_eq = None
-    se = float(res.boot_se["indirect"])
-    if not (math.isfinite(est) and math.isfinite(se) and all(map(math.isfinite, ci))):
-        raise NotTestable("the mediation estimate or its bootstrap interval is not finite")
-    return Estimate(
+    se = scale * float(res.boot_se["indirect"])
+    if not (math.isfinite(est) and math.isfinite(se) and reps.size >= 2):
+        raise NotTestable("the mediation estimate or its bootstrap replicates are not finite")
+    return _with_tails(
+        BootstrapTails(reps),
+        ctx,
         estimate=est,
-        ci=ci,
-        ci_equiv=ci_eq,
         se=se,
         n_obs=int(res.nobs),
         n_clusters=int(res.n_clusters),
-        method=f"product of coefficients a·b (linear a- and b-equations, {res.treatment} → "
+        method="standardised product of coefficients a·b × SD(treatment) / SD(outcome) "
+        f"(linear a- and b-equations, {res.treatment} → "
         f"{res.mediator} → {res.outcome}"
         + (f", controls: {', '.join(res.controls)}" if res.controls else "")
         + (f", {' + '.join(res.fixed_effects)} effects" if res.fixed_effects else "")
@@ -1585,6 +1664,8 @@ def _from_mediation(res: Any, ctx: Context, n_boot: int) -> Estimate:
         "(consortia.estimate.mediation)",
         short="Mediation a·b, cluster bootstrap",
         details={
+            "indirect_raw": res.estimates["indirect"],
+            "standardisation": scale,
             "a": res.estimates["a"],
             "b": res.estimates["b"],
             "direct": res.estimates["direct"],
@@ -1621,11 +1702,10 @@ class TestResult:
     se: float | None = None
     scale: str = "absolute"
     df: int | None = None
-    p_value_rival: float | None = None
-    p_one_sided: float | None = None
-    equivalence_ci: list[float] | None = None
-    tost_p: float | None = None
-    equivalent: bool | None = None
+    ci_one_sided: list[float] | None = None  # the (1 − 2α) interval
+    p_support: float | None = None  # p-value of "the claim is false" (verdict module)
+    p_contradict: float | None = None  # p-value of "the claim is true"
+    contradict_level: float | None = None  # α, or α/m for one of a claim's m primary tests
     n_obs: int | None = None
     n_clusters: int | None = None
     method: str = ""
@@ -1655,6 +1735,8 @@ class ClaimResult:
     notes: str = ""
     p_value: float | None = None
     p_holm: float | None = None
+    # secondary tests and cross-checks whose verdict differs from the claim's
+    disagreements: list[str] = field(default_factory=list)
 
     def test(self, name: str) -> TestResult:
         for t in self.tests:
@@ -1709,96 +1791,79 @@ def _n_consortia(data: ClaimData) -> int | None:
     return None
 
 
-def _p_null(e: Estimate, null: float | None) -> float | None:
-    if null is None or not (e.se > 0 and math.isfinite(e.se)):
-        return None
-    if e.scale == "log":
-        if null <= 0 or e.estimate <= 0:
-            return None
-        stat = (math.log(e.estimate) - math.log(null)) / e.se
-    else:
-        stat = (e.estimate - null) / e.se
-    return float(2 * (stats.t.sf(abs(stat), e.df) if e.df else stats.norm.sf(abs(stat))))
-
-
-def _p_one_sided(e: Estimate, claimed, null: float | None) -> float | None:
-    """p-value of H0: θ on the rival side of ``null`` (θ ≤ null for 'above' and 'positive')."""
-    side = {"above": 1, "below": -1}.get(claimed.kind)
-    if claimed.kind == "direction" and claimed.direction in ("positive", "negative"):
-        side = 1 if claimed.direction == "positive" else -1
-    if side is None or null is None or not (e.se > 0 and math.isfinite(e.se)):
-        return None
-    f = math.log if e.scale == "log" else (lambda v: v)
-    if e.scale == "log" and (null <= 0 or e.estimate <= 0):
-        return None
-    stat = side * (f(e.estimate) - f(null)) / e.se
-    return float(stats.t.sf(stat, e.df) if e.df else stats.norm.sf(stat))
-
-
-def _tost_p(e: Estimate, region) -> float | None:
-    if len(region) != 1 or not all(map(math.isfinite, region[0])) or not e.se > 0:
-        return None
-    lo, hi = region[0]
-    f = math.log if e.scale == "log" else (lambda v: v)
-    x = f(e.estimate)
-    dist = (lambda z: stats.t.sf(z, e.df)) if e.df else stats.norm.sf
-    p_lo = dist((x - f(lo)) / e.se)
-    p_hi = dist((f(hi) - x) / e.se)
-    return float(max(p_lo, p_hi))
+def _support_edge(claimed) -> float | None:
+    """The edge of the claim's false set that a supporting test must clear (None for a
+    band, judged by equivalence)."""
+    if claimed.kind == "above":
+        return claimed.region()[0][0]
+    if claimed.kind == "below":
+        return claimed.region()[0][1]
+    if claimed.kind in ("direction", "best"):
+        return 0.0
+    return None
 
 
 def _power(
-    test: TestSpec,
-    e: Estimate,
-    alpha: float,
-    power: float,
-    eq_alpha: float,
-    n_tests: int = 1,
-    n_total: int | None = None,
+    test: TestSpec, e: Estimate, alpha: float, power: float, n_total: int | None = None
 ) -> dict[str, Any]:
+    """How many consortia it would take for the test to reach *supported* with the given
+    power, if the truth were the design value (the claimed value for a band; otherwise the
+    estimate, or the smallest effect of interest if the estimate is smaller)."""
     se, g = e.se, e.n_clusters
     log = e.scale == "log"
     f = math.log if log else (lambda v: v)
     c = test.claimed
-    a = alpha / n_tests
+    two_sided = c.kind == "direction" and c.direction == "nonzero"
     out: dict[str, Any] = {
-        "assumption": "SE ∝ 1/sqrt(G) (G = consortia), normal tests, two-sided α = "
-        f"{a:g}, power {power:g}",
+        "assumption": "SE ∝ 1/sqrt(G) (G = consortia), normal tests at the error rate "
+        f"{alpha:g} ({'two-sided' if two_sided else 'one-sided'}), power {power:g}",
         "n_clusters": g,
         "se": se,
         "se_scale": "log" if log else "estimand",
     }
-    m = pw.mde(se, a, power)
+    # a one-sided test at α is the two-sided formula at 2α
+    level = alpha if two_sided else 2 * alpha
+    m = pw.mde(se, level, power)
     out["mde"] = m
     if log:
         out["mde_ratio"] = math.exp(m)
     if c.kind == "value":
-        design = c.value
-        out["design_value"] = "claimed value"
-    else:
-        design = e.estimate
-        out["design_value"] = "point estimate (the claim states no magnitude)"
-    null = test.rival if test.rival is not None else (0.0 if c.kind == "best" else None)
-    if null is not None and design is not None and (not log or (design > 0 and null > 0)):
-        dist = f(design) - f(null)
-        out["distance_to_rival"] = dist
-        out["power_now"] = pw.power_at(se, dist, a)
-        out["clusters_needed_vs_rival"] = pw.clusters_needed(se, g, dist, a, power)
-    if c.kind == "value":
-        out["clusters_needed_equivalence"] = pw.clusters_for_equivalence(
-            se, g, c.tolerance, eq_alpha, power
+        out["design_value"] = "claimed value (centre of the band)"
+        out["clusters_needed_to_support"] = pw.clusters_for_equivalence(
+            se, g, c.tolerance, alpha, power
         )
-        out["tolerance_on_se_scale"] = c.tolerance
+    else:
+        edge = _support_edge(c)
+        sign = -1 if c.kind == "below" or c.direction == "negative" else 1
+        design = e.estimate
+        if c.kind in ("direction", "best") and c.min_effect:
+            design = sign * max(sign * design, c.min_effect)
+        out["design_value"] = "point estimate" + (
+            " (at least the smallest effect of interest)" if c.kind in ("direction", "best")
+            else ""
+        )
+        if c.direction == "nonzero":
+            distance = abs(design) if design else None
+        elif not log or (design > 0 and edge > 0):
+            distance = sign * (f(design) - f(edge))
+        else:
+            distance = None
+        if distance is not None and distance > 0:
+            out["distance_to_edge"] = distance
+            out["power_now"] = pw.power_at(se, distance, level)
+            out["clusters_needed_to_support"] = pw.clusters_needed(se, g, distance, level, power)
+        else:
+            out["clusters_needed_to_support"] = None
+            out["why_none"] = "the estimate lies on the side where the claim is false"
     # the same numbers for the whole dataset: the estimation sample is a share g / n_total
     # of the dataset's consortia (e.g. only enterprise-led ones); scaled at that share
     if n_total and g:
         out["dataset_consortia"] = int(n_total)
         out["sample_share_of_dataset"] = g / n_total
-        for k in ("clusters_needed_vs_rival", "clusters_needed_equivalence"):
-            if out.get(k) is not None:
-                out[k.replace("clusters_needed", "dataset_consortia_needed")] = math.ceil(
-                    out[k] * n_total / g - 1e-9
-                )
+        if out.get("clusters_needed_to_support") is not None:
+            out["dataset_consortia_needed_to_support"] = math.ceil(
+                out["clusters_needed_to_support"] * n_total / g - 1e-9
+            )
     return out
 
 
@@ -1828,7 +1893,7 @@ def evaluate_claim(
     """Evaluate one claim record (see :func:`evaluate_claims`)."""
     ev = EVALUATORS[claim.method]
     missing = _missing_columns(claim.requires, data)
-    alpha = 1 - registry.ci_level
+    alpha = registry.error_rate
 
     def blank(t: TestSpec, verdict: str, reason: str, miss=()) -> TestResult:
         region = None if t.claimed.kind == "best" else [list(r) for r in t.claimed.region()]
@@ -1855,7 +1920,7 @@ def evaluate_claim(
     wanted = frozenset(n for n, m in test_missing.items() if not m)
     ctx = Context(
         ci_level=registry.ci_level,
-        equivalence_alpha=registry.equivalence_alpha,
+        error_rate=registry.error_rate,
         seed=_claim_seed(seed, claim.id),
         wanted=wanted,
         claimed={t.name: t.claimed for t in claim.tests},
@@ -1866,6 +1931,11 @@ def evaluate_claim(
         tests = [blank(t, NOT_TESTABLE, exc.reason, exc.missing) for t in claim.tests]
         return _claim_result(claim, tests, NOT_TESTABLE, exc.reason, exc.missing)
 
+    # a false contradiction of a true claim may come from any of its primary tests:
+    # each is judged at α/m (Bonferroni), so the claim's chance stays ≤ α
+    m = sum(
+        1 for t in claim.tests if t.role == "primary" and isinstance(raw.get(t.name), Estimate)
+    )
     tests = []
     for t in claim.tests:
         if test_missing[t.name]:
@@ -1879,7 +1949,8 @@ def evaluate_claim(
         if isinstance(e, Unavailable):
             tests.append(blank(t, NOT_TESTABLE, e.reason, e.missing))
             continue
-        tests.append(_judge(t, e, registry, alpha, _n_consortia(data)))
+        contradict_level = alpha / m if t.role == "primary" else alpha
+        tests.append(_judge(t, e, registry, contradict_level, _n_consortia(data)))
     primaries = [r.verdict for r in tests if r.role == "primary"]
     verdict = combine(primaries)
     untested = [r.name for r in tests if r.role == "primary" and r.verdict == NOT_TESTABLE]
@@ -1890,11 +1961,22 @@ def evaluate_claim(
         reason = "; ".join(f"{r.name}: {r.reason}" for r in tests if r.role == "primary")
     res = _claim_result(claim, tests, verdict, reason, [])
     res.partial = bool(untested) and verdict != NOT_TESTABLE
+    if verdict in STATISTICAL_VERDICTS:
+        res.disagreements = [
+            f"{r.role.replace('_', '-')} {r.name} says {r.verdict}, the claim's primary "
+            f"verdict is {verdict}"
+            for r in tests
+            if r.role != "primary" and r.verdict in STATISTICAL_VERDICTS and r.verdict != verdict
+        ]
     return res
 
 
 def _judge(
-    t: TestSpec, e: Estimate, registry: Registry, alpha: float, n_total: int | None = None
+    t: TestSpec,
+    e: Estimate,
+    registry: Registry,
+    contradict_level: float,
+    n_total: int | None = None,
 ) -> TestResult:
     c = t.claimed
     lo, hi = e.ci
@@ -1920,36 +2002,20 @@ def _judge(
         "details": _jsonable(e.details),
     }
     if c.kind == "best":
-        vs = [k for k in (e.contrasts or []) if k.first == c.best]
-        verdict = classify_best(vs, alpha)
-        binding = min(vs, key=lambda k: k.estimate)
-        n_family = len(e.contrasts or [])
-        return TestResult(
-            **common,
-            region=None,
-            verdict=verdict,
-            p_value_rival=binding.p_holm,
-            power=_power(
-                t, e, alpha, registry.power, registry.equivalence_alpha, n_family, n_total
-            ),
-            contrasts=[_jsonable(vars(k)) for k in e.contrasts or []],
-        )
-    region = c.region()
-    verdict = classify(lo, hi, region, t.rival)
-    eq = tp = None
-    if c.kind == "value" and e.ci_equiv is not None:
-        eq = equivalent(*e.ci_equiv, region)
-        tp = _tost_p(e, region)
+        p_support, p_contradict = judge_contrasts(c, e.contrasts or [])
+    else:
+        p_support, p_contradict = p_values(c, e.tails)
+    decision = decide(p_support, p_contradict, registry.error_rate, contradict_level)
     return TestResult(
         **common,
-        region=[list(r) for r in region],
-        verdict=verdict,
-        p_value_rival=_p_null(e, t.rival),
-        p_one_sided=_p_one_sided(e, c, t.rival),
-        equivalence_ci=None if e.ci_equiv is None else list(e.ci_equiv),
-        tost_p=tp,
-        equivalent=eq,
-        power=_power(t, e, alpha, registry.power, registry.equivalence_alpha, 1, n_total),
+        region=None if c.kind == "best" else [list(r) for r in c.region()],
+        verdict=decision.verdict,
+        ci_one_sided=None if e.ci_one_sided is None else list(e.ci_one_sided),
+        p_support=decision.p_support,
+        p_contradict=decision.p_contradict,
+        contradict_level=contradict_level,
+        power=_power(t, e, registry.error_rate, registry.power, n_total),
+        contrasts=None if e.contrasts is None else [_jsonable(k.record()) for k in e.contrasts],
     )
 
 
@@ -2010,7 +2076,7 @@ def evaluate_claims(
         settings={
             "ci_level": reg.ci_level,
             "power": reg.power,
-            "equivalence_alpha": reg.equivalence_alpha,
+            "error_rate": reg.error_rate,
             "seed": int(seed),
         },
         data={
@@ -2026,14 +2092,14 @@ def evaluate_claims(
 
 
 def claim_p_value(claim: ClaimResult) -> float | None:
-    """The p-value of a claim: the largest p-value (against the rival) of its testable primary
-    tests. A claim is supported only if every primary test rejects its rival, so this is the
-    intersection–union test of the claim's rivals (Berger 1982): valid at the same level,
-    no adjustment within the claim."""
+    """The p-value of a claim: the largest ``p_support`` of its testable primary tests (the
+    p-value of "the claim is false", one-sided in the claimed direction). A claim is
+    supported only if every primary test is, so this is the intersection–union test
+    (Berger 1982): valid at the same level, no adjustment within the claim."""
     ps = [
-        t.p_value_rival
+        t.p_support
         for t in claim.tests
-        if t.role == "primary" and t.verdict in STATISTICAL_VERDICTS and t.p_value_rival is not None
+        if t.role == "primary" and t.verdict in STATISTICAL_VERDICTS and t.p_support is not None
     ]
     return max(ps) if ps else None
 

@@ -140,20 +140,19 @@ def results_frame(results: ClaimsResults) -> pd.DataFrame:
                     "claim_verdict": c.verdict,
                     "claim_p_value": c.p_value,
                     "claim_p_holm": c.p_holm,
-                    "p_value_rival": t.p_value_rival,
-                    "p_one_sided": t.p_one_sided,
-                    "equivalent_tost": t.equivalent,
-                    "tost_p": t.tost_p,
+                    "ci_one_sided_lower": (t.ci_one_sided or [None, None])[0],
+                    "ci_one_sided_upper": (t.ci_one_sided or [None, None])[1],
+                    "p_support": t.p_support,
+                    "p_contradict": t.p_contradict,
+                    "contradict_level": t.contradict_level,
                     "n_obs": t.n_obs,
                     "n_consortia": t.n_clusters,
                     "mde": p.get("mde"),
                     "mde_ratio": p.get("mde_ratio"),
                     "power_now": p.get("power_now"),
-                    "consortia_needed_vs_rival": p.get("clusters_needed_vs_rival"),
-                    "consortia_needed_equivalence": p.get("clusters_needed_equivalence"),
-                    "dataset_consortia_needed_vs_rival": p.get("dataset_consortia_needed_vs_rival"),
-                    "dataset_consortia_needed_equivalence": p.get(
-                        "dataset_consortia_needed_equivalence"
+                    "consortia_needed_to_support": p.get("clusters_needed_to_support"),
+                    "dataset_consortia_needed_to_support": p.get(
+                        "dataset_consortia_needed_to_support"
                     ),
                     "method": t.method,
                     "reason": t.reason,
@@ -171,7 +170,7 @@ def _headline(c: ClaimResult) -> TestResult:
 
 def _dataset_needed(t: TestResult) -> int | None:
     p = t.power or {}
-    return p.get("dataset_consortia_needed_vs_rival", p.get("clusters_needed_vs_rival"))
+    return p.get("dataset_consortia_needed_to_support", p.get("clusters_needed_to_support"))
 
 
 def claims_frame(results: ClaimsResults) -> pd.DataFrame:
@@ -179,11 +178,12 @@ def claims_frame(results: ClaimsResults) -> pd.DataFrame:
 
     Estimate, CI, claimed value, rival, N, method and MDE are the headline test's
     (the claim's first testable primary test); ``p_value`` is the claim's (the
-    largest p-value of its testable primary tests against their rivals) and
-    ``p_holm`` its Holm adjustment over the registry's testable claims;
-    ``consortia_needed_80`` is the largest number of consortia any testable
-    primary test needs for 80% power against its rival (the claim is supported
-    only when all of them reject), for a dataset of the same composition.
+    largest p-value of "the claim is false" over its testable primary tests,
+    one-sided in the claimed direction) and ``p_holm`` its Holm adjustment over
+    the registry's testable claims; ``consortia_needed_80`` is the largest number
+    of consortia any testable primary test needs to reach *supported* with 80%
+    power (the claim is supported only when all of them are), for a dataset of
+    the same composition.
     """
     rows = []
     for c in results.claims:
@@ -256,12 +256,16 @@ def _decimals(t: TestResult) -> int:
 
 
 def _needed(p: dict[str, Any]) -> str:
-    a = p.get("dataset_consortia_needed_vs_rival", p.get("clusters_needed_vs_rival"))
-    b = p.get("dataset_consortia_needed_equivalence", p.get("clusters_needed_equivalence"))
-    parts = [format_count(a) if a is not None else MISSING]
-    if b is not None:
-        parts.append(format_count(b))
-    return " / ".join(parts)
+    n = p.get("dataset_consortia_needed_to_support", p.get("clusters_needed_to_support"))
+    return format_count(n) if n is not None else MISSING
+
+
+def _few_clusters_note(t: TestResult) -> str:
+    """" (consortia: 978 / 6)" when the test used the few-cluster inference."""
+    if "CR2" not in str((t.details or {}).get("inference", "")):
+        return ""
+    groups = (t.details or {}).get("consortia_by_group") or {}
+    return " (consortia: " + " / ".join(format_count(n) for n in groups.values()) + ")"
 
 
 def _fmt_p(p: float | None) -> str:
@@ -275,7 +279,7 @@ def claims_table(results: ClaimsResults) -> Table:
     rows, index = [], []
     level = results.settings.get("ci_level", 0.95)
     target = results.settings.get("power", 0.8)
-    eq_alpha = results.settings.get("equivalence_alpha", 0.05)
+    alpha = results.settings.get("error_rate", 0.05)
     for c in results.claims:
         head = f"{c.label} [{c.id}; §{c.section}]: {VERDICT_LABELS[c.verdict]}"
         if c.p_value is not None:
@@ -290,7 +294,7 @@ def claims_table(results: ClaimsResults) -> Table:
                 dec = _decimals(t)
                 est = _fmt(t.estimate, dec)
                 ci = f"[{_fmt(t.ci_lower, dec)}, {_fmt(t.ci_upper, dec)}]"
-                verdict = VERDICT_LABELS[t.verdict] + (" (equivalent)" if t.equivalent else "")
+                verdict = VERDICT_LABELS[t.verdict]
                 n = f"{format_count(t.n_clusters)} / {format_count(t.n_obs)}"
                 p = t.power or {}
                 mde = (
@@ -307,7 +311,8 @@ def claims_table(results: ClaimsResults) -> Table:
                     "claimed": t.claimed_text,
                     "rival": MISSING if t.rival is None else format_number(t.rival, 2),
                     "verdict": verdict,
-                    "method": t.method_short or t.method.split(";")[0],
+                    "method": (t.method_short or t.method.split(";")[0])
+                    + _few_clusters_note(t),
                     "n": n,
                     "mde": mde,
                     "needed": need,
@@ -328,30 +333,42 @@ def claims_table(results: ClaimsResults) -> Table:
     }
     notes = [
         (
-            f"Verdicts (fixed before looking at data; docs/claims.md): contradicted when the "
-            f"{level:.0%} CI misses the claim region (claimed value ± tolerance, or the claimed side "
-            "of a threshold); supported when it meets the region and excludes the rival value; "
-            "inconclusive when it covers both; not testable when the data lack the columns "
-            "the estimand needs (named in claims.csv) or the claim rests on a single case. "
-            "'equivalent': the "
-            f"{1 - 2 * eq_alpha:.0%} CI lies inside the tolerance band (TOST at {eq_alpha:.0%}). "
-            "Primary tests make a claim's verdict; secondary tests and "
-            "cross-checks are reported beside it."
+            "Verdicts (docs/claims.md), each wrong at most "
+            f"{alpha:.0%} of the time: supported when the data rule out every value at which "
+            "the claim is false (a claimed band: the "
+            f"{1 - 2 * alpha:.0%} CI inside it; a threshold or direction: the one-sided "
+            f"{alpha:.0%} test against it); contradicted when they rule out every value at "
+            f"which it is true (a band: the {1 - alpha:.0%} CI misses it; a threshold: the "
+            "one-sided test; a direction or ranking: an effect below the smallest of interest "
+            "in the claimed column), each of a claim's m primary tests at "
+            f"{alpha:.0%}/m; inconclusive otherwise; not testable when the data lack the "
+            "columns the estimand needs (named in claims.csv) or the claim rests on a single "
+            "case. Primary tests make a claim's verdict; secondary tests and cross-checks are "
+            "reported beside it."
         ),
         (
             "Standard errors clustered by consortium throughout. Ratios (log scale): MDE is a "
-            "multiplicative factor. 'best' claims: estimate = the smallest enterprise − other "
-            "contrast, verdict on Holm-adjusted pairwise contrasts. A claim's p: the largest "
-            "p-value of its primary tests against their rivals; Holm p: adjusted over the "
-            "registry's testable claims."
+            "multiplicative factor. 'best' claims: estimate = the enterprise − other contrast "
+            "nearest to failing; supported only if every contrast is positive "
+            "(intersection–union). A claim's p: the p-value of 'the claim is false', one-sided "
+            "in the claimed direction (the largest over its primary tests); Holm p: adjusted "
+            "over the registry's testable claims."
         ),
         (
-            f"MDE: smallest distance from the rival detectable with {target:.0%} power by a "
-            f"two-sided {1 - level:.0%} test at the current sample. Consortia for {target:.0%} "
-            "power: consortia the dataset would need to "
-            "tell the claimed value (or, with no claimed magnitude, the estimate) from the rival / "
-            "to show equivalence within the tolerance; analytic, assuming SE ∝ 1/√G and the same "
+            f"MDE: smallest distance from the edge of the claim detectable with {target:.0%} "
+            f"power by a one-sided {alpha:.0%} test at the current sample. Consortia for "
+            f"{target:.0%} power: consortia the dataset would need for the test to reach "
+            "supported if the truth were the claimed value (a band) or the estimate (at least "
+            "the smallest effect of interest); analytic, assuming SE ∝ 1/√G and the same "
             "composition."
+        ),
+        (
+            "Standard errors: CR1 clustered by consortium with t(G − 1); where a compared "
+            "group has fewer than 30 consortia, CR2 with Bell–McCaffrey degrees of freedom "
+            "(named in the method column with the group's consortia)."
+        ),
+        *(
+            f"{c.label} [{c.id}]: {line}." for c in results.claims for line in c.disagreements
         ),
     ]
     return Table(

@@ -83,7 +83,7 @@ class Registry:
     document: Mapping[str, str]
     ci_level: float
     power: float
-    equivalence_alpha: float
+    error_rate: float
     claims: tuple[ClaimRecord, ...]
     source: str = "<dict>"
     sha256: str = ""
@@ -163,7 +163,7 @@ def load_registry(
         document=dict(raw["document"]),
         ci_level=float(rules["ci_level"]),
         power=float(rules["power"]),
-        equivalence_alpha=float(rules["equivalence_alpha"]),
+        error_rate=float(rules["error_rate"]),
         claims=claims,
         source=where,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
@@ -245,6 +245,14 @@ def _check_semantics(claims: tuple[ClaimRecord, ...], where: str) -> None:
                 problems.append(
                     f"{c.id}.{t.name}: the rival {t.rival} lies inside the claim region "
                     f"{t.claimed.region()}; it must lie outside it or on its edge"
+                )
+            if t.claimed.kind in ("direction", "best") and not (
+                t.claimed.min_effect > 0 and t.claimed.why
+            ):
+                problems.append(
+                    f"{c.id}.{t.name}: a {t.claimed.kind} claim needs its smallest effect of "
+                    "interest (min_effect > 0) and the reason for its size (why): without it a "
+                    "precise zero could never contradict the claim"
                 )
             if t.claimed.kind == "best" and not ev.supports_best:
                 problems.append(f"{c.id}.{t.name}: method {c.method!r} cannot judge 'best' claims")

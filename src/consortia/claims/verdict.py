@@ -1,43 +1,53 @@
-"""Verdicts: what an estimate and its confidence interval say about a claim.
+"""Verdicts with stated error rates: what an estimate says about a claim.
 
 The rules are fixed here, before any data are looked at, and explained in
-``docs/claims.md``. Every test of a claim has
+``docs/claims.md``. Each test of a claim splits the values of its estimand θ into
+the values at which the claim is **true** (T) and those at which it is **false** (F):
 
-* a **claim region** R: the values of the estimand that agree with the claim,
-  its tolerance included (``Claimed.region``): ``value ± tolerance`` (or
-  ``value ×/÷ exp(tolerance)`` for ratios), ``[threshold − tolerance, ∞)`` for
-  "over c", ``[min_effect, ∞)`` for a positive effect, ...;
-* a **rival value** θ₀ (``rival`` in the registry): what the world would look like if the claim
-  were wrong in the way that matters (no effect, the comparison group's rate,
-  the threshold itself);
-* a two-sided confidence interval C at ``ci_level`` (95% by default).
+==========================  ==========================  ==========================
+claimed                      true (T)                    false (F)
+==========================  ==========================  ==========================
+value v ± t                  [v − t, v + t] (the band)   outside the band
+above c (tolerance t)        θ ≥ c − t                   θ < c − t
+below c (tolerance t)        θ ≤ c + t                   θ > c + t
+positive, smallest effect δ  θ ≥ δ                       θ ≤ 0
+negative, δ                  θ ≤ −δ                      θ ≥ 0
+nonzero, δ                   |θ| ≥ δ                     θ = 0
+best (over each rival), δ    every contrast ≥ δ          some contrast ≤ 0
+==========================  ==========================  ==========================
 
-Then, with closed intervals throughout::
+(ratios on the log scale: ``v ×/÷ e^t``). Two p-values answer the two questions:
 
-    contradicted   C ∩ R = ∅         every value the data allow lies outside the
-                                      claim region (for a threshold or direction
-                                      claim: C lies wholly on the wrong side)
-    supported      C ∩ R ≠ ∅ and θ₀ ∉ C   the data allow the claim and rule out
-                                      the rival
-    inconclusive   C ∩ R ≠ ∅ and θ₀ ∈ C   too imprecise to tell the claim from
-                                      the rival
-    not_testable   the estimate cannot be computed (columns absent, no rows of a
-                   group, a single case); the reason names what is missing
+* ``p_support``: the p-value of "θ ∈ F" (small: the data rule out every value at
+  which the claim is false). For a band it is the TOST (two one-sided tests at the
+  band's edges); for a threshold or direction the one-sided test at the edge of F;
+  for ``nonzero`` the two-sided test of θ = 0; for ``best`` the largest one-sided
+  p-value of the contrasts (intersection–union: every rival must be beaten).
+* ``p_contradict``: the p-value of "θ ∈ T" (small: the data rule out every value at
+  which the claim is true): one-sided at the edge of T for half-lines, twice the
+  smaller one-sided p-value for a band (the data may leave it on either side),
+  TOST against ±δ for ``nonzero``, Bonferroni over the contrasts for ``best``.
 
-With a 95% interval, "θ₀ ∉ C" is a two-sided 5% test (equivalently a one-sided
-2.5% test in the claimed direction) and "C ∩ R = ∅" rejects every value of the
-claim region at the same level. Alongside, value claims report the
-equivalence test (TOST at ``equivalence_alpha``: the (1 − 2α) interval lies
-inside R), a stronger statement than ``supported``: the estimate is not just
-compatible with the claim but pinned down inside its tolerance band.
+Then, at error rate α (``error_rate`` in the registry, 5% by default)::
 
-A claim's own verdict combines its ``primary`` tests (:func:`combine`):
-contradicted if any is contradicted, supported if all testable ones are,
-otherwise inconclusive. ``secondary`` tests and ``cross_check`` tests are
-reported beside it and do not change it.
+    contradicted   p_contradict < α_c    (α_c = α / m over a claim's m primary tests)
+    supported      p_support < α         and not contradicted
+    inconclusive   otherwise
+    not_testable   no estimate (columns absent, no rows of a group, a single case)
 
-"best" claims (a level of a factor beats every other) are judged on the
-Holm-adjusted pairwise contrasts (:func:`classify_best`).
+so that P(supported | claim false) ≤ α and P(contradicted | claim true) ≤ α at every
+sample size the inference is valid for, the edges of T and F included. For values in
+neither (a positive effect smaller than δ) no guarantee is made: a precise estimate
+there is *contradicted* (the effect is smaller than any the claim is about). In
+interval terms: a band claim is supported when the (1 − 2α) interval lies inside the
+band and contradicted when the (1 − α) interval misses it; a threshold claim is
+supported (contradicted) when the (1 − 2α) interval lies wholly above (below) the
+threshold.
+
+A claim's verdict combines its ``primary`` tests (:func:`combine`): contradicted if
+any is (each at α/m, so the chance of a false contradiction stays ≤ α), supported
+if all are (intersection–union), otherwise inconclusive. ``secondary`` and
+``cross_check`` tests are reported beside it at α and do not change it.
 """
 
 from __future__ import annotations
@@ -71,17 +81,20 @@ class Claimed:
     min_effect: float = 0.0
     best: str | None = None
     over: tuple[str, ...] = ()
+    why: str = ""  # the reason for the size of the tolerance or of min_effect
     text: str = ""
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Claimed:
         text = str(raw.get("text", ""))
+        why = str(raw.get("why", ""))
         if "value" in raw:
             return cls(
                 kind="value",
                 value=float(raw["value"]),
                 tolerance=float(raw["tolerance"]),
                 scale=str(raw.get("scale", "absolute")),
+                why=why,
                 text=text,
             )
         if "above" in raw or "below" in raw:
@@ -90,6 +103,7 @@ class Claimed:
                 kind=kind,
                 value=float(raw[kind]),
                 tolerance=float(raw.get("tolerance", 0.0)),
+                why=why,
                 text=text,
             )
         if "direction" in raw:
@@ -97,10 +111,18 @@ class Claimed:
                 kind="direction",
                 direction=str(raw["direction"]),
                 min_effect=float(raw.get("min_effect", 0.0)),
+                why=why,
                 text=text,
             )
         if "best" in raw:
-            return cls(kind="best", best=str(raw["best"]), over=tuple(raw["over"]), text=text)
+            return cls(
+                kind="best",
+                best=str(raw["best"]),
+                over=tuple(raw["over"]),
+                min_effect=float(raw.get("min_effect", 0.0)),
+                why=why,
+                text=text,
+            )
         raise ValueError(f"claimed: cannot tell the kind of claim from keys {sorted(raw)}")
 
     # ------------------------------------------------------------------ region
@@ -125,7 +147,7 @@ class Claimed:
             if self.direction == "negative":
                 return [(-inf, -d)]
             return [(-inf, -d), (d, inf)] if d > 0 else [(-inf, 0.0), (0.0, inf)]
-        raise ValueError(f"a {self.kind!r} claim has no region (judged by classify_best)")
+        raise ValueError(f"a {self.kind!r} claim has no region (judged by best_p_values)")
 
     def default_rival(self) -> float | None:
         """The rival when the registry names none: the edge of the claim region."""
@@ -161,50 +183,74 @@ class Claimed:
 # ---------------------------------------------------------------------- rules
 
 
-def _check_ci(lower: float, upper: float) -> None:
-    if not (np.isfinite(lower) or np.isinf(lower)) or not (np.isfinite(upper) or np.isinf(upper)):
-        raise ValueError(f"confidence interval has NaN bounds: [{lower}, {upper}]")
-    if lower > upper:
-        raise ValueError(f"confidence interval lower bound {lower} exceeds upper bound {upper}")
-
-
-def overlaps(lower: float, upper: float, region: Iterable[Interval]) -> bool:
-    """Closed interval [lower, upper] meets at least one closed interval of ``region``."""
-    return any(upper >= lo and lower <= hi for lo, hi in region)
-
-
-def inside(lower: float, upper: float, region: Iterable[Interval]) -> bool:
-    """[lower, upper] lies wholly inside one interval of ``region``."""
-    return any(lower >= lo and upper <= hi for lo, hi in region)
-
-
 def rival_inside(region: Sequence[Interval], null: float | None) -> bool:
     """True if the rival lies strictly inside the claim region (a registry error: the
-    rule "C excludes the rival" would then not say on which side C lies)."""
+    value the claim must be told apart from would be one at which it is true)."""
     return null is not None and any(lo < null < hi for lo, hi in region)
 
 
-def classify(lower: float, upper: float, region: Sequence[Interval], null: float | None) -> str:
-    """The verdict of one test from its confidence interval (module docstring).
+@dataclass(frozen=True)
+class Decision:
+    """The verdict of one test and the two p-values it rests on (module docstring)."""
 
-    The rival must not lie strictly inside the claim region (checked when the
-    registry loads); on the region's edge or outside it, "C meets R and excludes
-    the rival" puts C on the claim's side of the rival.
-    """
-    if rival_inside(region, null):
-        raise ValueError(f"the rival {null} lies inside the claim region {list(region)}")
-    _check_ci(lower, upper)
-    if not overlaps(lower, upper, region):
-        return CONTRADICTED
-    if null is not None and lower <= null <= upper:
-        return INCONCLUSIVE
-    return SUPPORTED
+    verdict: str
+    p_support: float
+    p_contradict: float
 
 
-def equivalent(lower_eq: float, upper_eq: float, region: Sequence[Interval]) -> bool:
-    """TOST: the (1 − 2α) interval lies inside the claim region (one interval of it)."""
-    _check_ci(lower_eq, upper_eq)
-    return inside(lower_eq, upper_eq, region)
+def p_values(claimed: Claimed, tails) -> tuple[float, float]:
+    """(p_support, p_contradict) of a value, threshold or direction claim, from the
+    estimate's one-sided tests (``tails``: :class:`consortia.claims.inference.Tails`)."""
+    if claimed.kind == "value":
+        ((lo, hi),) = claimed.region()
+        support = max(tails.p_above(lo), tails.p_below(hi))
+        contradict = min(1.0, 2 * min(tails.p_below(lo), tails.p_above(hi)))
+        return support, contradict
+    if claimed.kind in ("above", "below"):
+        ((lo, hi),) = claimed.region()
+        if claimed.kind == "above":
+            return tails.p_above(lo), tails.p_below(lo)
+        return tails.p_below(hi), tails.p_above(hi)
+    if claimed.kind == "direction":
+        d = claimed.min_effect
+        if claimed.direction == "positive":
+            return tails.p_above(0.0), tails.p_below(d)
+        if claimed.direction == "negative":
+            return tails.p_below(0.0), tails.p_above(-d)
+        support = min(1.0, 2 * min(tails.p_above(0.0), tails.p_below(0.0)))
+        return support, max(tails.p_above(-d), tails.p_below(d))
+    raise ValueError(f"a {claimed.kind!r} claim is judged by best_p_values")
+
+
+def judge_contrasts(claimed: Claimed, contrasts: Sequence[Contrast]) -> tuple[float, float]:
+    """(p_support, p_contradict) of "``best`` is above each rival" from the contrasts
+    best − rival (one per rival in ``claimed.over``; their one-sided p-values are set):
+    supported needs every rival beaten (the largest p), contradicted one rival not
+    beaten by the smallest effect of interest (Bonferroni over the rivals)."""
+    if not contrasts:
+        raise ValueError("no contrasts to judge")
+    for c in contrasts:
+        c.p_support = c.tails.p_above(0.0)
+        c.p_contradict = c.tails.p_below(claimed.min_effect)
+    support = max(c.p_support for c in contrasts)
+    contradict = min(1.0, len(contrasts) * min(c.p_contradict for c in contrasts))
+    return support, contradict
+
+
+def decide(
+    p_support: float, p_contradict: float, alpha: float, contradict_alpha: float | None = None
+) -> Decision:
+    """The verdict from the two p-values (contradiction at ``contradict_alpha``, default α)."""
+    for p in (p_support, p_contradict):
+        if not 0 <= p <= 1:
+            raise ValueError(f"p-values must lie in [0, 1], got {p_support}, {p_contradict}")
+    if p_contradict < (alpha if contradict_alpha is None else contradict_alpha):
+        verdict = CONTRADICTED
+    elif p_support < alpha:
+        verdict = SUPPORTED
+    else:
+        verdict = INCONCLUSIVE
+    return Decision(verdict, float(p_support), float(p_contradict))
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
@@ -229,33 +275,24 @@ def holm(pvalues: Sequence[float]) -> list[float]:
 
 @dataclass
 class Contrast:
-    """One pairwise contrast ``first − second`` of a "best" claim."""
+    """One contrast ``first − second`` of a "best" claim: ``first`` is the claimed best
+    level; ``p_support`` is the one-sided p-value of first − second ≤ 0, ``p_contradict``
+    that of first − second ≥ the claim's smallest effect of interest (both set by
+    :func:`judge_contrasts`)."""
 
     first: str
     second: str
     estimate: float
     std_error: float
-    p_value: float
     ci_lower: float
     ci_upper: float
-    p_holm: float = math.nan
-    extra: dict[str, Any] = field(default_factory=dict)
+    tails: Any = field(default=None, repr=False, compare=False)
+    p_support: float = math.nan
+    p_contradict: float = math.nan
 
-
-def classify_best(contrasts_vs_rivals: Sequence[Contrast], alpha: float) -> str:
-    """Verdict of "``best`` is above every rival" from ``best − rival`` contrasts.
-
-    supported: every contrast is positive with Holm-adjusted p < alpha;
-    contradicted: some rival is above ``best`` with Holm-adjusted p < alpha;
-    inconclusive otherwise.
-    """
-    if not contrasts_vs_rivals:
-        raise ValueError("no contrasts to judge")
-    if all(c.estimate > 0 and c.p_holm < alpha for c in contrasts_vs_rivals):
-        return SUPPORTED
-    if any(c.estimate < 0 and c.p_holm < alpha for c in contrasts_vs_rivals):
-        return CONTRADICTED
-    return INCONCLUSIVE
+    def record(self) -> dict[str, Any]:
+        """The contrast as plain data (its inference object left out)."""
+        return {k: v for k, v in vars(self).items() if k != "tails"}
 
 
 def combine(verdicts: Sequence[str]) -> str:
