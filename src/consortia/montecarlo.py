@@ -779,7 +779,9 @@ def error_rate_figure(summary: pd.DataFrame, truths: Mapping, error_rate: float 
                 y = labels.index(label(r)) + (k - (len(sizes) - 1) / 2) * 0.15
                 p = float(r[column])
                 lo, hi = _wilson(p, int(r[f"{column}_worlds"]))
-                ax.errorbar(p, y, xerr=[[p - lo], [hi - p]], fmt=markers[r["n_consortia"]],
+                # Wilson bounds at a share of 0 or 1 sit on it up to rounding
+                xerr = [[max(0.0, p - lo)], [max(0.0, hi - p)]]
+                ax.errorbar(p, y, xerr=xerr, fmt=markers[r["n_consortia"]],
                             ms=4, color="0.15", lw=0.8)
             ax.axvline(error_rate, color="#D55E00", ls="--", lw=1)
             ax.set_yticks(range(len(labels)), labels, fontsize="x-small")
