@@ -690,3 +690,37 @@ def test_with_a_configured_cutoff_late_tasks_are_kept_and_warned_about():
     assert quarantined(result, "tasks").empty
     assert any("1 task(s) have a date after the configured censoring date 2020-12-31" in w
                for w in result.warnings)
+
+
+def test_blank_lines_are_each_quarantined_not_collapsed_as_duplicates():
+    blank = {"consortium_id": [np.nan], "member_id": [np.nan], "member_type": [np.nan]}
+    rows = table(**{k: ["C1", np.nan, "C2", np.nan] if k == "consortium_id" else
+                    (["M1", np.nan, "M3", np.nan] if k == "member_id" else
+                     ["enterprise", np.nan, "government", np.nan]) for k in blank})
+    result = clean(members=rows)
+    account = result.accounting["members"]
+    assert account.duplicates_collapsed == 0
+    blank_rows = quarantined(result, "members")
+    assert blank_rows["source_row"].tolist() == [2, 4]
+    assert set(blank_rows["rule"]) == {"missing_required"}
+
+
+def test_a_year_outside_the_price_index_is_a_price_index_gap_naming_table_and_column():
+    from consortia.money import PriceIndexGap
+
+    panel = table(consortium_id=["C1"], year=["2018"], new_product_revenue=["10"])
+    with pytest.raises(PriceIndexGap, match=r"deflating panel\.new_product_revenue: .*2018"):
+        clean(MONEY_10K_CNY, panel=panel)
+
+
+def test_the_clean_rule_names_every_unreadable_table_at_once(tmp_path):
+    from consortia.workflow import read_and_clean
+
+    (tmp_path / "consortia.csv").write_text("consortium_id,lead_type,founded_year\nC1,firm,2019\n")
+    (tmp_path / "members.csv").write_text("consortium_id,member_id\nC1,M1\n")  # no member_type
+    (tmp_path / "panel.csv").write_text("consortium_id,year,year\nC1,2019,2019\n")  # twice
+    files = {t: str(tmp_path / f"{t}.csv") for t in ("consortia", "members", "panel")}
+    with pytest.raises(ContractError) as raised:
+        read_and_clean(files, {}, {}, {}, {}, {"currency": "CNY"})
+    message = str(raised.value)
+    assert "2 faults" in message and "members.csv" in message and "panel.csv" in message

@@ -272,7 +272,9 @@ def _parse_table(
     # Rows with equal codes in every column have equal trimmed text: comparing integer
     # codes finds the same duplicates as comparing the strings, much faster.
     text_codes = pd.DataFrame(text_codes, index=frame.index)
-    collapsed = text_codes.duplicated(keep="first")
+    # a blank line is no copy of another row: each is quarantined under its own row number
+    blank = (text_codes < 0).all(axis=1)
+    collapsed = text_codes.duplicated(keep="first") & ~blank
     text_codes = text_codes[~collapsed]
     text = pd.DataFrame(text)[~collapsed]
     typed[SOURCE_ROW] = frame[SOURCE_ROW]
@@ -960,8 +962,8 @@ def _deflate_money(
                 continue
             try:
                 updates[column] = money.deflate(frame[column], year_of(frame), index, base_year)
-            except ValueError as error:
-                raise ValueError(f"deflating {table}.{column}: {error}") from error
+            except ValueError as error:  # the same kind (a PriceIndexGap stays one), located
+                raise type(error)(f"deflating {table}.{column}: {error}") from error
             count = int(frame[column].notna().sum())
             _count_fix(
                 work[table],

@@ -58,9 +58,7 @@ def _validate(args: argparse.Namespace) -> int:
     except io.ContractError as error:
         print(f"contract error: {error}", file=sys.stderr)
         return 2
-    except ValueError as error:
-        if not _caused_by(error, money.PriceIndexGap):
-            raise
+    except money.PriceIndexGap as error:
         print(f"contract error: {error}", file=sys.stderr)
         return 2
     quality = report.quality_report(
@@ -75,16 +73,6 @@ def _validate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(quality, indent=2, default=str))
     return 0
-
-
-def _caused_by(error: BaseException | None, kind: type[BaseException]) -> bool:
-    """Whether ``error`` or an error it was raised from is a ``kind`` (cleaning re-raises
-    the price index's error with the table and column it was deflating)."""
-    while error is not None:
-        if isinstance(error, kind):
-            return True
-        error = error.__cause__
-    return False
 
 
 def _ingest_cordis(args: argparse.Namespace) -> int:

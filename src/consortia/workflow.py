@@ -104,10 +104,16 @@ def read_and_clean(
     # Imported here: cleaning pulls in pandera, which the other steps do not need.
     from consortia.clean import clean_dataset
 
-    raw = {
-        table: io.read_table(path, table, tables_cfg.get(table, {}), columns_cfg.get(table, {}))
-        for table, path in files.items()
-    }
+    raw, faults = {}, []
+    for table, path in files.items():
+        try:
+            raw[table] = io.read_table(
+                path, table, tables_cfg.get(table, {}), columns_cfg.get(table, {})
+            )
+        except io.ContractError as fault:  # read every table: name every fault at once
+            faults.append(fault)
+    if faults:
+        raise io.combined(faults, os.path.commonpath([str(Path(p).parent) for p in files.values()]))
     return clean_dataset(
         raw,
         sources=files,
