@@ -35,6 +35,7 @@ from typing import Any
 import pandas as pd
 
 from consortia.adapters import cordis
+from consortia.claims.history import HISTORY_FILE, read_verdict_history
 
 SCHEMA_VERSION = 1
 PROJECT = "consortia"
@@ -417,6 +418,12 @@ def collect_provenance(
         log.warning(
             "%s: not part of the dataset, not hashed: %s", dataset, ", ".join(unlisted)
         )
+    history = [
+        entry
+        for file in outputs
+        if Path(file).name == "claims.json"
+        for entry in read_verdict_history(Path(file).with_name(HISTORY_FILE))
+    ]
     return {
         "schema_version": SCHEMA_VERSION,
         "created": created or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -461,6 +468,9 @@ def collect_provenance(
             for rule in rules
         },
         "outputs": output_records,
+        # every registry the claims were judged by in this results folder, oldest first:
+        # a rule changed after results existed shows as a second hash with the old verdicts
+        "claims_history": history,
     }
 
 

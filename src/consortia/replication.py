@@ -403,6 +403,41 @@ def _outputs(provenance: dict) -> list[str]:
     return lines
 
 
+def _claims_registries(provenance: dict) -> list[str]:
+    """Which claims registry the verdicts were judged by, and the verdicts of any earlier
+    registry used in the same results folder (a rule changed after results existed)."""
+    history = provenance.get("claims_history") or []
+    if not history:
+        return []
+    current = history[-1]
+    lines = [
+        "## Claims registry",
+        "",
+        f"The verdicts were judged by the rules, bands and smallest effects of interest in "
+        f"{_code(current['registry_source'])}, sha256 `{current['registry_sha256']}`.",
+        "",
+    ]
+    for earlier in reversed(history[:-1]):
+        changed = {
+            claim: (verdict, current["verdicts"].get(claim))
+            for claim, verdict in earlier["verdicts"].items()
+            if current["verdicts"].get(claim) != verdict
+        }
+        lines.append(
+            f"- Earlier in this results folder ({earlier.get('recorded', 'date unknown')}), "
+            f"registry sha256 `{earlier['registry_sha256'][:16]}…`: "
+            + (
+                "; ".join(f"{c}: {old} (now {new})" for c, (old, new) in changed.items())
+                if changed
+                else "the same verdicts"
+            )
+            + "."
+        )
+    if len(history) > 1:
+        lines.append("")
+    return lines
+
+
 def _references(provenance: dict, registry_document: dict | None) -> list[str]:
     lines = ["## References", ""]
     source = provenance["dataset"].get("source") or {}
@@ -448,6 +483,7 @@ def replication_readme(
     lines += _programs(provenance)
     lines += _instructions(provenance, readme_text)
     lines += _outputs(provenance)
+    lines += _claims_registries(provenance)
     lines += _references(provenance, registry_document)
     return "\n".join(lines).rstrip() + "\n"
 

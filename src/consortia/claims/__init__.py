@@ -21,16 +21,27 @@ rate vs the claim). See ``docs/claims.md``.
 
 from __future__ import annotations
 
-from .evaluators import (
-    EVALUATORS,
-    ClaimResult,
-    ClaimsResults,
-    TestResult,
-    evaluate_claim,
-    evaluate_claims,
-)
 from .registry import ClaimRecord, Registry, RegistryError, TestSpec, load_registry
 from .verdict import VERDICTS
+
+# the evaluators pull in scipy, statsmodels and lifelines: loaded on first use, so that a
+# light step (provenance reads the verdict history) does not pay for them
+_FROM_EVALUATORS = (
+    "EVALUATORS",
+    "ClaimResult",
+    "ClaimsResults",
+    "TestResult",
+    "evaluate_claim",
+    "evaluate_claims",
+)
+
+
+def __getattr__(name: str):
+    if name in _FROM_EVALUATORS:
+        from . import evaluators
+
+        return getattr(evaluators, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "EVALUATORS",

@@ -37,6 +37,7 @@ from consortia.figures import save_figure, theme
 from consortia.tables import MISSING, Table, format_count, format_number, write_table
 
 from .evaluators import ClaimResult, ClaimsResults, TestResult, _jsonable
+from .history import HISTORY_FILE, record_verdicts
 from .verdict import CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE, STATISTICAL_VERDICTS, SUPPORTED
 
 SCHEMA_VERSION = 2
@@ -224,6 +225,7 @@ def claims_frame(results: ClaimsResults) -> pd.DataFrame:
                 "consortia_needed_80": need,
                 "consortia_needed_80_test": need_test,
                 "primary_tests": sum(t.role == "primary" for t in c.tests),
+                "registry_sha256": results.registry.get("sha256"),
                 "missing_columns": "; ".join(c.missing_columns),
                 "reason": c.reason,
             }
@@ -370,6 +372,9 @@ def claims_table(results: ClaimsResults) -> Table:
         *(
             f"{c.label} [{c.id}]: {line}." for c in results.claims for line in c.disagreements
         ),
+        f"Registry {results.registry.get('source')} (sha256 "
+        f"{str(results.registry.get('sha256'))[:16]}…): the rules, bands and smallest effects "
+        "these verdicts were judged by.",
     ]
     return Table(
         body=body,
@@ -565,4 +570,10 @@ def claims_step(
     consortia = pd.read_parquet(consortia_path) if consortia_path is not None else None
     results = evaluate_claims(registry_path, panel, tasks, consortia=consortia, seed=seed)
     write_outputs(results, table_stem, figure_stem, json_path, csv_path)
+    record_verdicts(
+        results.registry["sha256"],
+        results.registry["source"],
+        results.verdicts,
+        Path(json_path).with_name(HISTORY_FILE),
+    )
     return results
