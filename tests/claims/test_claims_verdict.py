@@ -314,3 +314,8 @@ def test_p_values_outside_the_unit_interval_are_refused():
 
 def test_the_four_verdicts_of_the_issue():
     assert VERDICTS == ("supported", "contradicted", "inconclusive", "not_testable")
+
+
+def test_an_enormous_standard_error_on_the_log_scale_gives_an_unbounded_interval():
+    lo, hi = WaldTails(0.8, 500.0, scale="log").interval(0.95)  # exp(1.96·500) overflows
+    assert lo == 0.0 and hi == math.inf

@@ -169,3 +169,12 @@ def test_the_small_sample_factor_refuses_what_it_cannot_scale():
         cr_factor(1, 100, 5, "CR1")
     with pytest.raises(NotEstimable, match="no residual degrees of freedom"):
         cr_factor(3, 5, 5, "CR1")
+
+
+def test_a_perfectly_predicted_rate_is_not_estimable_not_a_singular_matrix_error():
+    data = panel()
+    # every consortium-year with x1 > 0 transfers everything, the others nothing
+    data = data.assign(share=(data["x1"] > 0).astype(float), above=(data["x1"] > 0).astype(float))
+    with pytest.raises(NotEstimable, match="Hessian is singular"):
+        fit({"name": "m", "outcome": "share", "regressors": ["above"], "controls": ["x2"],
+             "estimator": "fraclogit", "fixed_effects": ["year"]}, data)

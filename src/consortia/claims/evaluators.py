@@ -384,7 +384,18 @@ def _fit(spec: dict, data: pd.DataFrame):
         raise NotTestable(str(exc)) from exc
 
 
+def _fit_or_unavailable(spec: dict, data: pd.DataFrame):
+    """:func:`_fit`, or the Unavailable record of one test when the data cannot support the
+    model (so the claim's other tests still run)."""
+    try:
+        return _fit(spec, data)
+    except NotTestable as exc:
+        return Unavailable(exc.reason, exc.missing)
+
+
 def _coef(res, term: str, ctx: Context, method: str, details: dict | None = None, short: str = ""):
+    if isinstance(res, Unavailable):
+        return res
     if term not in res.params or not math.isfinite(res.std_errors.get(term, math.nan)):
         return Unavailable(
             f"term {term!r} not estimable in model {res.name!r} (dropped: {res.dropped_terms})"
@@ -540,9 +551,11 @@ def eval_transfer_rate(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Res
             "fixed_effects": fes,
             "cluster": [CID],
         }
-        res = _fit(spec, pan)
-        me = (res.marginal_effects or {}).get(term)
-        if me is None:
+        res = _fit_or_unavailable(spec, pan)
+        me = None if isinstance(res, Unavailable) else (res.marginal_effects or {}).get(term)
+        if isinstance(res, Unavailable):
+            out["gap_adjusted"] = res
+        elif me is None:
             out["gap_adjusted"] = Unavailable(f"no marginal effect for {term}")
         else:
             note = (
@@ -1005,9 +1018,15 @@ def eval_breakthrough(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Resu
             aft.fit(frame, "T", "E")
         Vc = weibull_aft_cluster_vcov(aft, X, T, E, cl)
         b = float(aft.params_.loc[("lambda_", term)])
-        se = float(math.sqrt(Vc.loc[("lambda_", term), ("lambda_", term)]))
+        variance = float(Vc.loc[("lambda_", term), ("lambda_", term)])
         shape = float(math.exp(aft.params_.loc[("rho_", "Intercept")]))
-        if "time_ratio" in ctx.wanted:
+        if "time_ratio" in ctx.wanted and not (math.isfinite(variance) and variance > 0):
+            out["time_ratio"] = Unavailable(
+                f"the cluster-robust variance of the Weibull AFT {term} coefficient is not "
+                f"positive ({variance:.3g}) with {g_all} consortia"
+            )
+        elif "time_ratio" in ctx.wanted:
+            se = math.sqrt(variance)
             out["time_ratio"] = _estimate(
                 math.exp(b),
                 se,
@@ -1072,6 +1091,10 @@ def eval_breakthrough(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Resu
     return out
 
 
+def _years(median: float) -> str:
+    return f"{median:.2f} years" if math.isfinite(median) else "not reached"
+
+
 def _standardised_median_ratio(
     d: pd.DataFrame,
     lead: str,
@@ -1112,7 +1135,7 @@ def _standardised_median_ratio(
     if not (math.isfinite(m1) and math.isfinite(m0)):
         return Unavailable(
             "a standardised Kaplan–Meier median is not reached (survival stays above 0.5): "
-            f"{lead}-led {m1}, {ref}-led {m0}"
+            f"{lead}-led {_years(m1)}, {ref}-led {_years(m0)}"
         )
     rng = ctx.rng()
     counts = np.stack(
@@ -1230,7 +1253,11 @@ def eval_best_level(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result
             "cluster": [CID],
             "reference_levels": {factor: best},
         }
-        res = _fit(spec, pan)
+        try:  # one outcome's model failing leaves the other tests of the claim
+            res = _fit(spec, pan)
+        except NotTestable as exc:
+            out[test.name] = Unavailable(exc.reason, exc.missing)
+            continue
         terms = {lv: f"{factor}[{lv}]" for lv in over}
         if any(t not in res.params for t in terms.values()):
             out[test.name] = Unavailable(
@@ -1238,7 +1265,11 @@ def eval_best_level(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result
             )
             continue
         df = res.df_inference
-        cons = [_contrast(res, terms, best, lv, ctx.ci_level) for lv in over]
+        try:
+            cons = [_contrast(res, terms, best, lv, ctx.ci_level) for lv in over]
+        except NotTestable as exc:
+            out[test.name] = Unavailable(exc.reason)
+            continue
         judge_contrasts(test.claimed, cons)
         binding = max(cons, key=lambda c: c.p_support)
         g = int(res.n_clusters.get(CID, 0))
@@ -1270,9 +1301,16 @@ def eval_best_level(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result
 
 
 def _contrast(res, terms: dict[str, str], best: str, other: str, level: float) -> Contrast:
-    """``best − other`` from a fit with ``best`` as the reference level (coef = other − best)."""
+    """``best − other`` from a fit with ``best`` as the reference level (coef = other − best).
+    NotTestable when its standard error is not positive (a level held by too few consortia
+    for a cluster-robust variance)."""
     est = -float(res.params[terms[other]])
     se = float(res.std_errors[terms[other]])
+    if not (math.isfinite(se) and se > 0):
+        raise NotTestable(
+            f"the {best} − {other} contrast has no positive standard error ({se}): too few "
+            "consortia of one level for a cluster-robust variance"
+        )
     tails = WaldTails(est, se, res.df_inference)
     lo, hi = tails.interval(level)
     return Contrast(best, other, est, se, lo, hi, tails=tails)
@@ -1424,7 +1462,7 @@ def eval_rate_effect(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Resul
         raise NotTestable(f"{regressor} does not vary: no effect to estimate")
     out: Result = {}
     if "ame" in ctx.wanted:
-        res = _fit(
+        res = _fit_or_unavailable(
             {
                 "name": f"claim_{claim.id}_fraclogit",
                 "outcome": outcome,
@@ -1436,8 +1474,10 @@ def eval_rate_effect(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Resul
             },
             pan,
         )
-        me = (res.marginal_effects or {}).get(regressor)
-        if me is None:
+        me = None if isinstance(res, Unavailable) else (res.marginal_effects or {}).get(regressor)
+        if isinstance(res, Unavailable):
+            out["ame"] = res
+        elif me is None:
             out["ame"] = Unavailable(f"no marginal effect for {regressor}")
         else:
             out["ame"] = _estimate(
@@ -1461,7 +1501,7 @@ def eval_rate_effect(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Resul
             )
     if "within" in ctx.wanted:
         within_controls = [c for c in controls if c in ("n_members",)]
-        res = _fit(
+        res = _fit_or_unavailable(
             {
                 "name": f"claim_{claim.id}_twfe",
                 "outcome": outcome,

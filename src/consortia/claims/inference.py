@@ -74,7 +74,9 @@ class WaldTails:
         q = 0.5 + level / 2
         c = float(stats.t.ppf(q, self.df) if self.df else stats.norm.ppf(q))
         if self.scale == "log":
-            return (self.estimate * math.exp(-c * self.se), self.estimate * math.exp(c * self.se))
+            with np.errstate(over="ignore"):  # a huge SE: the interval is unbounded above
+                spread = float(np.exp(c * self.se))
+            return (self.estimate / spread, self.estimate * spread)
         return (self.estimate - c * self.se, self.estimate + c * self.se)
 
 

@@ -30,6 +30,7 @@ from scipy.special import expit
 from .design import Design
 from .linear import _assemble, _drop_collinear, _solve_refined, _with_labels
 from .results import FitResult, inference
+from .spec import NotEstimable
 from .vcov import sandwich
 
 
@@ -133,6 +134,9 @@ def fractional_logit_irls(
     return beta, False, maxiter
 
 
+SEPARATED_INDEX = 25.0
+
+
 def fit_fraclogit(design: Design) -> FitResult:
     X = pd.concat([pd.Series(1.0, index=design.X.index, name="const"), design.X], axis=1)
     X, dropped = _drop_collinear(X)
@@ -141,8 +145,22 @@ def fit_fraclogit(design: Design) -> FitResult:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         beta, converged, _ = fractional_logit_irls(y, Xa)
-    mu = expit(Xa @ beta)
-    bread = np.linalg.inv((Xa * (mu * (1 - mu))[:, None]).T @ Xa)
+    index = Xa @ beta
+    mu = expit(index)
+    hessian = (Xa * (mu * (1 - mu))[:, None]).T @ Xa
+    scale = np.sqrt(np.diag(hessian))
+    # a fitted rate within e^−25 of 0 or 1 is no rate: the iterations ran off to separate
+    # the sample (the quasi-likelihood has no finite maximum)
+    if (
+        np.abs(index).max(initial=0.0) > SEPARATED_INDEX
+        or not (scale > 0).all()
+        or np.linalg.eigvalsh(hessian / np.outer(scale, scale))[0] < 1e-10
+    ):
+        raise NotEstimable(
+            f"model {design.spec.name!r}: the fractional logit's Hessian is singular (fitted "
+            "rates of 0 or 1: some regressors predict the outcome perfectly in this sample)"
+        )
+    bread = np.linalg.inv(hessian)
     scores = Xa * (y - mu)[:, None]
     k = Xa.shape[1]
     V, _, _ = sandwich(bread, scores, design.clusters, design.spec.vcov, k)
