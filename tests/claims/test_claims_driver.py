@@ -140,3 +140,22 @@ def test_load_from_path_equals_loaded(registry, small_world):
     b = run(load_registry(path), small_world, only=["enterprise_led_share"])
     assert a.verdicts == b.verdicts
     assert a.registry["sha256"] == registry.sha256
+
+
+def test_a_cross_check_that_disagrees_is_named_and_a_secondary_reading_is_not():
+    from consortia.claims.evaluators import TestResult, cross_check_disagreements
+
+    def result(name, role, verdict):
+        return TestResult(name=name, role=role, estimand="", claimed={}, claimed_text="",
+                          rival=None, rival_label="", region=None, verdict=verdict)
+
+    tests = [
+        result("median_ratio", "primary", "contradicted"),
+        result("hazard_ratio", "cross_check", "supported"),
+        result("time_ratio", "cross_check", "contradicted"),
+        result("other_reading", "secondary", "supported"),
+    ]
+    assert cross_check_disagreements(tests, "contradicted") == [
+        "cross-check hazard_ratio says supported, the primary verdict is contradicted"
+    ]
+    assert cross_check_disagreements(tests, "not_testable") == []

@@ -1775,7 +1775,7 @@ class ClaimResult:
     notes: str = ""
     p_value: float | None = None
     p_holm: float | None = None
-    # secondary tests and cross-checks whose verdict differs from the claim's
+    # cross-checks whose verdict differs from the claim's
     disagreements: list[str] = field(default_factory=list)
 
     def test(self, name: str) -> TestResult:
@@ -2001,14 +2001,21 @@ def evaluate_claim(
         reason = "; ".join(f"{r.name}: {r.reason}" for r in tests if r.role == "primary")
     res = _claim_result(claim, tests, verdict, reason, [])
     res.partial = bool(untested) and verdict != NOT_TESTABLE
-    if verdict in STATISTICAL_VERDICTS:
-        res.disagreements = [
-            f"{r.role.replace('_', '-')} {r.name} says {r.verdict}, the claim's primary "
-            f"verdict is {verdict}"
-            for r in tests
-            if r.role != "primary" and r.verdict in STATISTICAL_VERDICTS and r.verdict != verdict
-        ]
+    res.disagreements = cross_check_disagreements(tests, verdict)
     return res
+
+
+def cross_check_disagreements(tests: Sequence[TestResult], verdict: str) -> list[str]:
+    """A line for each cross-check whose verdict differs from the claim's (a cross-check
+    estimates the same thing another way; secondary tests are other readings, which may
+    rightly differ)."""
+    if verdict not in STATISTICAL_VERDICTS:
+        return []
+    return [
+        f"cross-check {r.name} says {r.verdict}, the primary verdict is {verdict}"
+        for r in tests
+        if r.role == "cross_check" and r.verdict in STATISTICAL_VERDICTS and r.verdict != verdict
+    ]
 
 
 def _judge(
