@@ -153,12 +153,27 @@ def test_best_and_mediation_run_on_the_true_world(true_results):
     assert true_results["enterprise_led_best"].verdict == SUPPORTED
     scp = true_results["scp_chain"]
     # the paper's chain, which the simulator encodes: members → collaboration → patents,
-    # member types → task allocation → transfer; the crossed paths are absent
+    # member types → task allocation → transfer
     assert scp.verdict == SUPPORTED
     for name in ("members_via_collaboration", "types_via_task_allocation"):
         assert scp.test(name).estimate > 0.01
-    for name in ("members_via_task_allocation", "types_via_collaboration"):
-        assert scp.test(name).verdict == CONTRADICTED
+
+
+def test_a_crossed_path_the_simulator_lacks_is_a_precise_null(registry_raw, true_world,
+                                                               study_seed):
+    """members → task allocation → transfer is absent from the simulator's chain: a
+    registry that asks for it gets a contradiction (|a·b| below 0.01 SD, precisely)."""
+    record = next(c for c in registry_raw["claims"] if c["id"] == "scp_chain")
+    record["params"]["paths"]["members_via_task_allocation"] = {
+        "treatment": "n_members", "mediator": "industrial_task_share", "outcome": "transfer_rate"
+    }
+    crossed = dict(record["tests"][0], name="members_via_task_allocation")
+    record["tests"] = [crossed]
+    registry_raw["claims"] = [record]
+    d = true_world
+    result = evaluate_claims(registry_raw, d.panel, d.tasks, consortia=d.consortia,
+                             seed=study_seed)["scp_chain"]
+    assert result.test("members_via_task_allocation").verdict == CONTRADICTED
 
 
 # Claims the simulator does not encode: no chain-coverage effect on transfer, no
