@@ -1108,23 +1108,31 @@ def _standardised_median_ratio(
     of ``controls`` (:mod:`.survival`), with a consortium-bootstrap percentile interval.
     Strata without tasks of both groups are left out (no comparison within them)."""
     pair = d[d["lead_type"].isin([lead, ref])]
-    strata = (
-        pair[list(controls)].astype(str).agg(" | ".join, axis=1)
-        if controls
-        else pd.Series("all", index=pair.index)
+    is_lead = (pair["lead_type"] == lead).to_numpy()
+    # stratum codes from the controls' value combinations (no per-row strings: 300k tasks)
+    if controls:
+        grouped = pair.groupby(list(controls), sort=True, observed=True)
+        cells = grouped.ngroup().to_numpy()
+        keys = [k if isinstance(k, tuple) else (k,) for k in grouped.size().index]
+    else:
+        cells, keys = np.zeros(len(pair), dtype=np.int64), [("all",)]
+    n_cells = len(keys)
+    common = (np.bincount(cells[is_lead], minlength=n_cells) > 0) & (
+        np.bincount(cells[~is_lead], minlength=n_cells) > 0
     )
-    both = strata.groupby(pair["lead_type"].to_numpy()).unique()
-    common = sorted(set(both.get(lead, [])) & set(both.get(ref, [])))
-    keep = strata.isin(common).to_numpy()
+    keep = common[cells]
     if not keep.any():
         return Unavailable(
             f"no stratum of {', '.join(controls)} has tasks of both {lead}- and {ref}-led "
             "consortia"
         )
-    pair, strata = pair[keep], strata[keep]
+    dropped_strata = [
+        " | ".join(map(str, key)) for key, shared in zip(keys, common, strict=True) if not shared
+    ]
+    pair = pair[keep]
     T, E = pair["T"].to_numpy(), pair["E"].to_numpy()
-    group = (pair["lead_type"] == lead).to_numpy().astype(int)
-    stratum = pd.factorize(strata, sort=True)[0]
+    group = is_lead[keep].astype(int)
+    stratum = np.unique(cells[keep], return_inverse=True)[1]
     codes, clusters = pd.factorize(pair[CID])
     m1, m0 = (
         float(v[0])
@@ -1157,8 +1165,6 @@ def _standardised_median_ratio(
         )
     kept = draws[~np.isnan(draws)]
     finite = kept[np.isfinite(kept)]
-    all_strata = d[list(controls)].astype(str).agg(" | ".join, axis=1) if controls else []
-    dropped_strata = sorted(set(all_strata) - set(common))
     return _with_tails(
         BootstrapTails(kept, scale="log"),
         ctx,
@@ -1180,7 +1186,7 @@ def _standardised_median_ratio(
             base,
             median_lead_years=m1,
             median_reference_years=m0,
-            strata=len(common),
+            strata=int(common.sum()),
             strata_without_both_groups=dropped_strata,
             n_boot=n_boot,
             draws_without_a_group=n_nan,
