@@ -2,16 +2,16 @@
 
 The layer is deliberately separate from the numbers. A :class:`Table` holds a
 body of *already formatted* strings plus labels and notes; the writers turn it
-into LaTeX (booktabs + threeparttable), HTML, Markdown and CSV, always byte for
-byte the same for the same table (fixed number formatting, no timestamps, no
-random ids). Any future table (regressions, survival models) only has to build
-a ``Table``; it then gets the four formats and the snapshot tests for free.
+into LaTeX (booktabs), HTML, Markdown and CSV, always byte for byte the same for
+the same table (fixed number formatting, no timestamps, no random ids). Any
+future table (regressions, survival models) only has to build a ``Table``; it
+then gets the four formats and the snapshot tests for free.
 
 Layout a ``Table`` can express:
 
-* rows: a plain index, or a two-level ``MultiIndex`` (shown as two stub columns,
-  the first level printed once per group, with a little space between groups:
-  e.g. ``(variable, statistic)`` or ``(regressor, "coef"/"se")``);
+* rows: a plain index, or a two-level ``MultiIndex`` (in HTML and Markdown two
+  stub columns, the first level printed once per group; in LaTeX the first level
+  heads its group on a row of its own: e.g. ``(variable, statistic)``);
 * columns: a plain index, or a two-level ``MultiIndex`` whose first level is a
   spanner over consecutive columns (``\\multicolumn`` + ``\\cmidrule`` in LaTeX);
 * ``rule_after``: row positions after which a ``\\midrule`` separates sections
@@ -19,14 +19,22 @@ Layout a ``Table`` can express:
 * labels: ``row_labels`` / ``column_labels`` map index *values* (of any level)
   to display text; a value without a label is shown as ``str(value)``; a ``\\n``
   in a column label breaks the header over lines (LaTeX, HTML);
-* ``notes``: paragraphs printed under the table (threeparttable ``tablenotes``);
+* ``notes``: the short note printed under the table in every format;
+  ``details``: longer explanations for the HTML and Markdown versions (and so the
+  report), left out of the LaTeX a paper inputs;
+* print layout (LaTeX only): ``widths`` turns text columns (and the stub,
+  key :data:`STUB`) into paragraph columns of that share of the line width;
+  ``long`` sets a ``longtable`` that breaks across pages; ``latex_columns``
+  prints a subset of the columns;
 * ``data``: an optional machine-readable frame; when present it, not the
   formatted body, is what ``to_csv`` writes.
 
-Why not great-tables / maketables: neither is a declared dependency of the
-package, great-tables' HTML carries a random id per table unless one is forced,
-and we want exact control of the booktabs/threeparttable LaTeX that economists
-paste into papers. A ``Table`` can still be built from their output later.
+Why not maketables / great-tables: maketables' LaTeX needs ``makecell`` and
+``threeparttable`` (Debian's large texlive-latex-extra) and has no long or
+condensed print layout; great-tables' HTML carries a random id per table unless
+one is forced. The LaTeX here needs booktabs, array and longtable only
+(:data:`LATEX_PACKAGES`), and is checked to fit a letter and an A4 page
+(:mod:`consortia.texcheck`).
 """
 
 from __future__ import annotations
@@ -83,6 +91,9 @@ MISSING = "\u2013"  # en dash
 # Clean-panel columns holding money (base currency, constant prices of the base year).
 MONEY_COLUMNS = frozenset({"rd_expenditure", "subsidy", "new_product_revenue", "rd_per_member"})
 
+# The key of the stub (row-label) column in ``Table.widths``.
+STUB = "__stub__"
+
 # File suffixes written by write_table, in writing order.
 TABLE_SUFFIXES = (".tex", ".html", ".md", ".csv")
 
@@ -111,6 +122,10 @@ class Table:
     rule_after: Sequence[int] = ()
     label: str | None = None
     data: pd.DataFrame | None = None
+    details: Sequence[str] = ()
+    latex_columns: Sequence[Hashable] | None = None
+    widths: Mapping[Hashable, float] = field(default_factory=dict)
+    long: bool = False
 
     def __post_init__(self) -> None:
         body = self.body
@@ -149,12 +164,18 @@ class Table:
                 f"rule_after positions must lie in [0, {len(body) - 2}] (a rule after the "
                 f"last row is the bottom rule); got {list(self.rule_after)}"
             )
-        notes = tuple(self.notes)
-        if not all(isinstance(n, str) for n in notes):
-            raise TypeError("Table.notes must be strings")
+        notes, details = tuple(self.notes), tuple(self.details)
+        if not all(isinstance(n, str) for n in (*notes, *details)):
+            raise TypeError("Table.notes and Table.details must be strings")
+        last_level = {k[-1] if isinstance(k, tuple) else k for k in body.columns}
+        unknown = [k for k in [*(self.latex_columns or ()), *self.widths] if k not in last_level]
+        if any(k != STUB for k in unknown):
+            raise ValueError(f"latex_columns / widths name columns the body lacks: {unknown}")
         object.__setattr__(self, "stub_header", stub or ("",) * body.index.nlevels)
         object.__setattr__(self, "rule_after", rules)
         object.__setattr__(self, "notes", notes)
+        object.__setattr__(self, "details", details)
+        object.__setattr__(self, "widths", dict(self.widths))
         object.__setattr__(self, "row_labels", dict(self.row_labels))
         object.__setattr__(self, "column_labels", dict(self.column_labels))
 
@@ -314,11 +335,14 @@ _LATEX_ESCAPES = {
     "\u221d": r"$\propto$",
 }
 _LATEX_TABLE = str.maketrans(_LATEX_ESCAPES)
-# A hyphen used as a minus sign in a number: not preceded by a word character or
-# a dot, followed by a digit (or .digit): "-1.2", "(-0.3)", "[-1, -2]".
-_NEG_NUMBER = re.compile(r"(?<![\w.])-(?=\d|\.\d)")
+# A hyphen used as a minus sign in a number: not preceded by a word character, a dot
+# or another hyphen (the "--" of an escaped en dash), followed by a digit (or .digit):
+# "-1.2", "(-0.3)", "[-1, -2]".
+_NEG_NUMBER = re.compile(r"(?<![\w.-])-(?=\d|\.\d)")
 
-LATEX_PACKAGES = ("booktabs", "threeparttable")
+# What a generated .tex needs besides LaTeX itself: booktabs (Debian texlive-latex-recommended);
+# array and longtable (texlive-latex-base).
+LATEX_PACKAGES = ("booktabs", "array", "longtable")
 
 
 def latex_escape(text: str) -> str:
@@ -331,87 +355,185 @@ def _latex_cell(text: str, escape: bool) -> str:
     return _NEG_NUMBER.sub("$-$", out)
 
 
-def to_latex_booktabs(
-    table: Table, *, standalone: bool = False, escape: bool = True, position: str = "htbp"
-) -> str:
-    """LaTeX for ``table``: a ``table`` float with booktabs rules and threeparttable notes.
+def _latex_colspec(table: Table, columns: list[int]) -> str:
+    """``l`` stubs and ``r`` numbers, or paragraph columns where ``widths`` asks for them."""
 
-    The fragment needs ``\\usepackage{booktabs}`` and ``\\usepackage{threeparttable}``.
-    ``standalone=True`` wraps it in a complete, compilable ``article`` document
-    (landscape page, so wide tables fit). ``escape=False`` passes every text
-    through verbatim, for callers that put LaTeX markup in their cells.
-    """
-    esc = (lambda s: latex_escape(s)) if escape else (lambda s: s)
-    n_stub, n_data = table.n_stub, table.body.shape[1]
-    colspec = "l" * n_stub + "r" * n_data
+    def para(width: float, align: str) -> str:
+        return f">{{{align}\\arraybackslash}}p{{{width:g}\\linewidth}}"
 
+    stub = [para(table.widths[STUB], "\\raggedright") if STUB in table.widths else "l"]
+    keys = table._col_keys()
+    data = [
+        para(table.widths[keys[j][-1]], "\\centering") if keys[j][-1] in table.widths else "r"
+        for j in columns
+    ]
+    return "@{}" + "".join(stub) + "".join(data) + "@{}"
+
+
+def _latex_header(table: Table, columns: list[int], esc) -> list[str]:
+    """The header rows: spanners with their rules, then the (bottom-aligned) column labels."""
+    n_stub = 1  # a second row level heads groups of rows (_latex_body), not a column
     lines: list[str] = []
-    if not standalone:
-        lines.append("% Requires \\usepackage{booktabs} and \\usepackage{threeparttable}.")
-    lines += [f"\\begin{{table}}[{position}]", "\\centering", "\\begin{threeparttable}"]
-    if table.title:
-        lines.append(f"\\caption{{{esc(table.title)}}}")
-    if table.label:
-        lines.append(f"\\label{{{table.label}}}")
-    lines += [f"\\begin{{tabular}}{{{colspec}}}", "\\toprule"]
-
-    spanners = table.spanners()
+    shown = set(columns)
+    spanners = [
+        (label, [j for j in range(first, last + 1) if j in shown])
+        for label, first, last in table.spanners()
+    ]
+    spanners = [(label, js) for label, js in spanners if js]
     if spanners:
-        row = [""] * n_stub
-        rules = []
-        for label, first, last in spanners:
-            width = last - first + 1
+        row, rules, position = [""] * n_stub, [], n_stub
+        for label, js in spanners:
+            width = len(js)
             row.append(f"\\multicolumn{{{width}}}{{c}}{{{esc(label)}}}" if label else "")
             row += [None] * (width - 1)  # type: ignore[list-item]
             if label:
-                a, b = n_stub + first + 1, n_stub + last + 1
-                rules.append(f"\\cmidrule(lr){{{a}-{b}}}")
+                rules.append(f"\\cmidrule(lr){{{position + 1}-{position + width}}}")
+            position += width
         lines.append(" & ".join(c for c in row if c is not None) + " \\\\")
         if rules:
             lines.append(" ".join(rules))
-
-    headers = table.header_lines()
+    headers = [table.header_lines()[j] for j in columns]
     depth = max([len(h) for h in headers] + [1])
+    stub_text = list(table.stub_header[-n_stub:])
     for k in range(depth):
-        row = [esc(s) if k == depth - 1 else "" for s in table.stub_header]
+        row = [esc(t) if k == depth - 1 else "" for t in stub_text]
         for h in headers:
             offset = depth - len(h)  # bottom-align multi-line headers
             text = h[k - offset] if k >= offset else ""
             row.append(f"\\multicolumn{{1}}{{c}}{{{esc(text)}}}" if text else "")
         lines.append(" & ".join(row) + " \\\\")
-    lines.append("\\midrule")
+    return lines
 
-    stubs, cells = table.stub_cells(), table.cells()
-    group_starts = table.group_starts()
-    for i, (stub, row_cells) in enumerate(zip(stubs, cells, strict=True)):
-        if i in group_starts:
+
+def _latex_body(table: Table, columns: list[int], esc, escape: bool) -> list[str]:
+    """Body rows. With two row levels, each first-level value heads its group on a row of
+    its own (as modelsummary's and esttab's row groups), so the stub stays narrow."""
+    lines: list[str] = []
+    keys = table._row_keys()
+    cells = table.cells()
+    width = 1 + len(columns)
+    group_format = (
+        f"\\multicolumn{{{width}}}{{@{{}}p{{\\linewidth}}@{{}}}}"
+        if table.widths
+        else f"\\multicolumn{{{width}}}{{@{{}}l}}"
+    )
+    for i, key in enumerate(keys):
+        starts = table.n_stub == 2 and (i == 0 or key[0] != keys[i - 1][0])
+        if starts and i > 0 and i - 1 not in table.rule_after:
             lines.append("\\addlinespace")
-        row = [esc(s) for s in stub] + [_latex_cell(c, escape) for c in row_cells]
+        stub = [esc(table.row_label(key[-1]))]
+        if table.n_stub == 2:
+            if starts:
+                lines.append(f"{group_format}{{{esc(table.row_label(key[0]))}}} \\\\")
+            if stub[0]:
+                stub[0] = "\\quad " + stub[0]
+        row = stub + [_latex_cell(cells[i][j], escape) for j in columns]
         lines.append(" & ".join(row) + " \\\\")
         if i in table.rule_after:
             lines.append("\\midrule")
-    lines += ["\\bottomrule", "\\end{tabular}"]
+    return lines
 
-    if table.notes:
-        lines += ["\\begin{tablenotes}[flushleft]", "\\footnotesize"]
-        for j, note in enumerate(table.notes):
-            prefix = "\\textit{Notes:} " if j == 0 else ""
-            lines.append(f"\\item {prefix}{esc(note)}")
-        lines.append("\\end{tablenotes}")
-    lines += ["\\end{threeparttable}", "\\end{table}"]
 
-    body = "\n".join(lines) + "\n"
+def _latex_notes(table: Table, esc) -> list[str]:
+    if not table.notes:
+        return []
+    text = " ".join(
+        ("\\textit{Notes:} " if j == 0 else "") + esc(note) for j, note in enumerate(table.notes)
+    )
+    return [
+        "\\par\\smallskip\\noindent",
+        "\\begin{minipage}{\\linewidth}\\footnotesize\\raggedright",
+        text,
+        "\\end{minipage}",
+    ]
+
+
+def to_latex_booktabs(
+    table: Table, *, standalone: bool = False, escape: bool = True, position: str = "htbp"
+) -> str:
+    """LaTeX for ``table``: booktabs rules, a short note paragraph under the table.
+
+    Made to compile unchanged in a standard ``article`` (letter or A4, 1-inch margins,
+    10 to 12 pt) with :data:`LATEX_PACKAGES` only, within the text width and height
+    (``consortia.texcheck`` checks it): the body is set in ``\\small``; text columns are
+    paragraph columns (``table.widths``); a second row level heads groups of rows instead
+    of taking a stub column; a ``long`` table is a ``longtable`` that breaks across pages
+    (its header repeated); ``latex_columns`` prints a subset of the columns (the other
+    formats keep every column), and ``details`` are left to the other formats.
+
+    ``standalone=True`` wraps the fragment in a complete, compilable ``article``.
+    ``escape=False`` passes every text through verbatim, for callers that put LaTeX
+    markup in their cells.
+    """
+    esc = latex_escape if escape else (lambda s: s)
+    keys = table._col_keys()
+    columns = (
+        list(range(len(keys)))
+        if table.latex_columns is None
+        else [j for j, k in enumerate(keys) if k[-1] in set(table.latex_columns)]
+    )
+    colspec = _latex_colspec(table, columns)
+    header = _latex_header(table, columns, esc)
+    body = _latex_body(table, columns, esc, escape)
+    caption = [f"\\caption{{{esc(table.title)}}}"] if table.title else []
+    if table.label:
+        caption = [(caption[0] if caption else "") + f"\\label{{{table.label}}}"]
+
+    lines: list[str] = []
     if not standalone:
-        return body
+        packages = ", ".join(LATEX_PACKAGES)
+        lines.append(f"% Needs \\usepackage{{{packages}}} (texlive-latex-base + -recommended).")
+    if table.long:
+        width = 1 + len(columns)
+        lines += [
+            "\\begingroup\\small",
+            f"\\begin{{longtable}}{{{colspec}}}",
+            *((c + " \\\\") for c in caption),
+            "\\toprule",
+            *header,
+            "\\midrule",
+            "\\endfirsthead",
+            f"\\multicolumn{{{width}}}{{@{{}}l}}{{\\textit{{(continued)}}}} \\\\",
+            "\\toprule",
+            *header,
+            "\\midrule",
+            "\\endhead",
+            "\\bottomrule",
+            "\\endlastfoot",
+            *body,
+            "\\end{longtable}",
+            "\\endgroup",
+            *_latex_notes(table, esc),
+        ]
+    else:
+        lines += [
+            f"\\begin{{table}}[{position}]",
+            "\\centering",
+            "\\small",
+            *caption,
+            f"\\begin{{tabular}}{{{colspec}}}",
+            "\\toprule",
+            *header,
+            "\\midrule",
+            *body,
+            "\\bottomrule",
+            "\\end{tabular}",
+            *_latex_notes(table, esc),
+            "\\end{table}",
+        ]
+
+    out = "\n".join(lines) + "\n"
+    if not standalone:
+        return out
     preamble = [
         "\\documentclass[11pt]{article}",
-        "\\usepackage[utf8]{inputenc}",
-        "\\usepackage[landscape,margin=2cm]{geometry}",
+        "\\usepackage[T1]{fontenc}",
+        "\\usepackage[margin=1in]{geometry}",
         *(f"\\usepackage{{{p}}}" for p in LATEX_PACKAGES),
         "\\pagestyle{empty}",
         "\\begin{document}",
     ]
-    return "\n".join(preamble) + "\n" + body + "\\end{document}\n"
+    return "\n".join(preamble) + "\n" + out + "\\end{document}\n"
 
 
 # --------------------------------------------------------------------------- #
@@ -496,11 +618,16 @@ def to_html(table: Table, *, standalone: bool = True) -> str:
             cls = ' class="group-start"' if i in group_starts else ""
             out.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
         out.append("</tbody>")
-    if table.notes:
+    if table.notes or table.details:
         out.append("<tfoot>")
         for j, note in enumerate(table.notes):
             prefix = "<em>Notes:</em> " if j == 0 else ""
             out.append(f'<tr><td colspan="{n_stub + n_data}">{prefix}{e(note)}</td></tr>')
+        for j, note in enumerate(table.details):
+            prefix = "<em>Details:</em> " if j == 0 else ""
+            out.append(
+                f'<tr class="details"><td colspan="{n_stub + n_data}">{prefix}{e(note)}</td></tr>'
+            )
         out.append("</tfoot>")
     out.append("</table>")
     fragment = "\n".join(out) + "\n"
@@ -568,6 +695,8 @@ def to_markdown(table: Table) -> str:
     out += [line(headers), "| " + " | ".join(rule) + " |", *(line(r) for r in rows)]
     for j, note in enumerate(table.notes):
         out += ["", ("*Notes:* " if j == 0 else "") + _md_escape(note)]
+    for j, note in enumerate(table.details):
+        out += ["", ("*Details:* " if j == 0 else "") + _md_escape(note)]
     return "\n".join(out) + "\n"
 
 
@@ -830,7 +959,9 @@ def descriptives_by_lead_type(
         f"Unit of observation: the consortium-year. Sample: {sample} "
         f"({format_count(n_years['all'])} consortium-years of "
         f"{format_count(n_cons['all'])} consortia); columns group consortia by the type "
-        f"of their lead organisation.",
+        f"of their lead organisation. N: consortium-years with a value.",
+    ]
+    details = [
         "Mean and SD (sample standard deviation, denominator N \u2212 1) over the "
         "consortium-years with a non-missing value; N counts those consortium-years, so it "
         "varies across variables (a ratio is missing when its denominator is zero, e.g. the "
@@ -868,7 +999,9 @@ def descriptives_by_lead_type(
         column_labels=_TABLE1_COLUMN_LABELS,
         stub_header=("", ""),
         notes=notes,
+        details=details,
         rule_after=(3 * len(shown) - 1,),
         label=label,
         data=data,
+        long=True,  # four rows a variable: taller than a page at 12 pt
     )
