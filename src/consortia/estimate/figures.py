@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from consortia.figures import theme
+from consortia.figures import set_caption, theme
 
 from .mediation import MediationResult
 from .results import FitResult
@@ -97,14 +97,17 @@ def coefficient_plot(
     model_labels: Sequence[str] | None = None,
     quantity: str = "coef",
     title: str | None = None,
+    show_title: bool = False,
     allow_mixed: bool = False,
 ) -> Figure:
     """Point estimates with 95% CIs of several models of one family.
 
     ``terms`` (default: every regressor and control of any model, without
     intercept, fixed-effect dummies and Mundlak means) are rows, top to
-    bottom; models are offset vertically within a row, in colour and marker
-    order.  ``quantity="ame"`` plots the average marginal effects of
+    bottom; models of different outcomes go to panels side by side, each with
+    its own x scale (outcomes differ in units); models of one outcome are
+    offset vertically within a row, in colour and marker order. ``title``
+    opens the caption (drawn too with ``show_title``).  ``quantity="ame"`` plots the average marginal effects of
     fractional-logit fits instead of their log-odds coefficients.  Mixing
     families raises unless ``allow_mixed`` (use :func:`coefficient_plots`).
     """
@@ -140,74 +143,74 @@ def coefficient_plot(
     if len(names) != len(results):
         raise ValueError("model_labels must have one entry per result")
 
-    n_models = len(results)
-    step = 0.7 / max(n_models, 1)
+    outcomes = list(dict.fromkeys(r.outcome for r in results))
+    panels = {o: [j for j, r in enumerate(results) if r.outcome == o] for o in outcomes}
+    legend = len(outcomes) == 1 or any(len(js) > 1 for js in panels.values())
+    per_panel = max(len(js) for js in panels.values())
     with theme():
         fig = Figure(
-            figsize=(6.4, 1.6 + 0.42 * len(terms) * max(1, n_models / 2.5)), layout="constrained"
+            figsize=(
+                min(12.0, 4.2 + 2.6 * len(outcomes) + (2.4 if legend else 0.0)),
+                1.6 + 0.42 * len(terms) * max(1, per_panel / 2.5),
+            ),
+            layout="constrained",
         )
-        ax = fig.add_subplot()
+        axes = fig.subplots(1, len(outcomes), sharey=True, squeeze=False)[0]
         handles = []
-        for j, r in enumerate(results):
-            colour, marker = MODEL_COLOURS[j], MODEL_MARKERS[j]
-            ys, xs, lows, highs = [], [], [], []
-            for i, t in enumerate(terms):
-                if quantity == "ame":
-                    me = (r.marginal_effects or {}).get(t)
-                    if me is None:
-                        continue
-                    est, lo, hi = me["estimate"], me["ci_lower"], me["ci_upper"]
-                else:
-                    if t not in r.params or not math.isfinite(r.params[t]):
-                        continue
-                    est, (lo, hi) = r.params[t], r.conf_int[t]
-                ys.append(i + (j - (n_models - 1) / 2) * step)
-                xs.append(est)
-                lows.append(lo)
-                highs.append(hi)
-            ax.hlines(ys, lows, highs, color=colour, linewidth=1.6, zorder=2)
-            ax.scatter(
-                xs,
-                ys,
-                color=colour,
-                marker=marker,
-                s=34,
-                zorder=3,
-                edgecolors="white",
-                linewidths=0.5,
-            )
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    color=colour,
-                    marker=marker,
-                    linewidth=1.6,
-                    markersize=6,
-                    markeredgecolor="white",
-                    label=names[j],
+        for ax, outcome in zip(axes, outcomes, strict=True):
+            js = panels[outcome]
+            step = 0.7 / len(js)
+            for k, j in enumerate(js):
+                r = results[j]
+                colour, marker = MODEL_COLOURS[j], MODEL_MARKERS[j]
+                ys, xs, lows, highs = [], [], [], []
+                for i, t in enumerate(terms):
+                    if quantity == "ame":
+                        me = (r.marginal_effects or {}).get(t)
+                        if me is None:
+                            continue
+                        est, lo, hi = me["estimate"], me["ci_lower"], me["ci_upper"]
+                    else:
+                        if t not in r.params or not math.isfinite(r.params[t]):
+                            continue
+                        est, (lo, hi) = r.params[t], r.conf_int[t]
+                    ys.append(i + (k - (len(js) - 1) / 2) * step)
+                    xs.append(est)
+                    lows.append(lo)
+                    highs.append(hi)
+                ax.hlines(ys, lows, highs, color=colour, linewidth=1.6, zorder=2)
+                ax.scatter(xs, ys, color=colour, marker=marker, s=34, zorder=3,
+                           edgecolors="white", linewidths=0.5)
+                handles.append(
+                    Line2D([], [], color=colour, marker=marker, linewidth=1.6, markersize=6,
+                           markeredgecolor="white", label=names[j])
                 )
-            )
-        ax.axvline(0.0, color="0.25", linestyle="--", linewidth=0.9, zorder=1)
-        ax.set_yticks(range(len(terms)), [labels.get(t, t) for t in terms])
-        ax.set_ylim(len(terms) - 0.5, -0.5)  # first term on top
-        ax.grid(axis="y", visible=False)
+            ax.axvline(0.0, color="0.25", linestyle="--", linewidth=0.9, zorder=1)
+            ax.grid(axis="y", visible=False)
+            if len(outcomes) > 1:  # the panel's outcome: each panel has its own scale
+                ax.set_title("\n".join(textwrap.wrap(labels.get(outcome, outcome), 28)),
+                             fontsize="small")
+        axes[0].set_yticks(range(len(terms)), [labels.get(t, t) for t in terms])
+        axes[0].set_ylim(len(terms) - 0.5, -0.5)  # first term on top
         what = "Average marginal effect" if quantity == "ame" else "Coefficient"
-        ax.set_xlabel(f"{what} with 95% confidence interval")
-        ax.legend(
-            handles=handles,
-            loc="upper left",
-            bbox_to_anchor=(1.01, 1.0),
-            frameon=False,
-            fontsize="small",
-            title="Model",
-            title_fontsize="small",
-        )
+        fig.supxlabel(f"{what} with 95% confidence interval", fontsize="medium")
+        if legend:
+            fig.legend(handles=handles, loc="outside right upper", frameon=False,
+                       fontsize="small", title="Model", title_fontsize="small")
         family = families[0] if len(families) == 1 else "mixed"
-        fig.suptitle(title or FAMILY_TITLES.get(family, "Coefficients"))
-        outcomes = ", ".join(dict.fromkeys(labels.get(r.outcome, r.outcome) for r in results))
-        ax.set_title(f"Outcome: {outcomes}; dashed line at zero", fontsize="small")
-    return fig
+        heading = title or FAMILY_TITLES.get(family, "Coefficients")
+        if show_title:
+            fig.suptitle(heading)
+    shown = ", ".join(labels.get(o, o) for o in outcomes)
+    return set_caption(
+        fig,
+        f"{heading}. Point estimates with 95% confidence intervals (dashed line: zero); "
+        + (
+            f"one panel per outcome, each on its own scale ({shown})."
+            if len(outcomes) > 1
+            else f"outcome: {shown}."
+        ),
+    )
 
 
 def coefficient_plots(
@@ -243,21 +246,16 @@ class PathEstimate:
 
 
 def paths_from_mediation(res: MediationResult) -> list[PathEstimate]:
-    """The a, b and c′ paths of a mediation, with their cluster-robust t(G−1) 95% CIs."""
+    """The a, b and c′ paths of a mediation with their cluster-bootstrap percentile
+    intervals: the intervals of the mediation table, so the figure and the table agree.
+    ``model`` is the outcome, which tells apart the a paths of two mediations that share
+    their treatment and mediator (their samples differ)."""
+    ci = res.ci_percentile
     return [
+        PathEstimate(res.treatment, res.mediator, res.estimates["a"], *ci["a"], "a", res.outcome),
+        PathEstimate(res.mediator, res.outcome, res.estimates["b"], *ci["b"], "b", res.outcome),
         PathEstimate(
-            res.treatment, res.mediator, res.estimates["a"], *res.conf_int["a"], "a", res.name
-        ),
-        PathEstimate(
-            res.mediator, res.outcome, res.estimates["b"], *res.conf_int["b"], "b", res.name
-        ),
-        PathEstimate(
-            res.treatment,
-            res.outcome,
-            res.estimates["direct"],
-            *res.conf_int["direct"],
-            "c′",
-            res.name,
+            res.treatment, res.outcome, res.estimates["direct"], *ci["direct"], "c′", res.outcome
         ),
     ]
 
@@ -344,6 +342,7 @@ def scp_path_diagram(
     roles: Mapping[str, str] | None = None,
     labels: Mapping[str, str] | None = None,
     title: str = "Structure → conduct → performance",
+    show_title: bool = False,
     decimals: int = 3,
 ) -> Figure:
     """Path diagram of the SCP chain with estimated path coefficients.
@@ -353,8 +352,9 @@ def scp_path_diagram(
     ``structure`` / ``conduct`` / ``performance`` (default: from the
     mediations, else a variable only pointing out is structure, one pointed
     at and pointing out is conduct, one only pointed at is performance).
-    Each arrow reads "name = estimate" over "[95% CI]".  A mediation adds a
-    caption line with its indirect effect and the bootstrap interval.
+    Each arrow reads "name = estimate" over "[95% CI]" (for a mediation its
+    bootstrap interval).  The caption opens with ``title`` (drawn too with
+    ``show_title``) and gives each mediation's indirect effect and interval.
     """
     plist, med_roles, meds = _as_paths(paths)
     if not plist:
@@ -364,12 +364,12 @@ def scp_path_diagram(
     nodes = {r: [v for v, rr in role_of.items() if rr == r] for r in ROLES}
 
     W = 9.0
-    n_caption = 1 + len(meds)
     n_rows = max(len(v) for v in nodes.values())
-    H = 5.0 + 0.25 * n_caption + 0.8 * max(0, n_rows - 1)
+    n_direct = sum(p.name == "c′" for p in plist)
+    H = 4.6 + 0.8 * max(0, n_rows - 1) + 0.45 * n_direct
     col_x = {"structure": 1.35, "conduct": W / 2, "performance": W - 1.35}
-    bottom = 0.45 + 0.25 * n_caption  # above the caption lines
-    top = H - 0.95  # below the title and the column headers
+    bottom = 0.2 + 0.45 * n_direct  # room for the direct paths bending below the boxes
+    top = H - 0.55  # below the column headers
     mid = (bottom + top) / 2
     # a triangle: conduct in the upper band, structure and performance in the lower one
     bands = {
@@ -395,7 +395,6 @@ def scp_path_diagram(
         ax.set_xlim(0, W)
         ax.set_ylim(0, H)
         ax.set_axis_off()
-        ax.text(W / 2, H - 0.3, title, ha="center", va="center", fontsize=12, fontweight="bold")
         for r in ROLES:
             ax.text(
                 col_x[r],
@@ -425,19 +424,21 @@ def scp_path_diagram(
             text = "\n".join(textwrap.wrap(labels.get(v, v), 24)) or v
             ax.text(x, y, text, ha="center", va="center", fontsize=9, zorder=4)
 
-        pair_count: dict[tuple[str, str], int] = {}
+        # one arrow per pair of variables; the estimates of one path from several
+        # mediations (one a path, different samples) share its label, a line each
+        arrows: dict[tuple[str, str], list[PathEstimate]] = {}
         for p in plist:
-            key = (p.source, p.target)
-            k = pair_count.get(key, 0)
-            pair_count[key] = k + 1
-            rad = 0.0 if k == 0 else (0.22 * ((k + 1) // 2)) * (1 if k % 2 else -1)
-            (x1, y1), (x2, y2) = pos[p.source], pos[p.target]
-            solid = p.excludes_zero
+            arrows.setdefault((p.source, p.target), []).append(p)
+        for (source, target), group in arrows.items():
+            (x1, y1), (x2, y2) = pos[source], pos[target]
+            # a direct (c′) path bends below the a and b paths, so its label stays clear of them
+            rad = 0.3 if group[0].name == "c′" else 0.0
+            solid = all(p.excludes_zero for p in group)
             arrow = FancyArrowPatch(
                 (x1, y1),
                 (x2, y2),
-                patchA=boxes[p.source],
-                patchB=boxes[p.target],
+                patchA=boxes[source],
+                patchB=boxes[target],
                 arrowstyle="-|>",
                 mutation_scale=14,
                 linewidth=1.5,
@@ -452,9 +453,14 @@ def scp_path_diagram(
             # display-space control point is midpoint + rad·(dy, −dx)
             mx, my = (x1 + x2) / 2, (y1 + y2) / 2
             lx, ly = mx + 0.5 * rad * (y2 - y1), my - 0.5 * rad * (x2 - x1)
-            text = path_label(p, decimals)
-            if p.model and len({q.model for q in plist if (q.source, q.target) == key}) > 1:
-                text += f"\n({p.model})"
+            if len(group) == 1:
+                text = path_label(group[0], decimals)
+            else:
+                text = "\n".join(
+                    path_label(p, decimals).replace("\n", " ")
+                    + (f" ({labels.get(p.model, p.model)})" if p.model else "")
+                    for p in group
+                )
             ax.text(
                 lx,
                 ly,
@@ -470,23 +476,20 @@ def scp_path_diagram(
                     "linewidth": 0.6,
                 },
             )
+        if show_title:
+            ax.text(W / 2, H - 0.3, title, ha="center", va="center", fontsize=12,
+                    fontweight="bold")
+    lines = [
+        f"{title}. Arrows: estimate [95% cluster-bootstrap percentile interval, as in the "
+        "mediation table]; solid: the interval excludes 0, dashed: it includes 0."
+    ]
+    for m in meds:
+        lo, hi = m.ci_percentile["indirect"]
+        chain = " → ".join(labels.get(v, v) for v in (m.treatment, m.mediator, m.outcome))
+        lines.append(
+            f"{chain}: indirect effect a·b = {_fmt(m.estimates['indirect'], decimals)} "
+            f"[{_fmt(lo, decimals)}, {_fmt(hi, decimals)}] ({m.n_boot:,d} replicates), "
+            f"total = {_fmt(m.estimates['total'], decimals)}."
+        )
+    return set_caption(fig, " ".join(lines))
 
-        lines = ["Arrows: estimate [95% CI]; solid: CI excludes 0, dashed: CI includes 0."]
-        for m in meds:
-            lo, hi = m.ci_percentile["indirect"]
-            lines.append(
-                f"{m.name}: indirect effect a·b = {_fmt(m.estimates['indirect'], decimals)} "
-                f"[{_fmt(lo, decimals)}, {_fmt(hi, decimals)}] (cluster bootstrap, percentile, "
-                f"{m.n_boot:,d} replicates); total = {_fmt(m.estimates['total'], decimals)}"
-            )
-        for i, line in enumerate(lines):
-            ax.text(
-                0.3,
-                0.25 + 0.25 * (len(lines) - 1 - i),
-                line,
-                ha="left",
-                va="center",
-                fontsize=8,
-                color="0.25",
-            )
-    return fig

@@ -2,7 +2,7 @@
 
 * ``ols``     pooled OLS, time effects absorbed (pyfixest ``feols``)
 * ``twfe``    fixed effects (entity, and time if listed) absorbed (pyfixest)
-* ``re``      random effects GLS, Swamy–Arora (linearmodels ``RandomEffects``),
+* ``re``      random effects GLS, Swamy–Arora (the package's own, as linearmodels ``RandomEffects``),
               time effects as dummies
 * ``mundlak`` correlated random effects: RE (or pooled OLS) plus the entity
               means of the time-varying regressors (Mundlak 1978; Wooldridge

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import itertools
 import json
 import logging
 import math
@@ -76,6 +77,7 @@ __all__ = [
     "regression_table_step",
     "specification_tests_step",
     "stems_by_name",
+    "sur_is_ols",
     "system_step",
     "system_table_step",
     "tables_step",
@@ -255,12 +257,24 @@ def load_models_config(
                     f"system ({name}): {eq!r} has estimator "
                     f"{models[eq]['estimator']!r}; SUR takes 'ols' or 'twfe' models"
                 )
+        equations = [models[eq] for eq in entry["equations"] if eq in models]
+        if len(equations) == len(entry["equations"]) and sur_is_ols(equations):
+            problems.append(
+                f"system ({name}): SUR would be equation-by-equation OLS exactly (every pair "
+                "of equations has the same regressors, or one holds the other's outcome and "
+                "regressors, so their residuals are uncorrelated); a table of it would add "
+                "nothing: drop the system or give its equations different regressors"
+            )
 
     tables = _by_name(raw.get("tables") or [], "tables", problems)
     for name, entry in tables.items():
         unknown = [m for m in entry["models"] if m not in models]
         if unknown:
             problems.append(f"tables ({name}): unknown model(s) {unknown}")
+        elif entry.get("quantity") == "ame" and any(
+            models[m]["estimator"] != "fraclogit" for m in entry["models"]
+        ):
+            problems.append(f"tables ({name}): quantity 'ame' needs fractional-logit models")
 
     figures = _by_name(raw.get("figures") or [], "figures", problems)
     for name, entry in figures.items():
@@ -310,6 +324,33 @@ def load_models_config(
         figures=figures,
         path_diagram=path_diagram,
     )
+
+
+def sur_is_ols(equations: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether SUR of these model entries reproduces equation-by-equation OLS exactly.
+
+    It does when the estimated residual covariance is block diagonal over groups of
+    equations with identical regressors (Zellner 1962: within such a group GLS is OLS).
+    A pair of equations falls in one group when its right-hand sides (regressors,
+    controls, fixed effects) are the same set; its residual covariance is exactly zero
+    when one equation holds the other's outcome and every one of its right-hand
+    variables (the other's residual is then in the span of its regressors, to which its
+    own residual is orthogonal), as in a recursive S → C, S + C → P system.
+    """
+
+    def rhs(entry):
+        return {
+            *entry.get("regressors", []),
+            *entry.get("controls", []),
+            *entry.get("fixed_effects", []),
+        }
+
+    for a, b in itertools.combinations(equations, 2):
+        ra, rb = rhs(a), rhs(b)
+        if ra == rb or {a["outcome"], *ra} <= rb or {b["outcome"], *rb} <= ra:
+            continue
+        return False
+    return True
 
 
 def _problem_text(origin: str, problems: list[str]) -> str:
@@ -1009,7 +1050,7 @@ def _invariant_notes(fits: Sequence, labels: Mapping[str, str]) -> list[str]:
 
 
 def _attribute_note(fits, shown, within, others, labels) -> str:
-    names = [labels.get(v, v) + (f" ({v})" if v in labels else "") for v in shown]
+    names = [labels.get(v, v) for v in shown]
     text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     one = len(names) == 1
     with_var = [j for j in others if any(v in _rhs(fits[j]) for v in shown)]
@@ -1032,21 +1073,28 @@ def _fmt(value: float | None, decimals: int) -> str:
 
 def _test_rows(
     fits: Sequence, tests: Sequence[Mapping[str, Any]]
-) -> tuple[list[tuple[str, str, list[str]]], list[str], list[dict]]:
-    """Rows (key, label, cells), notes and CSV records of the RE/FE tests shown in the table."""
+) -> tuple[list[tuple[str, str, list[str]]], list[str], list[str], list[dict]]:
+    """Rows (key, label, cells), short notes, details and CSV records of the RE/FE tests.
+
+    A negative classical Hausman statistic (the difference of the covariances is not
+    positive semi-definite in the sample) is no chi-squared value: its cells are left
+    undefined and a note says to read the Mundlak test; the CSV keeps the number.
+    """
+    from consortia.tables import MISSING
+
     names = [r.name for r in fits]
     rows: dict[str, list[str]] = {}
     labels = {
-        "test::hausman": "Hausman statistic (df)",
+        "test::hausman": "Hausman χ² (df)",
         "test::hausman_p": "Hausman p-value",
-        "test::mundlak": "Mundlak statistic (df), cluster-robust",
+        "test::mundlak": "Mundlak χ² (df)",
         "test::mundlak_p": "Mundlak p-value",
     }
-    notes, records = [], []
-    pairs = []
+    notes, details, records = [], [], []
+    pairs, negative = [], []
     for test in tests:
         if _is_skipped(test):
-            notes.append(f"RE/FE tests {test['name']} not computed: {test['reason']}.")
+            notes.append(f"RE/FE tests not computed: {test['reason']}.")
             continue
         if test["re_model"] in names:
             col = names.index(test["re_model"])
@@ -1061,8 +1109,13 @@ def _test_rows(
             stat = math.nan if t["statistic"] is None else t["statistic"]
             p = math.nan if t["p_value"] is None else t["p_value"]
             cells = rows.setdefault(f"test::{key}", [""] * len(fits))
-            cells[col] = f"{_fmt(stat, 2)} ({t['df']})" if math.isfinite(stat) else _fmt(stat, 2)
-            rows.setdefault(f"test::{key}_p", [""] * len(fits))[col] = _fmt(p, 3)
+            p_cells = rows.setdefault(f"test::{key}_p", [""] * len(fits))
+            if math.isfinite(stat) and stat < 0:
+                negative.append(col)
+                cells[col], p_cells[col] = MISSING, MISSING
+            else:
+                cells[col] = f"{_fmt(stat, 2)} ({t['df']})" if math.isfinite(stat) else MISSING
+                p_cells[col] = _fmt(p, 3)
             records.append(
                 {
                     "column": f"({col + 1})",
@@ -1075,24 +1128,19 @@ def _test_rows(
                     "p_value": p,
                 }
             )
-            extra = [
-                n for n in t.get("notes", []) if not n.startswith(("classical", "covariance:"))
-            ]
-            if math.isfinite(stat) and stat < 0:
-                extra.append(
-                    "the statistic is negative (the difference of the classical covariances is "
-                    "not positive semi-definite in this sample), so the test is uninformative "
-                    "here; read the Mundlak test"
-                )
-            for note in extra:  # the general note below says the rest once
-                text = f"{t['name']} test, model ({col + 1}): {note}."
-                if text not in notes:
-                    notes.append(text)
+            how = [n for n in t.get("notes", []) if not n.startswith(("classical", "covariance:"))]
+            if how:  # the general note says the rest once
+                details.append(f"{t['name']} test, model ({col + 1}): " + "; ".join(how) + ".")
     if pairs:
+        notes.insert(
+            0,
+            "Hausman (classical) and Mundlak (cluster-robust) tests of RE against FE in the "
+            "RE column; a small p-value rejects RE.",
+        )
         where = "; ".join(
             f"({c + 1})" + (f" against FE ({o + 1})" if o is not None else "") for c, o in pairs
         )
-        notes.insert(
+        details.insert(
             0,
             "RE against FE, shown in the RE column of each pair: " + where + ". Both statistics "
             "are chi-squared with the df in parentheses under H0 (RE consistent). Hausman: "
@@ -1101,11 +1149,16 @@ def _test_rows(
             "cluster-robust covariance of the model, that the consortium means of the "
             "time-varying regressors (and, in an unbalanced panel, of the year dummies) are "
             "jointly zero in the RE equation (Wooldridge 2010, sec. 10.7.3); robust to "
-            "heteroskedasticity and serial correlation. A small p-value rejects RE in favour "
-            "of FE.",
+            "heteroskedasticity and serial correlation.",
+        )
+    if negative:
+        notes.append(
+            f"{_models_word(sorted(set(negative)))}: the Hausman statistic is negative (the "
+            "covariance difference is not positive semi-definite), so it is not shown; read "
+            "the Mundlak test."
         )
     ordered = [(k, labels[k], rows[k]) for k in labels if k in rows]
-    return ordered, notes, records
+    return ordered, notes, details, records
 
 
 def _skipped_notes(skipped: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -1129,6 +1182,23 @@ def _not_estimated_table(title: str, skipped: Sequence[Mapping[str, Any]], label
     )
 
 
+def _with_labels(text: str, labels: Mapping[str, str]) -> str:
+    """``text`` with each variable name (an identifier with an underscore, e.g.
+    consortium_id) replaced by its display label: notes written by the estimators name
+    variables, tables show labels."""
+    names = sorted((k for k in labels if "_" in k), key=len, reverse=True)
+    if not names:
+        return text
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
+    return pattern.sub(lambda m: labels[m.group(1)].lower(), text)
+
+
+def _variable_of(term: str) -> str:
+    """The variable of a term: ``lead_type`` of ``lead_type[university]``."""
+    match = _TERM.match(term)
+    return match["var"] if match else term
+
+
 def build_regression_table(
     fits: Sequence,
     tests: Sequence[Mapping[str, Any]] = (),
@@ -1138,16 +1208,18 @@ def build_regression_table(
     notes: Sequence[str] = (),
     skipped: Sequence[Mapping[str, Any]] = (),
     label: str | None = None,
+    quantity: str = "coef",
 ):
     """The regression table of fitted results, with the RE/FE tests under their pair.
 
-    On top of :func:`consortia.estimate.regression_table`: coefficient rows
-    without Mundlak means and fixed-effect dummies, display labels for
-    ``var[level]`` terms, rows for the Hausman / Mundlak tests (in the RE
-    column of each pair), and notes on what a column cannot estimate
-    (consortium attributes under consortium fixed effects; terms dropped as
-    collinear), the Mundlak means, the models that were not estimated, and
-    ``notes``.
+    On top of :func:`consortia.estimate.regression_table`: coefficient rows for the
+    specifications' regressors (the controls as Yes/No rows, the intercept, Mundlak
+    means and fixed-effect dummies in the CSV only), display labels for ``var[level]``
+    terms, rows for the Hausman / Mundlak tests (in the RE column of each pair), short
+    notes on what a column cannot estimate and the models that were not estimated, and
+    ``notes``; the longer explanations (collinear terms, dropped singletons, the tests'
+    methods) go to the table's details, variable names replaced by their labels.
+    ``quantity="ame"``: fractional-logit columns show average marginal effects only.
     """
     from consortia.tables import Table
 
@@ -1157,14 +1229,21 @@ def build_regression_table(
     fits = list(fits)
     if not fits:
         return _not_estimated_table(title, skipped, label)
-    terms = _shown_terms(fits)
+    controls = list(dict.fromkeys(c for r in fits for c in r.spec.get("controls", [])))
+    terms = [
+        t for t in _shown_terms(fits) if t != "(Intercept)" and _variable_of(t) not in controls
+    ]
     shown_labels = term_labels(terms, labels)
-    table = regression_table(fits, title, terms=terms, labels=shown_labels, label=label)
-
-    extra_notes = _invariant_notes(fits, labels)
+    rows, test_notes, test_details, test_records = _test_rows(fits, tests)
+    short = [*test_notes]
+    details = _invariant_notes(fits, labels)
+    if details:
+        short.append(
+            "Empty cell: not estimable under consortium fixed effects (time-invariant)."
+        )
     mundlak = [j for j, r in enumerate(fits) if r.extra.get("mean_terms")]
     if mundlak:
-        extra_notes.append(
+        details.append(
             f"{_models_word(mundlak)}: the consortium means of the time-varying regressors "
             "(Mundlak terms) are in the equation and not shown; the coefficients shown are the "
             "within-consortium effects, those of time-invariant regressors are conditional on "
@@ -1175,8 +1254,18 @@ def build_regression_table(
         for note in r.notes:
             if not note.startswith("dropped as collinear: mean("):
                 by_note.setdefault(note, []).append(j)
-    extra_notes += [f"{_models_word(cols)}: {note}." for note, cols in by_note.items()]
-    rows, test_notes, test_records = _test_rows(fits, tests)
+    details += [f"{_models_word(cols)}: {note}." for note, cols in by_note.items()]
+    table = regression_table(
+        fits,
+        title,
+        terms=terms,
+        labels=shown_labels,
+        controls=controls,
+        show_coefficients=quantity != "ame",
+        notes=[*short, *_skipped_notes(skipped), *notes],
+        details=[_with_labels(d, labels) for d in (*test_details, *details)],
+        label=label,
+    )
     body = table.body
     row_labels = dict(table.row_labels)
     rule_after = list(table.rule_after)
@@ -1190,20 +1279,14 @@ def build_regression_table(
     data = table.data
     if test_records:
         data = pd.concat([data, pd.DataFrame(test_records)], ignore_index=True)
-    all_notes = [
-        *table.notes,
-        *test_notes,
-        *extra_notes,
-        *_skipped_notes(skipped),
-        *notes,
-    ]
     return Table(
         body=body,
         title=table.title,
         row_labels=row_labels,
         column_labels=table.column_labels,
         stub_header=table.stub_header,
-        notes=all_notes,
+        notes=table.notes,
+        details=table.details,
         rule_after=rule_after,
         label=table.label,
         data=data,
@@ -1219,6 +1302,7 @@ def regression_table_step(
     labels: Mapping[str, str] | None = None,
     notes: Sequence[str] = (),
     skipped: Sequence[Mapping[str, Any]] = (),
+    quantity: str = "coef",
 ):
     """Write ``stem.{tex,html,md,csv}``: the regression table of the stored fits (no refitting).
 
@@ -1239,6 +1323,7 @@ def regression_table_step(
         notes=notes,
         skipped=skipped,
         label=f"tab:{Path(stem).name}",
+        quantity=quantity,
     )
     write_table(table, stem)
     return table
@@ -1266,22 +1351,33 @@ def mediation_table_step(
         table = _not_estimated_table(title, skipped, label)
     else:
         kwargs = {"title": title} if title else {}
+        labels = dict(labels or {})
+        controls = {
+            j: ", ".join(labels.get(c, c) for c in r.controls) or "none"
+            for j, r in enumerate(results, start=1)
+        }
+        same = len(set(controls.values())) == 1
         table = mediation_table(
             results,
-            labels=dict(labels or {}),
+            labels=labels,
             notes=[
-                *(
-                    f"Column ({j}): controls in both equations: "
-                    + (", ".join((labels or {}).get(c, c) for c in r.controls) or "none")
-                    + "."
-                    for j, r in enumerate(results, start=1)
-                ),
-                *(
-                    f"Column ({j}): " + "; ".join(r.notes) + "."
-                    for j, r in enumerate(results, start=1)
-                    if r.notes
-                ),
+                *([f"Controls in both equations: {controls[1]}."] if same else []),
                 *_skipped_notes(skipped),
+            ],
+            details=[
+                _with_labels(text, labels)
+                for text in (
+                    *(
+                        f"Column ({j}): controls in both equations: {text}."
+                        for j, text in controls.items()
+                        if not same
+                    ),
+                    *(
+                        f"Column ({j}): " + "; ".join(r.notes) + "."
+                        for j, r in enumerate(results, start=1)
+                        if r.notes
+                    ),
+                )
             ],
             label=label,
             **kwargs,
@@ -1372,6 +1468,7 @@ def tables_step(
             labels=labels,
             notes=entry.get("notes", []),
             skipped=entry.get("skipped", []),
+            quantity=entry.get("quantity", "coef"),
         )
         log.info("table %s: %d model(s)", name, len(entry["models"]))
     if mediation_table:

@@ -11,6 +11,9 @@ Regression table (:func:`regression_table`), one column per fit:
   p-values: t(G−1) for linear models, normal for PPML / fractional logit);
 * fractional logit: a second panel with the average marginal effects (and
   their delta-method SEs), the coefficients being log-odds;
+* control indicator rows for the variables passed as ``controls`` ("Yes" where
+  the model estimates a coefficient of that variable; the coefficients
+  themselves are in the CSV), as referees read etable / esttab tables;
 * fixed-effect indicator rows, one per effect used by any model ("Consortium
   FE", "Year FE": "Yes"/"No", from each fit's ``fixed_effects``; for RE,
   Mundlak and fractional logit the year effects are dummies: still "Yes"),
@@ -18,9 +21,10 @@ Regression table (:func:`regression_table`), one column per fit:
 * observations, clusters (per cluster variable), the R² that fits the
   estimator, labelled (R² for pooled OLS, within R² for FE, overall R² for
   RE / Mundlak, McFadden pseudo-R² for PPML / fractional logit);
-* notes: stars legend, one note per distinct standard-error convention
-  (clustering + small-sample text of the fits, naming the models when they
-  differ), the estimators of the columns.
+* notes (every format, short): standard errors and their clustering, the
+  stars and the distribution of the p-values, the estimators' abbreviations;
+  details (HTML and Markdown): the small-sample correction in full, each
+  column's estimator in full, the marginal-effect definition.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ __all__ = [
     "FE_LABELS",
     "STAR_LEVELS",
     "STAR_NOTE",
+    "ESTIMATOR_NOTE",
     "mediation_table",
     "regression_table",
     "stars",
@@ -59,20 +64,35 @@ ESTIMATOR_SHORT: dict[str, str] = {
     "ols": "OLS",
     "twfe": "FE",
     "re": "RE",
-    "mundlak": "CRE (Mundlak)",
+    "mundlak": "CRE",
     "ppml": "PPML",
     "fraclogit": "Frac. logit",
     "sur": "SUR",
 }
 INTERCEPT = "(Intercept)"
+# What the abbreviations of the Estimator row stand for, in the table notes.
+# Those that do not explain themselves (OLS, FE, RE do).
+ESTIMATOR_NOTE: dict[str, str] = {
+    "mundlak": "correlated random effects (Mundlak; consortium means not shown)",
+    "ppml": "Poisson pseudo-maximum likelihood",
+    "fraclogit": "fractional logit (Papke–Wooldridge)",
+    "sur": "seemingly unrelated regressions",
+}
 
-# R² rows, in display order: (row key, row label)
+# R² rows, in display order: (row key, row label). The R² row holds each column's
+# overall R² (pooled OLS, RE, CRE), the within row that of the FE columns; the CSV keeps
+# every R² a fit reports.
 _R2_ROWS = (
     ("r2", "R²"),
     ("r2_within", "Within R²"),
-    ("r2_overall", "Overall R²"),
     ("r2_pseudo", "Pseudo R² (McFadden)"),
 )
+
+
+def _r2_shown(values: dict[str, float]) -> dict[str, float]:
+    if "r2_overall" in values:
+        return {"r2": values["r2_overall"]}
+    return {k: v for k, v in values.items() if k in ("r2", "r2_pseudo")} or values
 
 
 def stars(p: float) -> str:
@@ -137,12 +157,12 @@ def _model_list(cols: Sequence[str]) -> str:
 
 def _inference_text(res: FitResult) -> str:
     if res.stat_kind == "z":
-        return "normal distribution"
+        return "normal"
     if res.n_clusters and not res.clustering.startswith("Driscoll"):
-        return "t distribution with G−1 degrees of freedom"
+        return "t(G−1)"
     if res.clustering.startswith("Driscoll"):
-        return "t distribution with T−1 degrees of freedom"
-    return "t distribution with N−K degrees of freedom"
+        return "t(T−1)"
+    return "t(N−K)"
 
 
 def regression_table(
@@ -155,15 +175,21 @@ def regression_table(
     decimals: int = 3,
     show_intercept: bool = True,
     ame: bool = True,
+    show_coefficients: bool = True,
+    controls: Sequence[str] = (),
     notes: Sequence[str] = (),
+    details: Sequence[str] = (),
     label: str | None = None,
 ) -> Table:
     """A regression table of fitted results (module docstring for the layout).
 
     ``terms`` selects and orders the coefficient rows (default: every term
     of every fit in order of first appearance, fixed-effect dummies left out,
-    the intercept last); ``labels`` maps terms and outcome names to display
-    text; ``model_labels`` replaces the column numbers "(1)", "(2)", ….
+    the intercept last); ``controls`` are variables shown as Yes/No rows instead;
+    ``show_coefficients=False`` leaves out the coefficient panel of a table whose
+    columns all have average marginal effects (``ame``), which then stand alone;
+    ``labels`` maps terms, outcome and cluster names to display text;
+    ``model_labels`` replaces the column numbers "(1)", "(2)", ….
     """
     results = list(results)
     if not results:
@@ -199,10 +225,13 @@ def regression_table(
                 if t in terms and t not in ame_terms:
                     ame_terms.append(t)
         ame_terms.sort(key=terms.index)
-    if ame_terms:
+    ame_only = bool(ame_terms) and not show_coefficients
+    if ame_only and not all(r.marginal_effects for r in results):
+        raise ValueError("show_coefficients=False needs marginal effects in every column")
+    if ame_terms and not ame_only:
         rows.append(("panel::coef", [""] * len(results)))
         row_labels["panel::coef"] = "A. Coefficients"
-    for t in terms:
+    for t in terms if not ame_only else ():
         coef, se = [], []
         for r in results:
             if t in r.params and math.isfinite(r.params[t]):
@@ -214,12 +243,15 @@ def regression_table(
         rows += [(f"coef::{t}", coef), (f"se::{t}", se)]
         row_labels[f"coef::{t}"] = labels.get(t, t)
         row_labels[f"se::{t}"] = ""
-    rules.append(len(rows) - 1)
+    if not ame_only:
+        rules.append(len(rows) - 1)
 
     # --- AME panel (fractional logit)
     if ame_terms:
         rows.append(("panel::ame", [""] * len(results)))
-        row_labels["panel::ame"] = "B. Average marginal effects"
+        row_labels["panel::ame"] = (
+            "Average marginal effects" if ame_only else "B. Average marginal effects"
+        )
         for t in ame_terms:
             est, se = [], []
             for r in results:
@@ -235,12 +267,17 @@ def regression_table(
             row_labels[f"amese::{t}"] = ""
         rules.append(len(rows) - 1)
 
-    # --- fixed-effect indicators
+    # --- control and fixed-effect indicators
+    for c in controls:
+        rows.append(
+            (f"ctrl::{c}", ["Yes" if _estimates(r, c) else "No" for r in results])
+        )
+        row_labels[f"ctrl::{c}"] = f"Control: {labels.get(c, c)}"
     fes = _fixed_effects_order(results)
     for fe in fes:
         rows.append((f"fe::{fe}", ["Yes" if fe in r.fixed_effects else "No" for r in results]))
         row_labels[f"fe::{fe}"] = f"{labels.get(fe, _fe_label(fe))} FE"
-    if fes:
+    if fes or controls:
         rules.append(len(rows) - 1)
 
     # --- statistics
@@ -277,7 +314,7 @@ def regression_table(
             )
         )
         row_labels["stat::periods"] = "Time periods (Driscoll–Kraay)"
-    r2s = [_r2_values(r) for r in results]
+    r2s = [_r2_shown(_r2_values(r)) for r in results]
     for key, text in _R2_ROWS:
         if any(key in v for v in r2s):
             rows.append(
@@ -287,41 +324,65 @@ def regression_table(
 
     body = pd.DataFrame([cells for _, cells in rows], index=[k for k, _ in rows], columns=columns)
 
-    # --- notes
+    # --- notes: short ones for every format, the full conventions as details
     kinds: dict[str, list[str]] = {}
     for c, r in zip(cols, results, strict=True):
         kinds.setdefault(_inference_text(r), []).append(c)
     if len(kinds) == 1:
-        inf = f"p-values from the {next(iter(kinds))}"
+        inf = next(iter(kinds))
     else:
-        inf = "p-values from the " + " and the ".join(
-            f"{k} for model{'s' if len(v) > 1 else ''} {_model_list(v)}" for k, v in kinds.items()
-        )
-    all_notes = [f"Standard errors in parentheses. {STAR_NOTE} (two-sided); {inf}."]
+        inf = "; ".join(f"{k} in {_model_list(v)}" for k, v in kinds.items())
     conventions: dict[tuple[str, str], list[str]] = {}
     for c, r in zip(cols, results, strict=True):
         conventions.setdefault((r.clustering, r.small_sample), []).append(c)
-    for (clustering, small), members in conventions.items():
+
+    def named(text: str) -> str:  # "clustered by consortium_id" -> "clustered by consortium"
+        for var in {v for r in results for v in r.n_clusters}:
+            text = text.replace(var, labels.get(var, var).lower())
+        return text
+
+    def who(members: list[str]) -> str:
         if len(conventions) == 1:
-            who = "All models"
-        elif len(members) == 1:
-            who = f"Model {members[0]}"
-        else:
-            who = f"Models {_model_list(members)}"
-        all_notes.append(f"{who}: standard errors {clustering}; {small}.")
-    all_notes.append(
+            return "all models"
+        return f"model {members[0]}" if len(members) == 1 else f"models {_model_list(members)}"
+
+    se_text = "; ".join(
+        f"{named(clustering)} ({small.split(':')[0]})"
+        + ("" if len(conventions) == 1 else f" in {who(members)}")
+        for (clustering, small), members in conventions.items()
+    )
+    used = dict.fromkeys(r.estimator for r in results)
+    all_notes = [f"Standard errors in parentheses, {se_text}. {STAR_NOTE}, two-sided, {inf}."]
+    spelled = [f"{ESTIMATOR_SHORT.get(e, e)}: {ESTIMATOR_NOTE[e]}" for e in used if e in ESTIMATOR_NOTE]
+    if spelled:
+        all_notes.append("; ".join(spelled) + ".")
+    if ame_only:
+        all_notes.append(
+            "Average marginal effects with delta-method standard errors; the index (log-odds) "
+            "coefficients are in the table's CSV."
+        )
+    elif ame_terms:
+        all_notes.append(
+            "Panel A: index (log-odds) coefficients; panel B: average marginal effects with "
+            "delta-method standard errors."
+        )
+    all_notes += list(notes)
+    all_details = [
+        f"{who(members).capitalize()}: standard errors {named(clustering)}; {named(small)}."
+        for (clustering, small), members in conventions.items()
+    ]
+    all_details.append(
         "Estimators: "
-        + "; ".join(f"{c} {r.estimator_label}" for c, r in zip(cols, results, strict=True))
+        + "; ".join(f"{c} {named(r.estimator_label)}" for c, r in zip(cols, results, strict=True))
         + "."
     )
     if ame_terms:
-        all_notes.append(
-            "Panel B: average marginal effects on the conditional mean (derivative averaged over "
-            "the sample for continuous regressors, average discrete change from 0 to 1 for binary ones), "
-            "delta-method standard errors from the same covariance; panel A reports the "
-            "index (log-odds) coefficients."
+        all_details.append(
+            "Average marginal effects on the conditional mean: the derivative averaged over the "
+            "sample for continuous regressors, the average discrete change from 0 to 1 for "
+            "binary ones; delta-method standard errors from the same covariance."
         )
-    all_notes += list(notes)
+    all_details += list(details)
 
     # --- machine-readable data
     frames = []
@@ -383,9 +444,18 @@ def regression_table(
         column_labels=col_labels,
         stub_header=("",),
         notes=all_notes,
+        details=all_details,
         rule_after=[i for i in rules if i < len(body) - 1],
         label=label,
         data=data,
+    )
+
+
+def _estimates(res: FitResult, variable: str) -> bool:
+    """Whether ``res`` has a finite coefficient of ``variable`` (or of one of its levels)."""
+    return any(
+        (t == variable or t.startswith(f"{variable}[")) and math.isfinite(v)
+        for t, v in res.params.items()
     )
 
 
@@ -410,6 +480,7 @@ def mediation_table(
     labels: Mapping[str, str] | None = None,
     decimals: int = 3,
     notes: Sequence[str] = (),
+    details: Sequence[str] = (),
     label: str | None = None,
 ) -> Table:
     """Direct, indirect and total effects (and the a, b paths) of mediation analyses.
@@ -475,7 +546,15 @@ def mediation_table(
 
     levels = sorted({r.level for r in results})
     lv = "/".join(f"{100 * x:g}%" for x in levels)
+    boots = "/".join(sorted({format_count(r.n_boot) for r in results}))
     all_notes = [
+        "a: X → M; b: M → Y; c′: X → Y given M (direct); indirect a·b; total c′ + a·b. "
+        "Parentheses: cluster-robust standard errors (Sobel for the indirect effect); "
+        f"brackets: {lv} cluster-bootstrap percentile intervals ({boots} replicates); braces: "
+        "BCa interval of the indirect effect.",
+        *notes,
+    ]
+    all_details = [
         (
             "a: coefficient of X in the conduct (M) equation; b and c': coefficients of M and X in "
             "the performance (Y) equation; both equations with the same controls, fixed effects and "
@@ -498,8 +577,8 @@ def mediation_table(
         conventions.setdefault((r.clustering, r.small_sample), []).append(c)
     for (clustering, small), members in conventions.items():
         who = "All columns" if len(conventions) == 1 else f"Columns {_model_list(members)}"
-        all_notes.append(f"{who}: standard errors {clustering}; {small}.")
-    all_notes += list(notes)
+        all_details.append(f"{who}: standard errors {clustering}; {small}.")
+    all_details += list(details)
 
     frames = []
     for c, r in zip(cols, results, strict=True):
@@ -523,6 +602,9 @@ def mediation_table(
         column_labels=col_labels,
         stub_header=("",),
         notes=all_notes,
+        details=all_details,
+        # the X and M rows are variable names: paragraph columns wrap them
+        widths={c: 0.17 for c in cols},
         rule_after=[i for i in rules if i < len(body) - 1],
         label=label,
         data=data,
