@@ -4,8 +4,8 @@
 #   snakemake --cores all                                   # the demo
 #   snakemake --cores all --config dataset=DIR results=OUT  # any dataset
 #
-# `snakemake --list-rules` (or `consortia rules`) lists the rules with their
-# one-line descriptions.
+# `snakemake --list-rules` lists the rules with their one-line descriptions;
+# `consortia run` runs the workflow with a one-line progress display.
 import os
 
 from snakemake.utils import min_version, validate

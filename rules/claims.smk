@@ -24,6 +24,7 @@ rule claims:
             category=CLAIMS_REPORT,
         ),
         forest_pdf=figure_stem("claims_forest") + ".pdf",
+        forest_caption=figure_stem("claims_forest") + ".txt",
     params:
         seed=config["seed"],
     log:
@@ -35,7 +36,7 @@ rule claims:
 
 
 rule claims_km:
-    """Kaplan-Meier curves of breakthrough cycles by lead type, with the number at risk."""
+    """Kaplan-Meier curves of the task durations by lead type, with the number at risk."""
     input:
         tasks=results_path("data", "tasks.parquet"),
         claims=results_path("claims", "claims.json"),
@@ -46,6 +47,9 @@ rule claims_km:
             category=CLAIMS_REPORT,
         ),
         pdf=figure_stem("claims_km") + ".pdf",
+        caption=figure_stem("claims_km") + ".txt",
+    params:
+        labels=config["labels"],
     log:
         log_path("claims_km"),
     conda:
@@ -55,7 +59,7 @@ rule claims_km:
 
 
 rule claims_transfer_rate:
-    """Transfer rate by lead type against the claim: reference lines at the claimed and average rates."""
+    """Pooled transfer rate by lead type against the claim: reference lines at the claimed and average rates."""
     input:
         registry=config["claims"],
         panel=results_path("data", "panel.parquet"),
@@ -66,6 +70,7 @@ rule claims_transfer_rate:
             category=CLAIMS_REPORT,
         ),
         pdf=figure_stem("claims_transfer_rate") + ".pdf",
+        caption=figure_stem("claims_transfer_rate") + ".txt",
     params:
         seed=config["seed"],
     log:

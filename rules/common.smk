@@ -100,3 +100,4 @@ def print_quality_summary():
     quality = Path(results_path("data", "quality.json"))
     if quality.exists():  # absent when only other targets ran (e.g. `snakemake montecarlo`)
         print(wf.quality_summary(quality))
+        print(wf.outputs_summary(RESULTS))

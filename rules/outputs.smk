@@ -10,6 +10,8 @@ rule table1:
             caption="../report/data_table1.rst",
             category="Data",
         ),
+    params:
+        labels=config["labels"],
     log:
         log_path("table1"),
     benchmark:
@@ -26,6 +28,7 @@ rule figure_transfer_rate:
         panel=results_path("data", "panel.parquet"),
     output:
         pdf=figure_stem("transfer_rate_by_lead_type") + ".pdf",
+        caption=figure_stem("transfer_rate_by_lead_type") + ".txt",
         png=report(
             figure_stem("transfer_rate_by_lead_type") + ".png",
             caption="../report/data_transfer_rate.rst",

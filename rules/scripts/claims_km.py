@@ -8,4 +8,5 @@ with logged_step(snakemake.log[0]):  # noqa: F821 (injected by Snakemake)
         tasks_path=snakemake.input.tasks,  # noqa: F821
         figure_stem=snakemake.output.png.rsplit(".", 1)[0],  # noqa: F821
         json_path=snakemake.input.claims,  # noqa: F821
+        labels=snakemake.params.labels,  # noqa: F821
     )

@@ -7,4 +7,5 @@ with logged_step(snakemake.log[0]):  # noqa: F821 (injected by Snakemake)
         panel_path=snakemake.input.panel,  # noqa: F821
         metadata_path=snakemake.input.metadata,  # noqa: F821
         outputs=list(snakemake.output),  # noqa: F821
+        labels=snakemake.params.labels,  # noqa: F821
     )

@@ -4,6 +4,7 @@
     consortia validate DIR [--config FILE] [--show 20] [--json]
     consortia run [--dataset DIR] [--results OUT] [--configfile F] [--cores N] [-- SNAKEMAKE ARGS]
     consortia ingest cordis --projects FILE --organizations FILE --out DIR [--config FILE]
+    consortia --version
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from consortia import io, money, report
+from consortia import __version__, io, money, report
 from consortia.config import load_config
 
 
@@ -129,6 +130,7 @@ def _run(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="consortia", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"consortia {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     simulate = commands.add_parser("simulate", help="write a simulated dataset with a known truth")

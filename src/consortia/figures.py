@@ -11,6 +11,13 @@
   version strings in the PNG, and without a creation date in the PDF, so a
   rerun gives byte-identical files. Fonts are pinned to DejaVu Sans, which
   ships with matplotlib, so every machine renders the same glyphs.
+* Titles belong in captions, as journals set them: the figure functions draw
+  no title unless one is passed (``title=``), and attach their caption (what
+  the figure shows, the sample, the estimator) with :func:`set_caption`;
+  :func:`save_figure` writes it beside the images as ``stem.txt``.
+* Every saved figure is checked (:func:`layout_problems`): a text clipped by
+  the figure's edge or overlapping another text is logged as a warning naming
+  the texts (the workflow's logs; the tests fail on any).
 * Figures are built with ``matplotlib.figure.Figure`` (no pyplot): no GUI
   backend, no global figure registry to leak memory in a workflow.
 * A figure the data cannot support (nothing defined to plot) raises
@@ -22,16 +29,20 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import textwrap
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from cycler import cycler
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.ticker import PercentFormatter
 
 from consortia.tables import LEAD_TYPE_LABELS, LEAD_TYPE_ORDER
@@ -42,7 +53,10 @@ __all__ = [
     "LEAD_TYPE_ORDER",
     "LEAD_TYPE_PALETTE",
     "PNG_DPI",
+    "caption",
+    "layout_problems",
     "save_figure",
+    "set_caption",
     "set_theme",
     "theme",
     "theme_rc",
@@ -61,7 +75,7 @@ LEAD_TYPE_PALETTE: dict[str, str] = {
 UNKNOWN_COLOUR = "#444444"
 
 PNG_DPI = 300
-FIGURE_SUFFIXES = (".png", ".pdf")
+FIGURE_SUFFIXES = (".png", ".pdf", ".txt")
 
 _STYLE, _CONTEXT = "whitegrid", "paper"
 # seaborn's axes_style("whitegrid") and plotting_context("paper") as seaborn 0.13 defines
@@ -172,6 +186,20 @@ class NothingToDraw(ValueError):
     """The data hold nothing the figure can show (the message says why)."""
 
 
+_CAPTIONS: weakref.WeakKeyDictionary[Figure, str] = weakref.WeakKeyDictionary()
+
+
+def set_caption(fig: Figure, text: str) -> Figure:
+    """Attach ``text`` as the caption :func:`save_figure` writes beside ``fig``."""
+    _CAPTIONS[fig] = " ".join(str(text).split())
+    return fig
+
+
+def caption(fig: Figure) -> str:
+    """The caption attached to ``fig`` ("" when none was)."""
+    return _CAPTIONS.get(fig, "")
+
+
 def placeholder_figure(title: str, lines: Sequence[str]) -> Figure:
     """A small figure saying that ``title`` was not drawn, and why (``lines``)."""
     wrapped = [part for line in lines for part in textwrap.wrap(line, 90) or [""]]
@@ -181,7 +209,56 @@ def placeholder_figure(title: str, lines: Sequence[str]) -> Figure:
         ax.set_axis_off()
         ax.text(0.5, 0.92, title, ha="center", va="top", fontweight="bold")
         ax.text(0.5, 0.45, "\n".join(wrapped), ha="center", va="center", fontsize="small")
-    return fig
+    return set_caption(fig, f"{title}. " + " ".join(lines))
+
+
+@contextlib.contextmanager
+def _drawn_texts() -> Iterator[list[Text]]:
+    """The text artists actually drawn while the block runs (a tick outside the view,
+    an empty or invisible text is never drawn, so it cannot collide)."""
+    drawn: list[Text] = []
+    draw = Text.draw
+
+    def recording(self, renderer):
+        if self.get_visible() and self.get_text().strip():
+            drawn.append(self)
+        return draw(self, renderer)
+
+    Text.draw = recording
+    try:
+        yield drawn
+    finally:
+        Text.draw = draw
+
+
+def layout_problems(fig: Figure, tolerance_px: float = 1.0) -> list[str]:
+    """Texts of ``fig`` clipped by the figure's edge or overlapping one another.
+
+    Extents come from the renderer (Agg, at the figure's dpi), after a full draw, so
+    constrained layout has placed everything. Two texts overlap when their extents
+    intersect by more than ``tolerance_px`` in both directions.
+    """
+    canvas = FigureCanvasAgg(fig)
+    with theme(), _drawn_texts() as drawn:
+        canvas.draw()
+    renderer = canvas.get_renderer()
+    edge = fig.bbox
+    boxes = [(t, t.get_window_extent(renderer)) for t in drawn]
+    problems = []
+
+    def name(text: Text) -> str:
+        return repr(" ".join(text.get_text().split())[:60])
+
+    for text, box in boxes:
+        out = max(edge.x0 - box.x0, box.x1 - edge.x1, edge.y0 - box.y0, box.y1 - edge.y1)
+        if out > tolerance_px:
+            problems.append(f"text {name(text)} is clipped by the figure edge ({out:.0f} px)")
+    for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2):
+        width = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
+        height = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
+        if width > tolerance_px and height > tolerance_px:
+            problems.append(f"texts {name(a)} and {name(b)} overlap ({width:.0f} x {height:.0f} px)")
+    return problems
 
 
 def draw_or_placeholder(
@@ -205,7 +282,9 @@ def lead_type_colour(lead_type: str) -> str:
 
 
 def save_figure(fig: Figure, stem_path: str | Path) -> dict[str, Path]:
-    """Write ``stem.png`` (300 dpi) and ``stem.pdf``; return ``{"png": path, "pdf": path}``.
+    """Write ``stem.png`` (300 dpi), ``stem.pdf`` and the caption ``stem.txt``; return
+    ``{"png": path, "pdf": path, "txt": path}``. A layout problem (:func:`layout_problems`)
+    is logged as a warning.
 
     Deterministic: the PNG carries no Software/time chunks, the PDF no
     CreationDate, and both are written under the project theme's save-time
@@ -221,12 +300,16 @@ def save_figure(fig: Figure, stem_path: str | Path) -> dict[str, Path]:
     stem.parent.mkdir(parents=True, exist_ok=True)
     png = stem.with_name(stem.name + ".png")
     pdf = stem.with_name(stem.name + ".pdf")
+    txt = stem.with_name(stem.name + ".txt")
     # Save-time settings (e.g. pdf.fonttype) come from the theme, not from the
     # caller's global rcParams, so the files do not depend on who called set_theme.
     with theme():
         fig.savefig(png, format="png", dpi=PNG_DPI, metadata={"Software": None})
         fig.savefig(pdf, format="pdf", metadata={"CreationDate": None, "ModDate": None})
-    return {"png": png, "pdf": pdf}
+    txt.write_text(caption(fig) + "\n", encoding="utf-8")
+    for problem in layout_problems(fig):
+        log.warning("figure layout of %s: %s", stem.name, problem)
+    return {"png": png, "pdf": pdf, "txt": txt}
 
 
 def _order(lead_types: pd.Series) -> list[str]:
@@ -239,10 +322,7 @@ def transfer_rate_by_lead_type(
     *,
     level: str = "consortium",
     seed: int = 0,
-    title: str = "Technology-transfer rate by lead type",
-    reference_lines: Mapping[str, float] | None = None,
-    estimates: Mapping[str, tuple[float, float, float]] | None = None,
-    estimates_label: str = "pooled rate, 95% CI",
+    title: str | None = None,
 ) -> Figure:
     """Distribution of the technology-transfer rate by the consortium's lead type.
 
@@ -253,14 +333,9 @@ def transfer_rate_by_lead_type(
     1.5 IQR); every point is drawn with a small horizontal jitter drawn from
     ``seed``. Tick labels give N per lead type (N = 0 when a lead type is in the
     panel but never has a defined rate); lead types absent from the panel are
-    left out, and colours follow :data:`LEAD_TYPE_PALETTE`.
-
-    ``reference_lines`` (label → rate): horizontal dashed lines across the
-    plot, each labelled in the right margin (e.g. a claimed rate and the average
-    it is claimed to exceed). ``estimates`` (lead type → (estimate, lower,
-    upper)): a diamond with an error bar beside each box, e.g. the pooled
-    achievement-weighted rate and its confidence interval; named in the legend
-    by ``estimates_label``.
+    left out, and colours follow :data:`LEAD_TYPE_PALETTE`. The claims step
+    draws the pooled rates against the review's claim in a figure of its own
+    (:func:`consortia.claims.figures.transfer_rate_vs_claim`).
 
     Raises ``ValueError`` if ``transfer_rate`` (or ``lead_type``/``consortium_id``)
     is not in the panel, :class:`NothingToDraw` if the rate is missing in every row.
@@ -298,19 +373,18 @@ def transfer_rate_by_lead_type(
             "rate"
         ].mean()
         unit_label = "consortia"
-        explanation = "One point per consortium (its mean over years with \u2265 1 achievement)"
+        explanation = "one point per consortium (its mean over years with at least one achievement)"
     else:
         sort_cols = ["lead_type", "consortium_id"] + (["year"] if "year" in defined else [])
         points = defined.sort_values(sort_cols, kind="stable").set_index(
             ["lead_type", "consortium_id"]
         )["rate"]
         unit_label = "consortium-years"
-        explanation = "One point per consortium-year with \u2265 1 achievement"
+        explanation = "one point per consortium-year with at least one achievement"
 
     rng = np.random.default_rng(seed)
     with theme():
-        margin = 0.9 if reference_lines else 0.0  # room for the line labels
-        fig = Figure(figsize=(6.4 + margin, 4.2), layout="constrained")
+        fig = Figure(figsize=(6.4, 4.0), layout="constrained")
         ax = fig.add_subplot()
         tick_labels = []
         for pos, lead_type in enumerate(order):
@@ -350,36 +424,6 @@ def transfer_rate_by_lead_type(
                 )
             name = LEAD_TYPE_LABELS.get(lead_type, lead_type)
             tick_labels.append(f"{name}\n(N = {values.size:,d})")
-        shown = [(pos, t) for pos, t in enumerate(order) if t in (estimates or {})]
-        for k, (pos, lead_type) in enumerate(shown):
-            est, lo, hi = estimates[lead_type]
-            ax.errorbar(
-                pos + 0.36,
-                est,
-                yerr=[[est - lo], [hi - est]],
-                fmt="D",
-                ms=5,
-                color="#222222",
-                capsize=2.5,
-                lw=1.2,
-                zorder=4,
-                label=estimates_label if k == 0 else None,
-            )
-        for label, value in (reference_lines or {}).items():
-            ax.axhline(value, color="#555555", lw=0.9, ls="--", zorder=1)
-            ax.annotate(  # in the right margin: the label never hides data
-                f"{label}:\n{value:.0%}",
-                xy=(1.0, value),
-                xycoords=("axes fraction", "data"),
-                xytext=(4, 0),
-                textcoords="offset points",
-                ha="left",
-                va="center",
-                fontsize="x-small",
-                color="#333333",
-            )
-        if shown:
-            ax.legend(loc="lower left", fontsize="x-small", frameon=False)
         ax.set_xticks(range(len(order)), tick_labels)
         ax.set_xlim(-0.6, len(order) - 0.4)
         top = max(1.0, float(np.nanmax(points.to_numpy()))) if len(points) else 1.0
@@ -388,9 +432,10 @@ def transfer_rate_by_lead_type(
         ax.set_ylabel("Technology-transfer rate\n(% of achievements transferred)")
         ax.set_xlabel(f"Lead type of the consortium (N: number of {unit_label})")
         ax.grid(axis="x", visible=False)
-        fig.suptitle(title)
-        ax.set_title(
-            f"{explanation};\nboxes: median and interquartile range, whiskers up to 1.5 \u00d7 IQR",
-            fontsize="small",
-        )
-    return fig
+        if title:
+            fig.suptitle(title)
+    return set_caption(
+        fig,
+        f"Technology-transfer rate by lead type: {explanation}; boxes: median and "
+        "interquartile range, whiskers up to 1.5 times the IQR.",
+    )

@@ -21,7 +21,8 @@ import pandas as pd
 from consortia import io, measures
 
 TABLE_EXTENSIONS = (".csv", ".md", ".html", ".tex")
-FIGURE_EXTENSIONS = (".png", ".pdf")
+# PNG and PDF of a figure and its caption (consortia.figures.save_figure)
+FIGURE_EXTENSIONS = (".png", ".pdf", ".txt")
 
 log = logging.getLogger("consortia")
 
@@ -214,15 +215,26 @@ def metadata_step(
     _write_json(metadata, metadata_path)
 
 
-def table1_step(panel_path: str, metadata_path: str, outputs: list[str]) -> None:
+def table1_step(
+    panel_path: str, metadata_path: str, outputs: list[str], labels: dict | None = None
+) -> None:
+    """Table 1; ``labels`` (the config's ``labels:``) renames variables whose meaning depends
+    on the data (on CORDIS the lead's "decision weight" is its share of the EC contribution)."""
+    from dataclasses import replace
+
     from consortia import tables
 
-    wanted = {"consortium_id", "lead_type", *(v.column for v in tables.TABLE1_VARIABLES)}
+    labels = labels or {}
+    variables = [
+        replace(v, label=labels[v.column]) if v.column in labels else v
+        for v in tables.TABLE1_VARIABLES
+    ]
+    wanted = {"consortium_id", "lead_type", *(v.column for v in variables)}
     panel = _read_columns(panel_path, wanted)
     metadata = json.loads(Path(metadata_path).read_text())
     table = tables.descriptives_by_lead_type(
         panel,
-        tables.TABLE1_VARIABLES,
+        variables,
         currency=metadata["money"]["currency"],
         base_year=metadata["money"]["base_year"],
     )
@@ -245,6 +257,35 @@ def quality_summary(quality_path: str | Path) -> str:
     from consortia import report
 
     return report.summary_text(json.loads(Path(quality_path).read_text()))
+
+
+# The main outputs a run announces at its end: (what, path under the results folder).
+MAIN_OUTPUTS = (
+    ("clean panel", "data/panel.parquet"),
+    ("rows set aside", "data/quarantine.csv"),
+    ("tables (.tex .html .md .csv)", "tables"),
+    ("figures (.png .pdf, caption .txt)", "figures"),
+    ("claims, one row each", "claims/claims.csv"),
+    ("fitted models", "models/fits"),
+    ("replication README", "REPLICATION.md"),
+)
+
+
+def outputs_summary(results: str | Path) -> str:
+    """Where the run's main outputs are, and the command that bundles them into a report
+    inside the results folder; the last lines a run prints."""
+    results = Path(results)
+    lines = [f"Outputs in {results}:"]
+    for what, relative in MAIN_OUTPUTS:
+        path = results / relative
+        if path.exists():
+            shown = f"{path}/ ({len(list(path.iterdir()))} files)" if path.is_dir() else str(path)
+            lines.append(f"  {what:<36} {shown}")
+    lines.append(
+        "  report (one HTML file)               snakemake --report "
+        f"{results / 'report.html'} (with the run's --config)"
+    )
+    return "\n".join(lines)
 
 
 def _read_columns(path: str, wanted: set[str]) -> pd.DataFrame:

@@ -1,17 +1,19 @@
 """Claims figures beyond the forest plot: breakthrough cycles and transfer rates by lead type.
 
-* :func:`km_curves` — Kaplan–Meier curves of time to breakthrough by lead type
+* :func:`km_curves` — Kaplan–Meier curves of the tasks' durations by lead type
   (abandoned and ongoing tasks censored, marked ``|``), with the number at
-  risk under the plot and, when the claims results are given, the AFT time
-  ratio the ``breakthrough_speed`` verdict rests on. :func:`kaplan_meier` and
+  risk under the plot; the caption gives the breakthrough-speed claim's test
+  when the claims results are given. :func:`kaplan_meier` and
   :func:`number_at_risk` are the numbers drawn (lifelines' Kaplan–Meier
-  estimator; at risk at t = tasks with a duration ≥ t).
-* :func:`transfer_rate_vs_claim` — the transfer-rate figure of
-  :mod:`consortia.figures` with the claim's reference lines (the claimed
-  enterprise-led rate and the industry average it is said to exceed, both
-  read from the registry's ``transfer_rate`` record) and, beside each box, the
-  pooled achievement-weighted rate with its cluster-robust CI (the estimator of
-  the ``transfer_rate`` level test, :func:`pooled_rates`).
+  estimator; at risk at t = tasks with a duration ≥ t). The axis wording comes
+  from the config's ``labels`` (on CORDIS the durations are contractual).
+* :func:`transfer_rate_vs_claim` — per lead type the pooled achievement-weighted
+  transfer rate with its cluster-robust CI (the estimator of the
+  ``transfer_rate`` level test, :func:`pooled_rates`) against the claim's
+  reference lines (the claimed enterprise-led rate and the industry average it
+  is said to exceed, both read from the registry's ``transfer_rate`` record).
+  The distribution of the rates is the data figure
+  :func:`consortia.figures.transfer_rate_by_lead_type`.
 
 Both are drawn under the project theme and saved with
 :func:`consortia.figures.draw_or_placeholder` by the workflow steps
@@ -28,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from consortia.figures import (
     LEAD_TYPE_LABELS,
@@ -36,11 +38,12 @@ from consortia.figures import (
     NothingToDraw,
     draw_or_placeholder,
     lead_type_colour,
+    set_caption,
     theme,
-    transfer_rate_by_lead_type,
 )
 
 from .evaluators import CID, linearised_se, ratio_influence, wald
+from .outputs import headline_test, read_results, test_label
 from .registry import Registry, load_registry
 
 KM_COLUMNS = ("lead_type", "duration_years", "event")
@@ -92,24 +95,32 @@ def number_at_risk(durations: np.ndarray, times: np.ndarray) -> np.ndarray:
     return len(d) - np.searchsorted(d, np.asarray(times, float), side="left")
 
 
+# The wording of the KM figure for tasks that end in a breakthrough; the config's
+# `labels` (task_time, task_survival) replace it where durations mean something else.
+TASK_TIME = "Years since the task started"
+TASK_SURVIVAL = "Share of tasks without a breakthrough"
+
+
 def km_curves(
     tasks: pd.DataFrame,
     *,
     time_ratio: dict | None = None,
-    title: str = "Time to breakthrough by lead type (Kaplan–Meier)",
+    time_label: str = TASK_TIME,
+    survival_label: str = TASK_SURVIVAL,
+    title: str | None = None,
 ) -> Figure:
-    """Kaplan–Meier curves of the tasks' time to breakthrough, one per lead type.
+    """Kaplan–Meier curves of the tasks' durations, one per lead type.
 
     ``tasks``: the task table (``lead_type``, ``duration_years``, ``event``).
-    ``time_ratio``: the ``breakthrough_speed`` claim's ``time_ratio`` test as a
-    dict (estimate, ci_lower, ci_upper, claimed_text, lead and reference in
-    ``label``), printed under the title.
+    ``time_ratio``: the ``breakthrough_speed`` claim's test as a dict (estimate,
+    ci_lower, ci_upper, claimed_text, verdict, lead and reference in ``label``),
+    quoted in the caption.
     """
     d = _survival_frame(tasks)
     order = _lead_types(d["lead_type"])
     curves = {lt: kaplan_meier(g["T"], g["E"]) for lt, g in d.groupby("lead_type")}
     with theme():
-        fig = Figure(figsize=(7.0, 4.4 + 0.22 * len(order)), layout="constrained")
+        fig = Figure(figsize=(7.0, 4.0 + 0.22 * len(order)), layout="constrained")
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[4.0, 0.35 + 0.3 * len(order)])
         for lt in order:
             g = d[d["lead_type"] == lt]
@@ -128,7 +139,7 @@ def km_curves(
                 top.plot(cens, s.to_numpy()[at], "|", color=colour, ms=4, mew=0.8, alpha=0.7)
         top.axhline(0.5, color="#999999", lw=0.6, ls=":")
         top.set_ylim(0, 1.02)
-        top.set_ylabel("Share of tasks without a breakthrough")
+        top.set_ylabel(survival_label)
         top.legend(loc="upper right", fontsize="x-small", frameon=False)
         top.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
         xmax = float(d["T"].max())
@@ -148,18 +159,21 @@ def km_curves(
         bottom.tick_params(axis="both", length=0)
         bottom.tick_params(axis="y", pad=10)
         bottom.set_title("Number at risk", fontsize="x-small", loc="left")
-        bottom.set_xlabel("Years since the task started")
-        fig.suptitle(title)
-        sub = "Abandoned and ongoing tasks are censored (|); dotted line: half the tasks done."
-        if time_ratio and time_ratio.get("estimate") is not None:
-            sub += (
-                f"\nWeibull AFT time ratio, {time_ratio['label']}: "
-                f"{time_ratio['estimate']:.3f}, 95% CI {time_ratio['ci_lower']:.3f}–"
-                f"{time_ratio['ci_upper']:.3f}\nclaimed {time_ratio['claimed_text']}; "
-                f"verdict: {time_ratio['verdict'].replace('_', ' ')}"
-            )
-        top.set_title(sub, fontsize="x-small")
-    return fig
+        bottom.set_xlabel(time_label)
+        if title:
+            fig.suptitle(title)
+    text = (
+        f"Kaplan–Meier curves by lead type ({survival_label.lower()} against "
+        f"{time_label[0].lower() + time_label[1:]}). Censored tasks are marked |; the dotted "
+        "line is the median."
+    )
+    if time_ratio and time_ratio.get("estimate") is not None:
+        text += (
+            f" {time_ratio['test']}, {time_ratio['label']}: {time_ratio['estimate']:.3f} "
+            f"(95% CI {time_ratio['ci_lower']:.3f}–{time_ratio['ci_upper']:.3f}); claimed "
+            f"{time_ratio['claimed_text']}; verdict: {time_ratio['verdict'].replace('_', ' ')}."
+        )
+    return set_caption(fig, text)
 
 
 def _median(s: pd.Series) -> float:
@@ -203,16 +217,60 @@ def transfer_reference_lines(registry: Registry) -> dict[str, float]:
     return lines
 
 
-def transfer_rate_vs_claim(panel: pd.DataFrame, registry: Registry, seed: int = 0) -> Figure:
-    """Transfer rate by lead type with the claim's reference lines and pooled rates."""
-    return transfer_rate_by_lead_type(
-        panel,
-        seed=seed,
-        title="Technology-transfer rate by lead type vs the review's claim",
-        reference_lines=transfer_reference_lines(registry),
-        estimates=pooled_rates(panel, registry.ci_level),
-        estimates_label=f"pooled Σ transferred / Σ achievements, {registry.ci_level:.0%} CI "
-        "(clustered)",
+def transfer_rate_vs_claim(
+    panel: pd.DataFrame, registry: Registry, seed: int = 0, title: str | None = None
+) -> Figure:
+    """Pooled transfer rate per lead type, with its CI, against the claim's reference lines.
+
+    ``seed`` is accepted for the workflow's uniform call and unused: nothing is random here.
+    """
+    del seed
+    if "transfer_rate" in panel.columns and pd.to_numeric(panel["transfer_rate"]).notna().sum() == 0:
+        raise NothingToDraw(
+            "transfer_rate is missing in every consortium-year (no achievements reported, "
+            "or achievements = 0 throughout): nothing to plot"
+        )
+    rates = pooled_rates(panel, registry.ci_level)
+    if not rates:
+        raise NothingToDraw("no lead type has achievements in two or more consortia")
+    order = [t for t in _lead_types(pd.Series(list(rates))) if t in rates]
+    lines = transfer_reference_lines(registry)
+    with theme():
+        fig = Figure(figsize=(6.4, 3.8), layout="constrained")
+        ax = fig.add_subplot()
+        for pos, lt in enumerate(order):
+            est, lo, hi = rates[lt]
+            ax.errorbar(pos, est, yerr=[[est - lo], [hi - est]], fmt="o", ms=6, capsize=4,
+                        lw=1.6, color=lead_type_colour(lt), zorder=3)
+        for label, value in lines.items():
+            ax.axhline(value, color="#555555", lw=0.9, ls="--", zorder=1)
+            ax.annotate(  # in the right margin: the label never hides data
+                f"{label}:\n{value:.0%}",
+                xy=(1.0, value),
+                xycoords=("axes fraction", "data"),
+                xytext=(4, 0),
+                textcoords="offset points",
+                ha="left",
+                va="center",
+                fontsize="x-small",
+                color="#333333",
+            )
+        ax.set_xticks(range(len(order)), [LEAD_TYPE_LABELS.get(t, t) for t in order])
+        ax.set_xlim(-0.5, len(order) - 0.5)
+        values = [v for t in order for v in rates[t][1:]] + list(lines.values())
+        ax.set_ylim(max(0.0, min(values) - 0.05), min(1.0, max(values) + 0.05))
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+        ax.set_ylabel("Pooled transfer rate\n(Σ transferred / Σ achievements)")
+        ax.set_xlabel("Lead type of the consortium")
+        ax.grid(axis="x", visible=False)
+        if title:
+            fig.suptitle(title)
+    return set_caption(
+        fig,
+        "Technology-transfer rate by lead type against the review's claim: pooled "
+        f"achievement-weighted rate with its {registry.ci_level:.0%} CI (clustered by "
+        "consortium); dashed lines: the claimed rate of enterprise-led consortia and the "
+        "industry average it is said to exceed (from the claims registry).",
     )
 
 
@@ -220,20 +278,14 @@ def transfer_rate_vs_claim(panel: pd.DataFrame, registry: Registry, seed: int = 
 
 
 def time_ratio_summary(json_path: str | Path | None) -> dict | None:
-    """The ``breakthrough_speed`` time-ratio test of a claims JSON, for :func:`km_curves`
-    (None without a JSON, that claim or that test)."""
+    """The headline test of the ``breakthrough_speed`` claim in a claims JSON (its first
+    testable primary test), for :func:`km_curves`; None without a JSON or that claim."""
     if json_path is None:
         return None
-    from .outputs import read_results
-
     results = read_results(json_path)
     if "breakthrough_speed" not in results.ids:
         return None
-    claim = results["breakthrough_speed"]
-    try:
-        t = claim.test("time_ratio")
-    except KeyError:
-        return None
+    t = headline_test(results["breakthrough_speed"])
     details = t.details or {}
     return {
         "estimate": t.estimate,
@@ -241,6 +293,7 @@ def time_ratio_summary(json_path: str | Path | None) -> dict | None:
         "ci_upper": t.ci_upper,
         "claimed_text": t.claimed_text,
         "verdict": t.verdict,
+        "test": t.method_short or test_label(t.name),
         "label": f"{details.get('lead')}- vs {details.get('reference')}-led tasks"
         + (f" ({', '.join(details['controls'])} held fixed)" if details.get("controls") else ""),
     }
@@ -256,13 +309,23 @@ def _read_columns(path: str | Path, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def km_figure_step(
-    tasks_path: str | Path, figure_stem: str | Path, json_path: str | Path | None = None
+    tasks_path: str | Path,
+    figure_stem: str | Path,
+    json_path: str | Path | None = None,
+    labels: dict | None = None,
 ) -> str | None:
-    """Read ``tasks.parquet`` (and the claims JSON for the time ratio); write the KM figure,
-    or a placeholder naming why it cannot be drawn (the reason is returned)."""
+    """Read ``tasks.parquet`` (and the claims JSON for the speed test); write the KM figure,
+    or a placeholder naming why it cannot be drawn (the reason is returned). ``labels``:
+    the config's, whose ``task_time`` and ``task_survival`` word the axes."""
+    labels = labels or {}
     tasks = _read_columns(tasks_path, KM_COLUMNS)
     return draw_or_placeholder(
-        lambda: km_curves(tasks, time_ratio=time_ratio_summary(json_path)),
+        lambda: km_curves(
+            tasks,
+            time_ratio=time_ratio_summary(json_path),
+            time_label=labels.get("task_time", TASK_TIME),
+            survival_label=labels.get("task_survival", TASK_SURVIVAL),
+        ),
         figure_stem,
         "Kaplan–Meier curves by lead type",
     )

@@ -33,8 +33,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from consortia.figures import save_figure, theme
-from consortia.tables import MISSING, Table, format_count, format_number, write_table
+from consortia.figures import save_figure, set_caption, theme
+from consortia.tables import MISSING, STUB, Table, format_count, format_number, write_table
 
 from .evaluators import ClaimResult, ClaimsResults, TestResult, _jsonable
 from .history import HISTORY_FILE, record_verdicts
@@ -55,6 +55,14 @@ VERDICT_LABELS = {
     NOT_TESTABLE: "not testable",
 }
 ROLE_LABELS = {"primary": "", "secondary": " (secondary)", "cross_check": " (cross-check)"}
+# Test names of the registry that are abbreviations; every other name reads as words
+# once its underscores are spaces ("median_ratio" -> "median ratio").
+TEST_WORDS = {"ame": "average marginal effect"}
+
+
+def test_label(name: str) -> str:
+    """A registry test name as words, for tables and figures."""
+    return TEST_WORDS.get(name, name.replace("_", " "))
 
 
 # --------------------------------------------------------------------------- JSON
@@ -162,7 +170,7 @@ def results_frame(results: ClaimsResults) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _headline(c: ClaimResult) -> TestResult:
+def headline_test(c: ClaimResult) -> TestResult:
     """The claim's headline test: its first testable primary test (registry order)."""
     primary = [t for t in c.tests if t.role == "primary"]
     testable = [t for t in primary if t.verdict in STATISTICAL_VERDICTS]
@@ -188,7 +196,7 @@ def claims_frame(results: ClaimsResults) -> pd.DataFrame:
     """
     rows = []
     for c in results.claims:
-        h = _headline(c)
+        h = headline_test(c)
         p = h.power or {}
         needs = [
             (_dataset_needed(t), t.name)
@@ -271,9 +279,10 @@ def _few_clusters_note(t: TestResult) -> str:
 
 
 def _fmt_p(p: float | None) -> str:
+    """"p = 0.012" or "p < 0.001": the relation is part of the text."""
     if p is None:
-        return MISSING
-    return "< 0.001" if p < 0.001 else format_number(p, 3)
+        return f"p = {MISSING}"
+    return "p < 0.001" if p < 0.001 else f"p = {format_number(p, 3)}"
 
 
 def claims_table(results: ClaimsResults) -> Table:
@@ -283,12 +292,13 @@ def claims_table(results: ClaimsResults) -> Table:
     target = results.settings.get("power", 0.8)
     alpha = results.settings.get("error_rate", 0.05)
     for c in results.claims:
-        head = f"{c.label} [{c.id}; §{c.section}]: {VERDICT_LABELS[c.verdict]}"
+        head = f"{c.label} (§{c.section}): {VERDICT_LABELS[c.verdict]}"
         if c.p_value is not None:
-            head += f" (p = {_fmt_p(c.p_value)}; Holm p = {_fmt_p(c.p_holm)})"
+            head += f" ({_fmt_p(c.p_value)}; Holm {_fmt_p(c.p_holm)})"
         for t in c.tests:
-            # index values are the display text (a claim id may equal a test name)
-            index.append((head, t.name.replace("_", " ")))
+            # index values are the display text; the role of a test that is not primary
+            # is part of its name, as in the forest plot
+            index.append((head, test_label(t.name) + ROLE_LABELS[t.role]))
             if t.estimate is None:
                 est = ci = n = mde = need = MISSING
                 verdict = VERDICT_LABELS[t.verdict]
@@ -307,7 +317,6 @@ def claims_table(results: ClaimsResults) -> Table:
                 need = _needed(p)
             rows.append(
                 {
-                    "role": t.role.replace("_", "-"),
                     "estimate": est,
                     "ci": ci,
                     "claimed": t.claimed_text,
@@ -322,18 +331,26 @@ def claims_table(results: ClaimsResults) -> Table:
             )
     body = pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index))
     labels = {
-        "role": "Role",
         "estimate": "Estimate",
         "ci": f"{level:.0%} CI",
         "claimed": "Claimed",
         "rival": "Rival",
         "verdict": "Verdict",
         "method": "Method",
-        "n": "N (consortia / obs.)",
+        "n": "N",
         "mde": "MDE",
         "needed": f"Consortia for\n{target:.0%} power",
     }
+    # The note every format prints: what a reader of the paper needs to read the rows.
+    # The rules behind the verdicts, the power columns and the registry's hash follow in
+    # the details (HTML, Markdown; docs/claims.md), not in the LaTeX a paper inputs.
     notes = [
+        f"Estimates with {level:.0%} confidence intervals, standard errors clustered by "
+        "consortium; N: consortia / observations. Each claim's verdict rests on its primary "
+        f"tests and is wrong at most {alpha:.0%} of the time; p: one-sided p-value of the claim "
+        "being false, Holm: adjusted across the claims."
+    ]
+    details = [
         (
             "Verdicts (docs/claims.md), each wrong at most "
             f"{alpha:.0%} of the time: supported when the data rule out every value at which "
@@ -370,7 +387,7 @@ def claims_table(results: ClaimsResults) -> Table:
             "(named in the method column with the group's consortia)."
         ),
         *(
-            f"{c.label} [{c.id}]: {line}." for c in results.claims for line in c.disagreements
+            f"{c.label}: {line}." for c in results.claims for line in c.disagreements
         ),
         f"Registry {results.registry.get('source')} (sha256 "
         f"{str(results.registry.get('sha256'))[:16]}…): the rules, bands and smallest effects "
@@ -382,8 +399,13 @@ def claims_table(results: ClaimsResults) -> Table:
         column_labels=labels,
         stub_header=("Claim", "Test"),
         notes=notes,
+        details=details,
         label="tab:claims",
         data=results_frame(results),
+        # print: one claim per group row, the key columns in paragraph columns, across pages
+        latex_columns=["estimate", "ci", "claimed", "verdict", "n"],
+        widths={STUB: 0.17, "claimed": 0.18},
+        long=True,
     )
 
 
@@ -404,7 +426,7 @@ def _forest_rows(results: ClaimsResults) -> list[dict[str, Any]]:
             if ref is None or ref == 0:
                 kind = "z"
             row = {
-                "label": f"{c.label}: {t.name.replace('_', ' ')}{ROLE_LABELS[t.role]}",
+                "label": f"{c.label}: {test_label(t.name)}{ROLE_LABELS[t.role]}",
                 "verdict": t.verdict,
                 "kind": kind,
                 "testable": t.estimate is not None,
@@ -435,9 +457,7 @@ def _forest_rows(results: ClaimsResults) -> list[dict[str, Any]]:
     return rows
 
 
-def forest_plot(
-    results: ClaimsResults, title: str = "Claims of Yan (2025): estimates vs claims"
-) -> Figure:
+def forest_plot(results: ClaimsResults, title: str | None = None) -> Figure:
     """Estimates with CIs relative to the claims, coloured by verdict (module docstring)."""
     rows = _forest_rows(results)
     groups = {
@@ -507,8 +527,15 @@ def forest_plot(
         fig.legend(
             handles=handles, loc="outside lower center", ncol=4, fontsize="small", frameon=False
         )
-        fig.suptitle(title)
-    return fig
+        if title:
+            fig.suptitle(title)
+    return set_caption(
+        fig,
+        "Claims of Yan (2025): each test's estimate with its "
+        f"{level:.0%} CI, coloured by verdict. Top: claims of a value or threshold, as "
+        "estimate ÷ claimed value (1 = the claim; band: the claim's region; ×: the rival "
+        "value). Bottom: direction and ranking claims, as estimate ÷ standard error.",
+    )
 
 
 # --------------------------------------------------------------------------- all outputs
