@@ -15,12 +15,17 @@ import pytest
 from PIL import Image
 
 from consortia import figures
+from matplotlib.figure import Figure
+
 from consortia.figures import (
     LEAD_TYPE_ORDER,
     LEAD_TYPE_PALETTE,
     NothingToDraw,
+    caption,
+    layout_problems,
     save_figure,
     set_theme,
+    theme,
     theme_rc,
     transfer_rate_by_lead_type,
 )
@@ -116,7 +121,8 @@ def test_only_present_lead_types_with_n_in_ticks(panel):
         n = defined.loc[defined.lead_type == lead, "consortium_id"].nunique()
         assert tick.endswith(f"(N = {n})")
     ax = fig.axes[0]
-    assert ax.get_ylabel() and ax.get_xlabel() and fig.get_suptitle()
+    assert ax.get_ylabel() and ax.get_xlabel() and not fig.get_suptitle()  # title: the caption
+    assert caption(fig).startswith("Technology-transfer rate by lead type: one point per consortium")
     assert "%" in ax.get_ylabel()
 
 
@@ -177,3 +183,32 @@ def test_figures_reexports_table_vocabulary():
 
     assert figures.LEAD_TYPE_ORDER is tables.LEAD_TYPE_ORDER
     assert Path(figures.__file__).name == "figures.py"
+
+
+def test_save_figure_writes_the_caption_beside_the_images(panel, tmp_path):
+    paths = save_figure(transfer_rate_by_lead_type(panel), tmp_path / "fig")
+    assert paths["txt"].read_text(encoding="utf-8").startswith("Technology-transfer rate")
+
+
+def _text_figure(*texts):
+    with theme():
+        fig = Figure(figsize=(3, 2))
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_axis_off()
+        for x, y, text in texts:
+            ax.text(x, y, text, fontsize=12)
+    return fig
+
+
+def test_layout_problems_finds_clipped_and_overlapping_texts():
+    assert layout_problems(_text_figure((0.1, 0.5, "apart"), (0.1, 0.1, "below"))) == []
+    clipped = layout_problems(_text_figure((0.8, 0.5, "a text running off the edge")))
+    assert len(clipped) == 1 and "clipped by the figure edge" in clipped[0]
+    overlapping = layout_problems(_text_figure((0.1, 0.5, "one text"), (0.15, 0.52, "another")))
+    assert len(overlapping) == 1 and "overlap" in overlapping[0]
+
+
+def test_save_figure_logs_layout_problems(tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="consortia.figures"):
+        save_figure(_text_figure((0.8, 0.5, "a text running off the edge")), tmp_path / "bad")
+    assert "figure layout of bad: text 'a text running off the edge' is clipped" in caplog.text

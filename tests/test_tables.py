@@ -180,7 +180,7 @@ def test_table1_notes_unit_sample_money_and_skipped(tiny_panel):
     notes = " ".join(t1(tiny_panel, sample="consortia active 2020-21").notes)
     assert "Unit of observation: the consortium-year" in notes
     assert "consortia active 2020-21 (7 consortium-years of 4 consortia)" in notes
-    assert "denominator N \u2212 1" in notes
+    assert "denominator N \u2212 1" in " ".join(t1(tiny_panel).details)  # HTML/Markdown only
     assert "Money in CNY at constant 2020 prices." in notes
     # absent columns and all-missing columns are named, not shown
     assert "Not in the panel, so not shown:" in notes and "(patents_filed)" in notes
@@ -260,15 +260,19 @@ def test_latex_booktabs_rules_and_escaping(tiny_table):
     assert "\\caption{Tiny table: R\\&D\\_spend \\{test\\} \\#1 costs \\$5 at 100\\%" in tex
     assert "R\\&D (10k CNY)" in tex and "Share\\_x" in tex and "50\\%" in tex
     assert "IV \\& 2SLS" in tex
-    # every unescaped & is a column separator: 2 stub + 4 data columns -> 5 per row
-    body_row = next(line for line in lines if line.startswith("R\\&D"))
-    assert len(re.findall(r"(?<!\\)&", body_row)) == 5
-    # minus signs in numbers become math minus; hyphens in words do not
+    # the first row level heads its group on a row of its own, spanning the table
+    assert "\\multicolumn{5}{@{}l}{R\\&D (10k CNY)} \\\\" in lines
+    # every unescaped & of a body row is a column separator: 1 stub + 4 data columns
+    body_row = lines[lines.index("\\multicolumn{5}{@{}l}{R\\&D (10k CNY)} \\\\") + 1]
+    assert body_row.startswith("\\quad Coef.") and len(re.findall(r"(?<!\\)&", body_row)) == 4
+    # minus signs in numbers become math minus; hyphens in words do not; an escaped en
+    # dash before a number stays a dash
     assert "$-$1.50" in tex and "[$-$0.1]" in tex
-    # spanners: multicolumn + cmidrule over columns 3-4 (after two stub columns)
-    assert "\\multicolumn{2}{c}{OLS}" in tex and "\\cmidrule(lr){3-4}" in tex
-    # threeparttable notes, first one prefixed
-    assert "\\begin{tablenotes}" in tex and "\\item \\textit{Notes:} Standard errors" in tex
+    assert latex_escape("0.68\u20130.83") == "0.68--0.83"
+    # spanners: multicolumn + cmidrule over columns 2-3 (after the stub column)
+    assert "\\multicolumn{2}{c}{OLS}" in tex and "\\cmidrule(lr){2-3}" in tex
+    # the notes: one paragraph under the table, the first one prefixed
+    assert "\\textit{Notes:} Standard errors" in tex and "threeparttable" not in tex
     assert "$<$all$>$" in tex
 
 
@@ -285,7 +289,7 @@ def _environments_balanced(tex: str) -> bool:
 def test_latex_standalone_is_a_complete_document(tiny_table):
     tex = to_latex_booktabs(tiny_table, standalone=True)
     assert tex.startswith("\\documentclass")
-    for package in ("booktabs", "threeparttable"):
+    for package in ("booktabs", "array", "longtable"):
         assert f"\\usepackage{{{package}}}" in tex
     assert "\\begin{document}" in tex and tex.rstrip().endswith("\\end{document}")
     assert _environments_balanced(tex)

@@ -44,22 +44,29 @@ def test_km_figure_has_one_curve_and_one_at_risk_row_per_lead_type(demo_tables):
             assert column[row] == f"{int((d['duration_years'] >= x).sum()):,d}", (lt, x)
 
 
-def test_km_figure_step_prints_the_time_ratio(demo_tables, demo_results, tmp_path):
+def test_km_figure_step_quotes_the_primary_test(demo_tables, demo_results, tmp_path):
     from consortia.claims.outputs import write_results_json
 
     tasks_path = tmp_path / "tasks.parquet"
     demo_tables["tasks"].to_parquet(tasks_path)
     json_path = write_results_json(demo_results, tmp_path / "claims.json")
     assert km_figure_step(tasks_path, tmp_path / "km", json_path) is None  # drawn
-    for suffix in (".png", ".pdf"):
+    for suffix in (".png", ".pdf", ".txt"):
         assert (tmp_path / f"km{suffix}").stat().st_size > 0
     summary = time_ratio_summary(json_path)
-    tr = demo_results["breakthrough_speed"].test("time_ratio")
+    tr = demo_results["breakthrough_speed"].test("median_ratio")  # the claim's primary test
     assert summary["estimate"] == pytest.approx(tr.estimate)
     assert summary["verdict"] == tr.verdict
     assert summary["label"].startswith("enterprise- vs university-led tasks (industry")
-    title = km_curves(demo_tables["tasks"], time_ratio=summary).axes[0].get_title()
-    assert f"{tr.estimate:.3f}" in title and tr.claimed_text in title
+    text = (tmp_path / "km.txt").read_text(encoding="utf-8")
+    assert f"{tr.estimate:.3f}" in text and tr.claimed_text in text
+    assert "breakthrough" in text
+    # the axes' wording comes from the config's labels (CORDIS: contractual durations)
+    assert km_figure_step(tasks_path, tmp_path / "kc", json_path,
+                          labels={"task_time": "Contractual duration",
+                                  "task_survival": "Share of projects still running"}) is None
+    text = (tmp_path / "kc.txt").read_text(encoding="utf-8")
+    assert "breakthrough" not in text.split(".")[0] and "projects still running" in text
     assert time_ratio_summary(None) is None
 
 

@@ -14,7 +14,7 @@ from consortia.claims.outputs import (
     write_outputs,
 )
 from consortia.claims.verdict import NOT_TESTABLE, STATISTICAL_VERDICTS
-from consortia.tables import Table, to_markdown
+from consortia.tables import Table, to_latex_booktabs, to_markdown
 
 # Not testable on any consortium dataset of the contract: no non-consortium comparison tasks;
 # a single case.
@@ -73,10 +73,18 @@ def test_write_outputs_and_round_trip(demo_results, tmp_path):
 def test_table_and_figure_objects(demo_results):
     table = claims_table(demo_results)
     assert isinstance(table, Table)
-    assert list(table.body.columns[:6]) == ["role", "estimate", "ci", "claimed", "rival", "verdict"]
+    assert list(table.body.columns[:5]) == ["estimate", "ci", "claimed", "rival", "verdict"]
     md = to_markdown(table)
-    for c in demo_results.claims:
-        assert c.id.replace("_", "\\_") in md
+    for c in demo_results.claims:  # by label and section; no raw ids or keys
+        assert f"(§{c.section})" in md and c.id.replace("_", "\\_") + "]" not in md
+        for t in c.tests:  # the role of a test that is not primary is part of its name
+            if t.role != "primary":
+                assert f"({t.role.replace('_', '-')})" in md
+    assert "average marginal effect" in md and "| ame" not in md
+    assert "p = \\<" not in md and "p \\< 0.001" in md  # Markdown escapes <
+    # LaTeX: the key columns in a longtable; the method, rival and power stay in HTML and CSV
+    tex = to_latex_booktabs(table)
+    assert "\\begin{longtable}" in tex and "Method" not in tex and "Method" in md
     fig = forest_plot(demo_results)
     labels = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
     assert len(labels) == sum(len(c.tests) for c in demo_results.claims)

@@ -158,7 +158,9 @@ def test_shipped_models_config_plans_every_entry_on_the_demo_dataset():
         rhs = entry["regressors"] + entry.get("controls", [])
         if "consortium_id" in entry["fixed_effects"]:
             assert "lead_type" not in rhs, entry["name"]
-    assert plan.tables and plan.mediation_table and plan.system and plan.path_diagram
+    assert plan.tables and plan.mediation_table and plan.path_diagram
+    # no SUR system: on these specifications it would be equation-by-equation OLS
+    assert not plan.system
 
 
 def test_no_panel_table_means_no_model_and_every_skip_names_its_inputs():
@@ -388,18 +390,21 @@ def test_regression_table_states_what_it_is(sim_run, sim_plan, tmp_path):
             for line in md.splitlines() if line.startswith("| ")}  # fmt: skip
     assert rows["Consortium FE"] == ["No", "Yes", "No", "No"]
     assert rows["Year FE"] == ["Yes", "Yes", "Yes", "Yes"]
-    assert rows["Estimator"] == ["OLS", "FE", "RE", "CRE (Mundlak)"]
+    assert rows["Estimator"] == ["OLS", "FE", "RE", "CRE"]
     assert rows["Clusters (consortium\\_id)"] == ["40"] * 4
     # the RE/FE tests sit in the RE column, with the statistic of the stored test
     test = json.loads(sim_run["tests"]["rd"].read_text())
-    hausman = rows["Hausman statistic (df)"]
+    hausman = rows["Hausman χ² (df)"]
     assert hausman[0] == hausman[1] == hausman[3] == ""
-    stat = format_number(test["hausman"]["statistic"], 2)
-    assert hausman[2] == f"{stat} ({test['hausman']['df']})"
+    stat = test["hausman"]["statistic"]
+    # a negative classical statistic is no chi-squared value: left undefined, with a note
+    expected = "–" if stat < 0 else f"{format_number(stat, 2)} ({test['hausman']['df']})"
+    assert hausman[2] == expected
+    assert (stat < 0) == ("the Hausman statistic is negative" in md)
     assert rows["Mundlak p-value"][2] == format_number(test["mundlak"]["p_value"], 3)
     assert r"\* p\<0.10, \*\* p\<0.05, \*\*\* p\<0.01" in md
     assert "CR1" in md and "clustered by consortium\\_id" in md
-    assert "Lead (lead\\_type) does not change within a consortium" in md
+    assert "Lead does not change within a consortium" in md  # a detail, by its label
     assert "Not estimated: needs\\_collab: variable(s) not available: collab\\_intensity" in md
     assert "Mundlak terms" in md
     # no Mundlak means and no year dummies as coefficient rows
@@ -417,7 +422,7 @@ def test_other_tables_note_skips_and_carry_their_estimates(sim_run, sim_plan, tm
     med = (tmp_path / "t_med.md").read_text(encoding="utf-8")
     stored = json.loads(sim_run["mediation"]["med"].read_text())
     assert f"{stored['estimates']['indirect']:.3f}".replace("-", "−")[:5] in med.replace("-", "−")
-    assert "controls in both equations: Lead" in med
+    assert "Controls in both equations: Lead" in med
     sur = (tmp_path / "sys.md").read_text(encoding="utf-8")
     assert "Residual correlations between equations: (1)–(2)" in sur
     assert "SUR" in sur and "t\\_rd" in sur

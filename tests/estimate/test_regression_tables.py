@@ -167,9 +167,9 @@ def test_r2_rows_fit_the_estimator(table, fits):
     assert body.loc["stat::r2_within", col("within")] == format_number(
         fits[by["within"]].r2["within"], 3
     )
-    assert body.loc["stat::r2_overall", col("random")] == format_number(
-        fits[by["random"]].r2["overall"], 3
-    )
+    # RE: its overall R² in the R² row (the CSV keeps its within R² too)
+    assert body.loc["stat::r2", col("random")] == format_number(fits[by["random"]].r2["overall"], 3)
+    assert body.loc["stat::r2_within", col("random")] == ""
     for name, key in (
         ("patents", "pseudo (McFadden, vs constant only)"),
         ("transfer", "pseudo (McFadden, Bernoulli quasi-LL)"),
@@ -195,10 +195,12 @@ def test_ame_panel(table, fits):
 
 def test_footnotes_one_per_convention(fits, tiny):
     t = regression_table(fits)
-    assert t.notes[0].startswith("Standard errors in parentheses. " + STAR_NOTE)
-    assert "t distribution with G−1 degrees of freedom for models (1), (2), (3), (4)" in t.notes[0]
-    assert "normal distribution for models (5), (6)" in t.notes[0]
-    se_notes = [n for n in t.notes if "standard errors clustered" in n]
+    assert t.notes[0] == (
+        "Standard errors in parentheses, clustered by consortium_id (CR1). " + STAR_NOTE
+        + ", two-sided, t(G−1) in (1), (2), (3), (4); normal in (5), (6)."
+    )
+    # the correction in full is a detail (HTML, Markdown), not in the short note
+    se_notes = [n for n in t.details if "standard errors clustered" in n]
     assert se_notes == [
         "All models: standard errors clustered by consortium_id; " + fits[0].small_sample + "."
     ]
@@ -208,12 +210,13 @@ def test_footnotes_one_per_convention(fits, tiny):
         fit(SPECS[1], tiny),
     ]
     t2 = regression_table(other)
-    se_notes = [n for n in t2.notes if "standard errors" in n and ":" in n[:12]]
+    assert "clustered by industry (CR1) in model (1)" in t2.notes[0]
+    se_notes = [n for n in t2.details if "standard errors" in n and ":" in n[:12]]
     assert len(se_notes) == 3
     assert se_notes[0].startswith("Model (1): standard errors clustered by industry; CR1")
     assert se_notes[1].startswith("Model (2): standard errors clustered by consortium_id; CR1 (G")
     assert se_notes[2].startswith("Model (3): standard errors clustered by consortium_id; CR1:")
-    assert any(n.startswith("Estimators: (1) Pooled OLS") for n in t2.notes)
+    assert any(n.startswith("Estimators: (1) Pooled OLS") for n in t2.details)
 
 
 def test_terms_labels_and_files(fits, tmp_path):
@@ -247,7 +250,7 @@ def test_mediation_table_numbers(med):
     assert body.loc["sobel::z", col] == format_number(med.sobel["z"], 2)
     assert body.loc["stat::n_boot", col] == "199" and body.loc["stat::seed", col] == "20240601"
     assert body.loc["stat::fe", col] == "Consortium, Year"
-    assert len([n for n in t.notes if "standard errors clustered" in n]) == 1
+    assert len([n for n in t.details if "standard errors clustered" in n]) == 1
     assert any("percentile" in n and "BCa" in n for n in t.notes)
     csv = t.data
     assert list(csv["quantity"]) == ["a", "b", "direct", "indirect", "total"] * 2

@@ -22,6 +22,7 @@ from consortia.estimate.figures import (
 )
 from consortia.estimate.mediation import mediation
 from consortia.estimate.system import system_fit
+from consortia.figures import caption
 from consortia.figures import save_figure
 
 BASE = {"outcome": "rd_per_member", "regressors": ["type_diversity"], "controls": ["n_members"]}
@@ -84,7 +85,7 @@ def test_coefficient_plot_draws_the_estimates_and_intervals(linear_fits):
     fig = coefficient_plot(linear_fits, labels={"type_diversity": "Type diversity"})
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["Type diversity", "n_members"]
-    assert ax.get_xlabel() == "Coefficient with 95% confidence interval"
+    assert fig.get_supxlabel() == "Coefficient with 95% confidence interval"
     # one scatter (points) and one line collection (CIs) per model, in model order
     points = [c for c in ax.collections if c.get_offsets().size and not hasattr(c, "get_segments")]
     bars = [c for c in ax.collections if hasattr(c, "get_segments")]
@@ -97,13 +98,23 @@ def test_coefficient_plot_draws_the_estimates_and_intervals(linear_fits):
             [segs[0][0][0], segs[0][1][0]], r.conf_int["type_diversity"], rtol=1e-12
         )
         assert mpl.colors.to_hex(pts.get_facecolor()[0]) == MODEL_COLOURS[j].lower()
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend == ["(1) pooled [OLS]", "(2) within [FE]", "(3) random [RE]"]
-    markers = [h.get_marker() for h in ax.get_legend().legend_handles]
+    markers = [h.get_marker() for h in fig.legends[0].legend_handles]
     assert markers == list(MODEL_MARKERS[:3])
     zero = [ln for ln in ax.get_lines() if list(ln.get_xdata()) == [0, 0]]
     assert zero and zero[0].get_linestyle() == "--"
-    assert fig.get_suptitle() == "Linear models"
+    # the title opens the caption, not the image
+    assert not fig.get_suptitle() and caption(fig).startswith("Linear models. Point estimates")
+
+
+def test_coefficient_plot_facets_outcomes_on_their_own_scales(linear_fits, panel):
+    other = fit({**linear_fits[0].spec, "name": "rate", "outcome": "transfer_rate"}, panel)
+    fig = coefficient_plot([linear_fits[0], other])
+    assert len(fig.axes) == 2  # one panel per outcome, x limits of their own
+    assert [ax.get_title() for ax in fig.axes] == [linear_fits[0].outcome, "transfer_rate"]
+    assert fig.axes[0].get_xlim() != fig.axes[1].get_xlim()
+    assert not fig.legends  # one model a panel: the panel title names it
 
 
 def test_one_plot_per_family(linear_fits, panel):
@@ -118,7 +129,7 @@ def test_one_plot_per_family(linear_fits, panel):
     assert np.asarray(pts.get_offsets())[0, 0] == pytest.approx(
         frac.marginal_effects["type_diversity"]["estimate"]
     )
-    assert "marginal effect" in ame.axes[0].get_xlabel()
+    assert "marginal effect" in ame.get_supxlabel()
     with pytest.raises(ValueError, match="marginal effects"):
         coefficient_plot(linear_fits, quantity="ame")
 
@@ -132,12 +143,13 @@ def test_path_diagram_labels_contain_the_numbers(med):
     fig = scp_path_diagram(med, labels={"collab_intensity": "Collaboration intensity"})
     texts = _texts(fig)
     for q, name in (("a", "a"), ("b", "b"), ("direct", "c′")):
-        lo, hi = med.conf_int[q]
+        lo, hi = med.ci_percentile[q]  # the mediation table's bootstrap interval
         expected = f"{name} = {_fmt(med.estimates[q])}\n[{_fmt(lo)}, {_fmt(hi)}]"
         assert expected in texts, (expected, texts)
     lo, hi = med.ci_percentile["indirect"]
-    caption = [t for t in texts if "indirect effect a·b" in t]
-    assert caption and f"{_fmt(med.estimates['indirect'])} [{_fmt(lo)}, {_fmt(hi)}]" in caption[0]
+    text = caption(fig)
+    assert f"indirect effect a·b = {_fmt(med.estimates['indirect'])} [{_fmt(lo)}, {_fmt(hi)}]" in text
+    assert med.name not in text  # labels, not ids
     for heading in ("Structure", "Conduct", "Performance"):
         assert heading in texts
     flat = [t.replace("\n", " ") for t in texts]

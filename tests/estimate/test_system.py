@@ -165,7 +165,7 @@ def test_renders_as_a_robustness_table_and_round_trips(panel, tmp_path):
     assert list(body.loc["fe::year"]) == ["Yes"] * 3
     assert not any(str(k).startswith("coef::year[") for k in body.index)  # dummies hidden
     assert "stat::r2_within" in body.index
-    se_notes = [n for n in table.notes if "standard errors clustered" in n]
+    se_notes = [n for n in table.details if "standard errors clustered" in n]
     assert len(se_notes) == 2  # the package CR1 convention, and the SUR one
     assert any(SUR_SE_TEXT in n and "Models (2), (3)" in n for n in se_notes)
 
@@ -203,3 +203,24 @@ def test_cross_product_sur_equals_linearmodels(method):
     np.testing.assert_allclose(sigma, np.asarray(lm.sigma), rtol=1e-10)
     np.testing.assert_allclose(cov, np.asarray(lm.cov), rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(resid, np.asarray(lm.resids), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("rhs_c", "rhs_p", "equal"),
+    [
+        (("type_diversity",), ("type_diversity",), True),  # same regressors (Zellner)
+        (("type_diversity",), ("type_diversity", "collab_intensity"), True),  # recursive
+        (("type_diversity",), ("equity_tie_share",), False),  # different regressors
+    ],
+)
+def test_sur_is_ols_says_when_gls_reproduces_ols(panel, rhs_c, rhs_p, equal):
+    """The plan-time rule (models config) against the fit: one-step GLS equals OLS exactly
+    when sur_is_ols says so, and differs when it does not."""
+    from consortia.estimate.pipeline import sur_is_ols
+
+    specs = _pair("ols", rhs_c=rhs_c, rhs_p=rhs_p)
+    assert sur_is_ols(specs) is equal
+    gls, ols = system_fit(specs, panel, method="gls"), system_fit(specs, panel, method="ols")
+    gls_params = np.concatenate([list(r.params.values()) for r in gls])
+    ols_params = np.concatenate([list(r.params.values()) for r in ols])
+    assert np.allclose(gls_params, ols_params, rtol=1e-9, atol=1e-12) is equal
