@@ -15,7 +15,17 @@ from consortia.claims.evaluators import (
     ratio_influence,
     weibull_aft_cluster_vcov,
 )
-from consortia.claims.survival import km_median, km_median_cluster_draws
+from consortia.claims.survival import standardised_median_draws
+
+
+def km_median(t, e) -> float:
+    """The first time lifelines' Kaplan–Meier curve is at or below one half (inf if never;
+    a curve at exactly one half counts, whatever the rounding of its running product)."""
+    from lifelines import KaplanMeierFitter
+
+    curve = KaplanMeierFitter().fit(t, e).survival_function_.iloc[:, 0]
+    reached = curve[curve <= 0.5 + 1e-12]
+    return float(reached.index[0]) if len(reached) else math.inf
 from consortia.claims.verdict import CONTRADICTED, STATISTICAL_VERDICTS, SUPPORTED
 
 
@@ -242,37 +252,31 @@ def test_ratio_se_matches_statsmodels_wls_cluster():
     assert G == 60
 
 
-def test_km_median_matches_lifelines():
-    from lifelines import KaplanMeierFitter
-
-    rng = np.random.default_rng(2)
-    t = np.round(rng.weibull(1.5, 300) * 3, 2)
-    e = (rng.random(300) < 0.7).astype(float)
-    assert km_median(t, e) == KaplanMeierFitter().fit(t, e).median_survival_time_
-    assert km_median(t, np.zeros(300)) == math.inf
-
-
-def test_km_median_cluster_draws_equal_medians_of_resampled_rows():
-    """Each bootstrap sample's median from cluster counts equals km_median on the rows of the
-    drawn clusters concatenated (the definition), including samples without a group's rows."""
+def test_bootstrap_medians_from_cluster_counts_equal_medians_of_resampled_rows():
+    """Each bootstrap sample's median (one stratum: the plain Kaplan–Meier median) from
+    cluster counts equals km_median on the rows of the drawn clusters concatenated (the
+    definition), including samples whose only cluster has no event."""
     rng = np.random.default_rng(3)
     n_clusters = 25
     codes = np.repeat(np.arange(n_clusters), rng.integers(1, 6, n_clusters))
     t = np.round(rng.weibull(1.2, codes.size) * 4, 1)
     e = (rng.random(codes.size) < 0.6).astype(float)
     e[codes == 0] = 0  # a cluster without events: medians not reached when it is all there is
+    # the function compares two groups: the same tasks again as the second group
+    group = np.r_[np.ones(codes.size, dtype=int), np.zeros(codes.size, dtype=int)]
+    stratum = np.zeros(2 * codes.size, dtype=int)
     counts = np.stack([np.bincount(rng.integers(0, n_clusters, n_clusters), minlength=n_clusters)])
-    counts = np.vstack([counts, np.eye(n_clusters, dtype=int)[[0, 3]], np.zeros((1, n_clusters))])
+    counts = np.vstack([counts, np.eye(n_clusters, dtype=int)[[0, 3]]])
     for _ in range(40):
         counts = np.vstack([counts, np.bincount(rng.integers(0, 25, 25), minlength=25)])
-    draws = km_median_cluster_draws(t, e, codes, counts.astype(int))
+    draws, _ = standardised_median_draws(
+        np.r_[t, t], np.r_[e, e], group, stratum, np.r_[codes, codes], counts.astype(int)
+    )
     rows = [np.flatnonzero(codes == k) for k in range(n_clusters)]
     for b, c in enumerate(counts.astype(int)):
-        idx = np.concatenate([rows[k] for k in np.repeat(np.arange(n_clusters), c)] or [[]])
-        idx = idx.astype(int)
-        expected = km_median(t[idx], e[idx])
-        assert draws[b] == expected or (math.isnan(draws[b]) and math.isnan(expected))
-    assert draws[1] == math.inf and math.isnan(draws[3])
+        idx = np.concatenate([rows[k] for k in np.repeat(np.arange(n_clusters), c)])
+        assert draws[b] == km_median(t[idx], e[idx])
+    assert draws[1] == math.inf
 
 
 def test_aft_cluster_vcov_reduces_to_lifelines_robust():

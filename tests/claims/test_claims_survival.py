@@ -8,7 +8,17 @@ import numpy as np
 import pytest
 from lifelines import KaplanMeierFitter
 
-from consortia.claims.survival import km_median, standardised_median_draws
+from consortia.claims.survival import standardised_median_draws
+
+
+def km_median(t, e) -> float:
+    """The first time lifelines' Kaplan–Meier curve is at or below one half (inf if never;
+    a curve at exactly one half counts, whatever the rounding of its running product)."""
+    from lifelines import KaplanMeierFitter
+
+    curve = KaplanMeierFitter().fit(t, e).survival_function_.iloc[:, 0]
+    reached = curve[curve <= 0.5 + 1e-12]
+    return float(reached.index[0]) if len(reached) else math.inf
 
 
 def km_curve(t, e, grid):

@@ -20,8 +20,8 @@ Inference conventions (see docs/claims.md):
   clustered; its own t/z convention);
 * survival models: Weibull AFT (lifelines) and Cox (lifelines' estimator,
   vectorised in :mod:`.cox`) with cluster-robust sandwich variances (G/(G−1)),
-  normal intervals; Kaplan–Meier medians with a consortium (cluster) bootstrap
-  (all draws from per-cluster tallies, :func:`km_median_cluster_draws`);
+  normal intervals; medians of industry-standardised Kaplan–Meier curves with a
+  consortium (cluster) bootstrap (all draws from per-cluster tallies, :mod:`.survival`);
 * proportions of consortia: exact (Clopper–Pearson) intervals.
 """
 
@@ -43,11 +43,11 @@ from consortia.estimate.vcov import cluster_sums, codes
 
 from . import power as pw
 from .cox import CoxFitError, cox_cluster_fit
+from .cr2 import CR2Fit, CR2Tails
+from .inference import BinomialTails, BootstrapTails, IntervalTails, Tails, WaldTails
 from .intervals import newcombe_interval
 from .registry import ClaimRecord, Registry, TestSpec, load_registry
-from .survival import km_median, km_median_cluster_draws, standardised_median_draws
-from .inference import BinomialTails, BootstrapTails, IntervalTails, Tails, WaldTails
-from .cr2 import CR2Fit, CR2Tails
+from .survival import standardised_median_draws
 from .verdict import (
     NOT_TESTABLE,
     STATISTICAL_VERDICTS,
@@ -2194,7 +2194,6 @@ __all__ = [
     "cox_cluster_fit",
     "evaluate_claim",
     "evaluate_claims",
-    "km_median",
     "linearised_se",
     "ratio_influence",
     "wald",

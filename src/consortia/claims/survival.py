@@ -15,7 +15,8 @@ the medians of the two groups in a population with the pooled industry mix.
 Bootstrap samples are drawn by cluster (consortium) and represented by how often each
 cluster is drawn (a B × G matrix of counts): a sample's deaths and rows at each
 distinct time are those counts times the per-cluster tallies, so no sample is ever
-materialised (:func:`km_median_cluster_draws`, :func:`standardised_median_draws`).
+materialised (:func:`standardised_median_draws`; one stratum and one group give the plain
+Kaplan–Meier median of each sample).
 """
 
 from __future__ import annotations
@@ -26,20 +27,6 @@ import numpy as np
 from scipy import sparse
 
 _CHUNK_CELLS = 4_000_000  # bounds the B × times work arrays
-
-
-def km_median(t: np.ndarray, e: np.ndarray) -> float:
-    """Kaplan–Meier median: the first time S(t) ≤ 0.5 (lifelines' convention); inf if never."""
-    if len(t) == 0:
-        return math.nan
-    order = np.argsort(t, kind="stable")
-    t, e = t[order], e[order]
-    times, idx = np.unique(t, return_index=True)
-    deaths = np.add.reduceat(e, idx)
-    at_risk = len(t) - idx
-    surv = np.cumprod(1.0 - deaths / at_risk)
-    hit = np.flatnonzero(surv <= 0.5)
-    return float(times[hit[0]]) if hit.size else math.inf
 
 
 def _tallies(t_index, e, codes, n_clusters, n_times):
@@ -62,33 +49,15 @@ def _survival(deaths, rows, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return np.cumprod(factor, axis=1), at_risk[:, 0]
 
 
+# S(t) reaching one half exactly (k of 2k tasks ended) is a running product that rounds to
+# either side of 0.5 depending on the order of the factors: compare with a margin
+HALF = 0.5 + 1e-12
+
+
 def _first_at_or_below_half(times: np.ndarray, surv: np.ndarray) -> np.ndarray:
-    hit = surv <= 0.5
+    """The first time the curve is at or below one half (the median), inf if never."""
+    hit = surv <= HALF
     return np.where(hit.any(axis=1), times[hit.argmax(axis=1)], math.inf)
-
-
-def km_median_cluster_draws(
-    t: np.ndarray, e: np.ndarray, codes: np.ndarray, counts: np.ndarray
-) -> np.ndarray:
-    """:func:`km_median` of cluster-bootstrap samples, one per row of ``counts``.
-
-    ``codes``: each row's cluster (0 … G−1); ``counts`` (B × G): how often each
-    cluster is drawn. A sample repeats a cluster's rows as often as it is drawn, so
-    its deaths and rows per distinct time are ``counts`` times the per-cluster
-    tallies (integers: exact in floating point). The median is then the same
-    number :func:`km_median` gives on the concatenated rows (times absent from a
-    sample contribute a factor of exactly 1). NaN where a sample has no rows.
-    """
-    times, which = np.unique(t, return_inverse=True)
-    deaths, rows = _tallies(which, e, codes, int(counts.shape[1]), len(times))
-    out = np.empty(len(counts))
-    chunk = max(1, _CHUNK_CELLS // max(1, len(times)))
-    for lo in range(0, len(counts), chunk):
-        surv, n_rows = _survival(deaths, rows, counts[lo : lo + chunk])
-        out[lo : lo + chunk] = np.where(
-            n_rows > 0, _first_at_or_below_half(times, surv), math.nan
-        )
-    return out
 
 
 def standardised_median_draws(

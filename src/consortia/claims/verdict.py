@@ -53,7 +53,7 @@ if all are (intersection–union), otherwise inconclusive. ``secondary`` and
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -25,6 +25,7 @@ import inspect
 from dataclasses import replace
 
 import numpy as np
+
 from .design import Design
 from .spec import NotEstimable
 
