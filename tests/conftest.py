@@ -56,6 +56,37 @@ def demo_run(tmp_path_factory) -> DemoRun:
     return DemoRun(results=results, output=run.stdout)
 
 
+CORDIS_SAMPLE = ROOT.parent / "shared" / "data" / "cordis-sample"
+
+
+@pytest.fixture(scope="session")
+def cordis_run(tmp_path_factory) -> Path:
+    """The workflow on the CORDIS sample (config/cordis.yaml) up to Table 1, the claims and
+    their figures: shared by tests/test_cordis.py and the print checks (tests/test_print.py)."""
+    if not (CORDIS_SAMPLE / "project.csv").is_file():
+        pytest.skip(f"the CORDIS sample is not at {CORDIS_SAMPLE}")
+    results = tmp_path_factory.mktemp("cordis_results")
+    targets = [
+        results / "claims" / "claims.json",
+        results / "tables" / "table1_descriptives.csv",
+        results / "data" / "cordis_accounting.md",
+        results / "figures" / "claims_km.png",
+    ]
+    command = [
+        sys.executable, "-m", "snakemake", "--nolock", "--cores", "2",
+        "--configfile", "config/cordis.yaml",
+        "--config", f"results={results}", f"dataset={results / 'dataset'}",
+        f"claims={results / 'claims' / 'registry.yaml'}",
+        "--", *map(str, targets),
+    ]  # fmt: skip
+    run = subprocess.run(
+        command, check=False, cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    if run.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}")
+    return results
+
+
 @pytest.fixture
 def assert_snapshot(request):
     """Compare rendered text with tests/snapshots/<name>; UPDATE_SNAPSHOTS=1 rewrites it."""

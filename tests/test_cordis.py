@@ -13,8 +13,6 @@ import fnmatch
 import hashlib
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
