@@ -348,7 +348,10 @@ def claims_table(results: ClaimsResults) -> Table:
         f"Estimates with {level:.0%} confidence intervals, standard errors clustered by "
         "consortium; N: consortia / observations. Each claim's verdict rests on its primary "
         f"tests and is wrong at most {alpha:.0%} of the time; p: one-sided p-value of the claim "
-        "being false, Holm: adjusted across the claims."
+        "being false, Holm: adjusted across the claims.",
+        f"Registry {results.registry.get('source')} (sha256 "
+        f"{str(results.registry.get('sha256'))[:16]}…): the rules, bands and smallest effects "
+        "these verdicts were judged by.",
     ]
     details = [
         (
@@ -389,9 +392,6 @@ def claims_table(results: ClaimsResults) -> Table:
         *(
             f"{c.label}: {line}." for c in results.claims for line in c.disagreements
         ),
-        f"Registry {results.registry.get('source')} (sha256 "
-        f"{str(results.registry.get('sha256'))[:16]}…): the rules, bands and smallest effects "
-        "these verdicts were judged by.",
     ]
     return Table(
         body=body,
