@@ -122,7 +122,7 @@ def test_only_present_lead_types_with_n_in_ticks(panel):
         assert tick.endswith(f"(N = {n})")
     ax = fig.axes[0]
     assert ax.get_ylabel() and ax.get_xlabel() and not fig.get_suptitle()  # title: the caption
-    assert caption(fig).startswith("Technology-transfer rate by lead type: one point per consortium")
+    assert caption(fig).startswith("Technology-transfer rate by lead type: one point per")
     assert "%" in ax.get_ylabel()
 
 

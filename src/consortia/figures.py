@@ -257,7 +257,9 @@ def layout_problems(fig: Figure, tolerance_px: float = 1.0) -> list[str]:
         width = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
         height = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
         if width > tolerance_px and height > tolerance_px:
-            problems.append(f"texts {name(a)} and {name(b)} overlap ({width:.0f} x {height:.0f} px)")
+            problems.append(
+                f"texts {name(a)} and {name(b)} overlap ({width:.0f} x {height:.0f} px)"
+            )
     return problems
 
 

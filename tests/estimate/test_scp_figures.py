@@ -148,7 +148,8 @@ def test_path_diagram_labels_contain_the_numbers(med):
         assert expected in texts, (expected, texts)
     lo, hi = med.ci_percentile["indirect"]
     text = caption(fig)
-    assert f"indirect effect a·b = {_fmt(med.estimates['indirect'])} [{_fmt(lo)}, {_fmt(hi)}]" in text
+    indirect = _fmt(med.estimates["indirect"])
+    assert f"indirect effect a·b = {indirect} [{_fmt(lo)}, {_fmt(hi)}]" in text
     assert med.name not in text  # labels, not ids
     for heading in ("Structure", "Conduct", "Performance"):
         assert heading in texts

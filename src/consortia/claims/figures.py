@@ -225,7 +225,8 @@ def transfer_rate_vs_claim(
     ``seed`` is accepted for the workflow's uniform call and unused: nothing is random here.
     """
     del seed
-    if "transfer_rate" in panel.columns and pd.to_numeric(panel["transfer_rate"]).notna().sum() == 0:
+    rate = pd.to_numeric(panel["transfer_rate"]) if "transfer_rate" in panel.columns else None
+    if rate is not None and rate.notna().sum() == 0:
         raise NothingToDraw(
             "transfer_rate is missing in every consortium-year (no achievements reported, "
             "or achievements = 0 throughout): nothing to plot"

@@ -10,13 +10,16 @@ reruns).  They read stored results only (:class:`FitResult`,
   rates: their coefficients are on different scales): every model's point
   estimate with its 95% confidence interval (the interval stored with the
   fit: t(G−1) for linear models, normal otherwise), models told apart by
-  colour *and* marker, a dashed line at zero.  :func:`coefficient_plots`
-  makes the per-family figures of a mixed list.
+  colour *and* marker, a dashed line at zero; outcomes in panels of their
+  own scale.  :func:`coefficient_plots` makes the per-family figures of a
+  mixed list.
 * :func:`scp_path_diagram` — boxes for the structure, conduct and
   performance variables (three columns) and arrows labelled with the path
-  coefficient and its 95% CI; solid when the CI excludes zero, dashed when it
-  does not.  Paths come from mediation results (a, b and c′) and/or from fits
-  (each regressor → the outcome).
+  coefficient and its 95% CI (a mediation's cluster-bootstrap interval, as in
+  the mediation table); solid when the CI excludes zero, dashed when it does
+  not.  Paths come from mediation results (a, b and c′) and/or from fits
+  (each regressor → the outcome).  Titles go to the captions
+  (:func:`consortia.figures.set_caption`).
 """
 
 from __future__ import annotations
@@ -107,9 +110,10 @@ def coefficient_plot(
     bottom; models of different outcomes go to panels side by side, each with
     its own x scale (outcomes differ in units); models of one outcome are
     offset vertically within a row, in colour and marker order. ``title``
-    opens the caption (drawn too with ``show_title``).  ``quantity="ame"`` plots the average marginal effects of
-    fractional-logit fits instead of their log-odds coefficients.  Mixing
-    families raises unless ``allow_mixed`` (use :func:`coefficient_plots`).
+    opens the caption (drawn too with ``show_title``).  ``quantity="ame"``
+    plots the average marginal effects of fractional-logit fits instead of
+    their log-odds coefficients.  Mixing families raises unless
+    ``allow_mixed`` (use :func:`coefficient_plots`).
     """
     results = list(results)
     if not results:

@@ -353,7 +353,9 @@ def regression_table(
     )
     used = dict.fromkeys(r.estimator for r in results)
     all_notes = [f"Standard errors in parentheses, {se_text}. {STAR_NOTE}, two-sided, {inf}."]
-    spelled = [f"{ESTIMATOR_SHORT.get(e, e)}: {ESTIMATOR_NOTE[e]}" for e in used if e in ESTIMATOR_NOTE]
+    spelled = [
+        f"{ESTIMATOR_SHORT.get(e, e)}: {ESTIMATOR_NOTE[e]}" for e in used if e in ESTIMATOR_NOTE
+    ]
     if spelled:
         all_notes.append("; ".join(spelled) + ".")
     if ame_only:
