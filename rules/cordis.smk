@@ -8,12 +8,13 @@ if "cordis" in config:
     CORDIS = config["cordis"]
     CORDIS_DATASET = Path(config["dataset"])
     CORDIS_ACCOUNTING = results_path("data", "cordis_accounting.md")
+    CORDIS_EXPORTS = {key: CORDIS[key] for key in ("projects", "organizations", "programme_parts")
+                      if key in CORDIS}  # fmt: skip
 
     rule ingest_cordis:
-        """Read the EC's project.csv and organization.csv; write the contract tables, source.json and the adapter's log."""
+        """Read the EC's project.csv and organization.csv (and a programme-parts file); write the contract tables, source.json and the adapter's log."""
         input:
-            projects=CORDIS["projects"],
-            organizations=CORDIS["organizations"],
+            **CORDIS_EXPORTS,
         output:
             **PLAN.files,
             source=str(CORDIS_DATASET / cordis_adapter.SOURCE_FILE),

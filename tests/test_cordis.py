@@ -151,11 +151,71 @@ def test_selection_lists_every_excluded_project_with_its_reason(fixture_ingest):
     excluded = by_id(fixture_ingest.excluded, "project_id")
     assert set(excluded.index) == {"104", "105"}
     assert "ERC-ADG" in excluded.loc["104", "reasons"] and "ERC-*" in excluded.loc["104", "reasons"]
-    assert excluded.loc["105", "reasons"] == "fewer than 3 distinct participants (2)"
+    assert excluded.loc["105", "reasons"] == (
+        "fewer than 3 distinct participants in the roles coordinator, participant, "
+        "thirdParty (2)"
+    )
+    assert excluded["rule"].to_dict() == {"104": "funding_scheme", "105": "fewer_participants"}
     projects = fixture_ingest.summary["projects"]
     assert (projects["read"], projects["written"], projects["excluded"]) == (9, 7, 2)
-    assert projects["excluded_fewer_participants_only"] == 1
-    assert projects["excluded_funding_scheme_only"] == 1
+    assert projects["excluded_by_rule"] == {"fewer_participants": 1, "funding_scheme": 1}
+    assert fixture_ingest.summary["scheme_or_part"]["source"] == "fundingScheme"
+    consortia = by_id(fixture_ingest.tables["consortia"])
+    assert (consortia["scheme_or_part"] == consortia["funding_scheme"]).all()
+
+
+def test_without_funding_schemes_the_programme_part_is_the_kind_of_grant():
+    """An export without fundingScheme (as the H2020 snapshot): the programme parts of a
+    programme-parts file (or else legalBasis) say what kind of grant a project is, an ERC
+    part excludes it, and several parts are joined."""
+    projects = cordis.read_export(FIXTURES / "project.csv", "projects").assign(fundingScheme="")
+    organizations = cordis.read_export(FIXTURES / "organization.csv", "organizations")
+    parts = pd.DataFrame(
+        {"projectID": ["101", "101", "102", "103", "103", "104", "105"],
+         "programmePart": ["SC1", "LEIT", "MSCA", "ERC", "SC2", "ERC", "SC6"]}
+    )  # fmt: skip
+    ingest = cordis.contract_tables(projects, organizations, cordis.Selection(), parts)
+    assert ingest.summary["scheme_or_part"]["source"] == "programme_parts"
+    excluded = by_id(ingest.excluded, "project_id")
+    assert excluded["rule"].to_dict() == {
+        "103": "programme_part", "104": "programme_part", "105": "fewer_participants",
+    }  # fmt: skip
+    assert "programme part ERC+SC2 is not collaborative (matches ERC)" in excluded.loc[
+        "103", "reasons"
+    ]
+    consortia = by_id(ingest.tables["consortia"])
+    assert consortia.loc["101", "scheme_or_part"] == "LEIT+SC1"
+    assert consortia.loc["102", "programme_part"] == "MSCA"
+    assert consortia.loc["106", "scheme_or_part"] == ""  # no part listed
+    # no programme-parts file: legalBasis, matched against the same patterns
+    by_basis = cordis.contract_tables(
+        projects.assign(legalBasis=np.where(projects["id"] == "101", "H2020-EU.1.1.", "X")),
+        organizations,
+    )
+    assert by_basis.summary["scheme_or_part"]["source"] == "legalBasis"
+    assert by_id(by_basis.excluded, "project_id").loc["101", "rule"] == "programme_part"
+
+
+def test_roles_outside_the_counted_ones_are_members_that_do_not_make_a_consortium():
+    """A partner organisation (no grant signed, no EC contribution) is written as a member
+    of a selected project but does not count towards its participants."""
+    projects = cordis.read_export(FIXTURES / "project.csv", "projects")
+    organizations = cordis.read_export(FIXTURES / "organization.csv", "organizations")
+    # project 105 has two beneficiaries; a third organisation as partner does not save it
+    partner = organizations[organizations["projectID"] == "105"].iloc[[0]].assign(
+        organisationID="900000049", role="partner", ecContribution=""
+    )
+    ingest = cordis.contract_tables(projects, pd.concat([organizations, partner]))
+    assert "105" in set(ingest.excluded["project_id"])
+    assert ingest.summary["organization_rows"]["by_role"]["partner"] == {
+        "rows": 2, "counted_as_participant": False,
+    }  # fmt: skip
+    # project 103's partner row is written (beside the same organisation's empty row)
+    members = ingest.tables["members"]
+    assert "partner" in set(members.loc[members["consortium_id"] == "103", "role"])
+    counted_too = cordis.Selection(counted_roles=("coordinator", "participant", "partner"))
+    kept = cordis.contract_tables(projects, pd.concat([organizations, partner]), counted_too)
+    assert "105" in set(kept.tables["consortia"]["consortium_id"])
 
 
 def test_selection_is_configurable():
@@ -325,7 +385,7 @@ def test_registry_overrides_change_measurement_not_claims():
     before = {c["id"]: c for c in base["claims"]}
     after = {c["id"]: c for c in derived["claims"]}
     speed = after["breakthrough_speed"]
-    assert speed["params"]["controls"] == ["funding_scheme"]
+    assert speed["params"]["controls"] == ["scheme_or_part"]
     assert speed["params"]["n_boot"] == before["breakthrough_speed"]["params"]["n_boot"]
     assert speed["tests"] == before["breakthrough_speed"]["tests"]
     assert "proxy" in after["lead_decision_weight"]["label"]
@@ -337,10 +397,11 @@ def test_registry_overrides_change_measurement_not_claims():
         cordis.registry_with_overrides(base, {"no_such_claim": {"label": "x"}})
 
 
-def test_funding_scheme_control_removes_a_confounded_lead_gap():
-    """Simulation truth: within a funding scheme enterprise- and university-led projects
-    last equally long; enterprise leads sit mostly in the short scheme. With the scheme
-    held fixed the time ratio is 1; without it the short scheme makes enterprises look fast."""
+def test_kind_of_grant_control_removes_a_confounded_lead_gap():
+    """Simulation truth: within a funding scheme (or programme part) enterprise- and
+    university-led projects last equally long; enterprise leads sit mostly in the short
+    scheme. With scheme_or_part held fixed the time ratio is 1; without it the short scheme
+    makes enterprises look fast."""
     rng = np.random.default_rng(5)
     n = 600
     short_scheme = rng.random(n) < 0.5
@@ -354,7 +415,7 @@ def test_funding_scheme_control_removes_a_confounded_lead_gap():
     )
     consortia = pd.DataFrame(
         {"consortium_id": ids, "lead_type": lead,
-         "funding_scheme": np.where(short_scheme, "CSA", "CP")}
+         "scheme_or_part": np.where(short_scheme, "CSA", "CP")}
     )  # fmt: skip
     panel = consortia[["consortium_id", "lead_type"]].assign(year=2020)
     base = yaml.safe_load((ROOT / "config" / "claims.yaml").read_text(encoding="utf-8"))
@@ -370,7 +431,7 @@ def test_funding_scheme_control_removes_a_confounded_lead_gap():
         test = next(t for t in results.claims[0].tests if t.name == "time_ratio")
         return test.estimate, test.ci_lower, test.ci_upper
 
-    with_scheme = time_ratio(["funding_scheme"])
+    with_scheme = time_ratio(["scheme_or_part"])
     assert with_scheme[1] < 1.0 < with_scheme[2]
     assert with_scheme[0] == pytest.approx(1.0, abs=0.05)
     without = time_ratio([])
@@ -384,7 +445,10 @@ def independent_selection():
     """The sample's projects that count as consortia, from the raw files with pandas."""
     projects = pd.read_csv(SAMPLE / "project.csv", sep=";", dtype=str, keep_default_na=False)
     rows = pd.read_csv(SAMPLE / "organization.csv", sep=";", dtype=str, keep_default_na=False)
-    distinct = rows[rows["organisationID"] != ""].groupby("projectID")["organisationID"].nunique()
+    counted = rows["role"].str.lower().isin([r.lower() for r in SELECTION["counted_roles"]])
+    distinct = (
+        rows[(rows["organisationID"] != "") & counted].groupby("projectID")["organisationID"]
+    ).nunique()
     patterns = [p.upper() for p in SELECTION["exclude_funding_schemes"]]
     collaborative = ~projects["fundingScheme"].str.upper().map(
         lambda scheme: any(fnmatch.fnmatchcase(scheme, p) for p in patterns)

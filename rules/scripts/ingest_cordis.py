@@ -13,4 +13,5 @@ with logged_step(snakemake.log[0]):  # noqa: F821 (injected by Snakemake)
         selection=snakemake.params.selection,  # noqa: F821
         encoding=snakemake.params.encoding,  # noqa: F821
         table_format=snakemake.params.table_format,  # noqa: F821
+        programme_parts_path=snakemake.input.get("programme_parts"),  # noqa: F821
     )

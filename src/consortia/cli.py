@@ -4,6 +4,7 @@
     consortia validate DIR [--config FILE] [--show 20] [--json]
     consortia run [--dataset DIR] [--results OUT] [--configfile F] [--cores N] [-- SNAKEMAKE ARGS]
     consortia ingest cordis --projects FILE --organizations FILE --out DIR [--config FILE]
+                            [--programme-parts FILE]
     consortia --version
 """
 
@@ -83,10 +84,11 @@ def _ingest_cordis(args: argparse.Namespace) -> int:
     cordis_cfg = (load_config(args.config).get("cordis") or {}) if args.config else {}
     selection = Selection.from_config(cordis_cfg.get("selection"))
     encoding = args.encoding or cordis_cfg.get("encoding", "utf-8")
+    programme_parts = args.programme_parts or cordis_cfg.get("programme_parts")
     try:
         summary = ingest_cordis(
             args.projects, args.organizations, args.out, selection=selection, encoding=encoding,
-            table_format=args.format,
+            table_format=args.format, programme_parts_path=programme_parts,
         )
     except CordisFormatError as error:
         print(f"CORDIS format error: {error}", file=sys.stderr)
@@ -95,10 +97,11 @@ def _ingest_cordis(args: argparse.Namespace) -> int:
     print(
         f"wrote {projects['written']} projects and {rows['written']} organisation rows to "
         f"{args.out}\n"
-        f"  selection: >= {selection.min_participants} distinct participants, funding scheme "
-        f"not in {len(selection.exclude_funding_schemes)} excluded patterns; "
+        f"  selection: >= {selection.min_participants} distinct participants "
+        f"({', '.join(selection.counted_roles)}), a collaborative kind of grant "
+        f"({summary['scheme_or_part']['source']}); "
         f"{projects['excluded']} of {projects['read']} projects excluded "
-        f"(listed in {args.out / 'excluded_projects.csv'})\n"
+        f"(each with its rule in {args.out / 'excluded_projects.csv'})\n"
         f"  passed to cleaning as found: {json.dumps(summary['passed_to_cleaning'])}\n"
         f"  provenance, mapping, proxy and caveats: {args.out / 'source.json'}"
     )
@@ -172,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     cordis.add_argument("--config", type=Path,
                         help="config whose cordis block gives the selection (default: the "
                         "adapter's, as in config/cordis.yaml)")
+    cordis.add_argument("--programme-parts", type=Path,
+                        help="programme-parts file (projectID;programmePart), for an export "
+                        "without funding schemes")
     cordis.add_argument("--encoding", help="text encoding of the exports (default utf-8)")
     cordis.add_argument("--format", choices=("csv", "parquet"), default="csv",
                         help="file format of the contract tables written (default csv)")

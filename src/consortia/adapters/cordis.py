@@ -15,7 +15,9 @@ when the workflow writes the folder itself:
     activityType (PRC enterprise, HES university, REC research_institute, PUB
     government, OTH other), ``founded_year`` / ``dissolved_year`` the years of
     the contractual start and end, ``programme`` the framework programme; the
-    funding scheme, topic and legal basis ride along as extra columns.
+    funding scheme, programme part, topic and legal basis ride along as extra
+    columns, and ``scheme_or_part`` is the one of them that sets the kind of
+    grant (:func:`scheme_source`).
 ``members.csv``
     one row per organisation row of a selected project: ``is_lead`` from the
     coordinator role, ``funding`` the ecContribution (EUR), and
@@ -30,7 +32,7 @@ when the workflow writes the folder itself:
 ``adapter_log.csv``
     every value the adapter rewrote and every choice it made, row by row.
 ``excluded_projects.csv``
-    every project the selection left out, with its reasons.
+    every project the selection left out, with the rule(s) it fails and why.
 
 Oddities the contract's cleaning rules handle are written as found, so that
 the run's quality report counts them: a repeated organisation row (exact
@@ -69,6 +71,12 @@ ACTIVITY_TYPES: dict[str, str] = {
     "OTH": "other",
 }
 COORDINATOR = "coordinator"
+# Roles whose organisations count towards a project's participants (Selection): the
+# beneficiaries that sign the grant agreement and their linked third parties, which are
+# funded through them. Other roles (MSCA partner organisations, Horizon Europe associated
+# partners) receive no EC contribution: their rows are written as members, but a project
+# is not a consortium on their account.
+DEFAULT_COUNTED_ROLES: tuple[str, ...] = ("coordinator", "participant", "thirdParty")
 
 # Funding schemes that fund one researcher, one host or one company, matched as
 # case-insensitive shell patterns: investigator grants (ERC), individual
@@ -80,6 +88,12 @@ DEFAULT_EXCLUDED_SCHEMES: tuple[str, ...] = (
     "MSCA-IF*", "*MSCA-PF*", "*MSCA-COFUND*",
     "SME-1", "SME-2*", "*EIC-ACC*",
 )  # fmt: skip
+# Programme parts that fund one investigator's team, matched the same way; used instead
+# of the funding schemes when the export has none. "ERC" as in CORDIS programme-part
+# lists; H2020-EU.1.1 (H2020), FP7-IDEAS-ERC (FP7) and HORIZON.1.1 (Horizon Europe) as in
+# legalBasis. The MSCA and SME parts mix networks with individual fellowships and
+# single-company grants: the participant threshold separates those.
+DEFAULT_EXCLUDED_PARTS: tuple[str, ...] = ("ERC", "H2020-EU.1.1*", "FP7-IDEAS-ERC*", "HORIZON.1.1*")
 
 DECISION_WEIGHT_PROXY = (
     "decision_weight is a proxy: the member's share of the project's EC contribution, "
@@ -114,10 +128,16 @@ PROJECT_OPTIONAL = (
 )  # fmt: skip
 ORGANIZATION_REQUIRED = ("projectID", "organisationID", "activityType", "role", "ecContribution")
 ORGANIZATION_OPTIONAL = ("name", "country", "SME")
+# programme_parts.csv (optional; e.g. ../shared/data/cordis-h2020/): a project's programme
+# parts, one row each.
+PARTS_REQUIRED = ("projectID", "programmePart")
 HEADER_ALIASES = {
     "projects": {"projectid": "id"},
     "organizations": {"organizationid": "organisationID", "id": "organisationID"},
+    "programme_parts": {},
 }
+# A project in several programme parts: its parts joined, sorted, by this.
+PART_SEPARATOR = "+"
 RECORD = "record"  # 1-based data record of the export file (quoted line breaks make it differ
 # from the line number)
 
@@ -132,7 +152,8 @@ EXCLUDED_FILE = "excluded_projects.csv"
 
 CONSORTIA_COLUMNS = (
     "consortium_id", "lead_type", "founded_year", "dissolved_year", "name", "lead_org_id",
-    "programme", "funding_scheme", "topic", "legal_basis", "participants", "cordis_note",
+    "programme", "funding_scheme", "programme_part", "scheme_or_part", "topic", "legal_basis",
+    "participants", "cordis_note",
 )  # fmt: skip
 MEMBERS_COLUMNS = (
     "consortium_id", "member_id", "member_type", "is_lead", "decision_weight", "funding",
@@ -149,48 +170,101 @@ class CordisFormatError(Exception):
     column or record, and what was expected."""
 
 
+# Why a project is not a consortium (excluded_projects.csv `rule`, joined by "; " when
+# it fails several).
+RULE_FEW_PARTICIPANTS = "fewer_participants"
+RULE_FUNDING_SCHEME = "funding_scheme"
+RULE_PROGRAMME_PART = "programme_part"
+EXCLUSION_RULES = (RULE_FEW_PARTICIPANTS, RULE_FUNDING_SCHEME, RULE_PROGRAMME_PART)
+
+
 @dataclass(frozen=True)
 class Selection:
     """Which projects count as consortia for analysis: at least ``min_participants``
-    distinct organisations (organisationID, any role) and a funding scheme matching none
-    of ``exclude_funding_schemes``."""
+    distinct organisations in a ``counted_roles`` role, and a kind of grant that is
+    collaborative: a funding scheme matching none of ``exclude_funding_schemes`` or, in an
+    export without funding schemes, programme parts matching none of
+    ``exclude_programme_parts`` (:func:`scheme_source`)."""
 
     min_participants: int = 3
+    counted_roles: tuple[str, ...] = DEFAULT_COUNTED_ROLES
     exclude_funding_schemes: tuple[str, ...] = DEFAULT_EXCLUDED_SCHEMES
+    exclude_programme_parts: tuple[str, ...] = DEFAULT_EXCLUDED_PARTS
 
     @classmethod
     def from_config(cls, cfg: Mapping | None) -> Selection:
         cfg = dict(cfg or {})
-        unknown = sorted(set(cfg) - {"min_participants", "exclude_funding_schemes"})
+        keys = {"min_participants", "counted_roles", "exclude_funding_schemes",
+                "exclude_programme_parts"}  # fmt: skip
+        unknown = sorted(set(cfg) - keys)
         if unknown:
             raise ValueError(f"cordis.selection: unknown key(s) {unknown}")
-        schemes = cfg.get("exclude_funding_schemes", DEFAULT_EXCLUDED_SCHEMES)
+
+        def patterns(key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(str(p) for p in cfg.get(key, default))
+
         return cls(
             min_participants=int(cfg.get("min_participants", cls.min_participants)),
-            exclude_funding_schemes=tuple(str(s) for s in schemes),
+            counted_roles=patterns("counted_roles", DEFAULT_COUNTED_ROLES),
+            exclude_funding_schemes=patterns("exclude_funding_schemes", DEFAULT_EXCLUDED_SCHEMES),
+            exclude_programme_parts=patterns("exclude_programme_parts", DEFAULT_EXCLUDED_PARTS),
         )
 
     def as_dict(self) -> dict:
         return {
             "min_participants": self.min_participants,
+            "counted_roles": list(self.counted_roles),
             "exclude_funding_schemes": list(self.exclude_funding_schemes),
+            "exclude_programme_parts": list(self.exclude_programme_parts),
         }
 
-    def excluded_scheme_pattern(self, schemes: pd.Series) -> pd.Series:
-        """The first pattern each funding scheme matches (missing where none does)."""
-        distinct = pd.Series(schemes.unique())
-        first = {
-            scheme: next(
+    def excluded_pattern(self, values: pd.Series, source: str) -> pd.Series:
+        """The first exclusion pattern each value of ``scheme_or_part`` matches (missing
+        where none does): funding schemes against ``exclude_funding_schemes``; programme
+        parts (several joined by :data:`PART_SEPARATOR`) part by part against
+        ``exclude_programme_parts``."""
+        if source == SCHEME_FROM_FUNDING_SCHEME:
+            patterns = self.exclude_funding_schemes
+        else:
+            patterns = self.exclude_programme_parts
+        first = {}
+        for value in values.unique():
+            parts = [value] if source == SCHEME_FROM_FUNDING_SCHEME else value.split(PART_SEPARATOR)
+            first[value] = next(
                 (
                     p
-                    for p in self.exclude_funding_schemes
-                    if fnmatch.fnmatchcase(str(scheme).upper(), p.upper())
+                    for part in parts
+                    for p in patterns
+                    if part and fnmatch.fnmatchcase(part.upper(), p.upper())
                 ),
                 None,
             )
-            for scheme in distinct
-        }
-        return schemes.map(first)
+        return values.map(first)
+
+
+# Where scheme_or_part comes from (source.json `scheme_or_part.source`).
+SCHEME_FROM_FUNDING_SCHEME = "fundingScheme"
+SCHEME_FROM_PARTS_FILE = "programme_parts"
+SCHEME_FROM_LEGAL_BASIS = "legalBasis"
+
+
+def scheme_source(projects: pd.DataFrame, has_parts_file: bool) -> str:
+    """Which column says what kind of grant a project is: the funding scheme when the
+    export has any; otherwise the programme part, from the programme-parts file when one is
+    given, else from ``legalBasis`` (the code of the programme part in an official
+    export)."""
+    if (projects["fundingScheme"] != "").any():
+        return SCHEME_FROM_FUNDING_SCHEME
+    return SCHEME_FROM_PARTS_FILE if has_parts_file else SCHEME_FROM_LEGAL_BASIS
+
+
+def programme_parts_of(parts: pd.DataFrame) -> pd.Series:
+    """Each project's programme parts (rows of a programme-parts file as read by
+    :func:`read_export`), distinct, sorted and joined by :data:`PART_SEPARATOR`; indexed
+    by projectID."""
+    rows = parts.loc[parts["programmePart"] != "", ["projectID", "programmePart"]]
+    rows = rows.drop_duplicates().sort_values(["projectID", "programmePart"])
+    return rows.groupby("projectID")["programmePart"].agg(PART_SEPARATOR.join)
 
 
 @dataclass
@@ -208,7 +282,8 @@ class Ingest:
 
 
 def read_export(path: str | Path, table: str, encoding: str = "utf-8") -> pd.DataFrame:
-    """One EC export file (``table``: projects or organizations) as trimmed text.
+    """One EC export file (``table``: projects, organizations or programme_parts) as
+    trimmed text.
 
     Columns: the EC names the adapter uses (canonical spelling; optional ones absent
     from the file are empty) and ``record``. Raises CordisFormatError naming the file.
@@ -217,6 +292,7 @@ def read_export(path: str | Path, table: str, encoding: str = "utf-8") -> pd.Dat
     required, optional = {
         "projects": (PROJECT_REQUIRED, PROJECT_OPTIONAL),
         "organizations": (ORGANIZATION_REQUIRED, ORGANIZATION_OPTIONAL),
+        "programme_parts": (PARTS_REQUIRED, ()),
     }[table]
     canonical = {name.lower(): name for name in (*required, *optional)}
     canonical |= HEADER_ALIASES[table]
@@ -319,9 +395,13 @@ def _format_weight(weights: pd.Series) -> pd.Series:
 
 
 def contract_tables(
-    projects: pd.DataFrame, organizations: pd.DataFrame, selection: Selection | None = None
+    projects: pd.DataFrame,
+    organizations: pd.DataFrame,
+    selection: Selection | None = None,
+    programme_parts: pd.DataFrame | None = None,
 ) -> Ingest:
-    """The contract tables from the two exports as read by :func:`read_export`."""
+    """The contract tables from the exports as read by :func:`read_export` (the
+    programme-parts file optional)."""
     selection = selection or Selection()
     log_parts: list[pd.DataFrame] = []
 
@@ -357,13 +437,23 @@ def contract_tables(
         )
     )
 
-    participants = (
-        organizations.loc[organizations["organisationID"] != ""]
-        .groupby("projectID")["organisationID"]
-        .nunique()
+    counted_roles = {role.lower() for role in selection.counted_roles}
+    counted = (organizations["organisationID"] != "") & organizations["role"].str.lower().isin(
+        counted_roles
     )
+    participants = organizations.loc[counted].groupby("projectID")["organisationID"].nunique()
     projects["participants"] = projects["id"].map(participants).fillna(0).astype(int)
-    excluded = _excluded_projects(projects, organizations, selection)
+    source = scheme_source(projects, programme_parts is not None)
+    parts = (
+        projects["id"].map(programme_parts_of(programme_parts)).fillna("")
+        if programme_parts is not None
+        else projects["legalBasis"]
+    )
+    projects["programme_part"] = parts
+    projects["scheme_or_part"] = (
+        projects["fundingScheme"] if source == SCHEME_FROM_FUNDING_SCHEME else parts
+    )
+    excluded = _excluded_projects(projects, organizations, selection, source)
     kept_projects = projects[~projects["id"].isin(excluded["project_id"])]
     # Organisation rows of projects absent from project.csv are passed on: cleaning
     # quarantines them (unknown_consortium_key) and the quality report counts them.
@@ -377,7 +467,29 @@ def contract_tables(
     log = pd.concat([pd.DataFrame(columns=list(LOG_COLUMNS)), *log_parts], ignore_index=True)
     tables = {"consortia": consortia, "members": members, "tasks": tasks}
     summary = _summary(projects, organizations, kept_rows, excluded, tables, log, leads)
+    summary["scheme_or_part"] = {
+        "source": source,
+        "rule": SCHEME_RULES[source],
+        "projects_without_one": int((projects["scheme_or_part"] == "").sum()),
+    }
+    summary["organization_rows"]["by_role"] = {
+        str(role): {"rows": int(n), "counted_as_participant": str(role).lower() in counted_roles}
+        for role, n in organizations["role"].value_counts().sort_index().items()
+    }
     return Ingest(tables=tables, log=log, excluded=excluded, summary=summary, selection=selection)
+
+
+# What scheme_or_part is, by source (source.json, the accounting page).
+SCHEME_RULES = {
+    SCHEME_FROM_FUNDING_SCHEME: "scheme_or_part = fundingScheme; projects whose funding scheme "
+    "matches selection.exclude_funding_schemes are excluded (rule funding_scheme)",
+    SCHEME_FROM_PARTS_FILE: "the export has no fundingScheme: scheme_or_part = the project's "
+    "programme parts from the programme-parts file (several joined by '+'); projects with a "
+    "part matching selection.exclude_programme_parts are excluded (rule programme_part)",
+    SCHEME_FROM_LEGAL_BASIS: "the export has no fundingScheme and no programme-parts file was "
+    "given: scheme_or_part = legalBasis (the code of the programme part); projects whose "
+    "legalBasis matches selection.exclude_programme_parts are excluded (rule programme_part)",
+}
 
 
 def _log(rows: pd.DataFrame, file: str, outcome: str, detail) -> pd.DataFrame:
@@ -398,46 +510,40 @@ def _log(rows: pd.DataFrame, file: str, outcome: str, detail) -> pd.DataFrame:
 
 
 def _excluded_projects(
-    projects: pd.DataFrame, organizations: pd.DataFrame, selection: Selection
+    projects: pd.DataFrame, organizations: pd.DataFrame, selection: Selection, source: str
 ) -> pd.DataFrame:
-    """One row per project the selection leaves out, with every reason it fails."""
+    """One row per project the selection leaves out: every rule it fails (``rule``) and
+    why (``reasons``)."""
     few = projects["participants"] < selection.min_participants
-    pattern = selection.excluded_scheme_pattern(projects["fundingScheme"])
-    scheme = pattern.notna()
-    out = projects.loc[few | scheme, ["id", "acronym", "fundingScheme", "frameworkProgramme",
-                                      "startDate", "participants", RECORD]]  # fmt: skip
-    reasons = pd.Series("", index=out.index, dtype=object)
+    pattern = selection.excluded_pattern(projects["scheme_or_part"], source)
+    kind_rule = RULE_FUNDING_SCHEME if source == SCHEME_FROM_FUNDING_SCHEME else RULE_PROGRAMME_PART
+    kind = pattern.notna()
+    out = projects.loc[few | kind]
+    few, kind, pattern = few[out.index], kind[out.index], pattern[out.index]
     few_text = (
-        "fewer than "
-        + str(selection.min_participants)
-        + " distinct participants ("
-        + out["participants"].astype(str)
-        + ")"
+        f"fewer than {selection.min_participants} distinct participants in the roles "
+        f"{', '.join(selection.counted_roles)} (" + out["participants"].astype(str) + ")"
     )
-    reasons = reasons.where(~few[out.index], few_text)
-    scheme_text = (
-        "funding scheme "
-        + out["fundingScheme"]
-        + " is not collaborative (matches "
-        + pattern[out.index].fillna("")
-        + ")"
-    )
-    both = few[out.index] & scheme[out.index]
-    reasons = reasons.where(~scheme[out.index], scheme_text).where(
-        ~both, few_text + "; " + scheme_text
-    )
+    what = "funding scheme" if kind_rule == RULE_FUNDING_SCHEME else "programme part"
+    kind_text = what + " " + out["scheme_or_part"] + " is not collaborative (matches "
+    kind_text = kind_text + pattern.fillna("") + ")"
+    rule = np.select(
+        [few & kind, few], [f"{RULE_FEW_PARTICIPANTS}; {kind_rule}", RULE_FEW_PARTICIPANTS],
+        kind_rule,
+    )  # fmt: skip
+    reasons = np.select([few & kind, few], [few_text + "; " + kind_text, few_text], kind_text)
     rows = organizations["projectID"].value_counts()
     return pd.DataFrame(
         {
             "project_id": out["id"],
             "acronym": out["acronym"],
             "funding_scheme": out["fundingScheme"],
+            "programme_part": out["programme_part"],
             "framework_programme": out["frameworkProgramme"],
             "start_date": out["startDate"],
             "participants": out["participants"],
             "organization_rows": out["id"].map(rows).fillna(0).astype(int),
-            "few_participants": few[out.index],
-            "scheme_excluded": scheme[out.index],
+            "rule": rule,
             "reasons": reasons,
             "record": out[RECORD],
         }
@@ -592,6 +698,8 @@ def _consortia(projects: pd.DataFrame, leads: pd.DataFrame) -> pd.DataFrame:
             "lead_org_id": lead["lead_org_id"].to_numpy(),
             "programme": projects["frameworkProgramme"].to_numpy(),
             "funding_scheme": projects["fundingScheme"].to_numpy(),
+            "programme_part": projects["programme_part"].to_numpy(),
+            "scheme_or_part": projects["scheme_or_part"].to_numpy(),
             "topic": projects["topics"].to_numpy(),
             "legal_basis": projects["legalBasis"].to_numpy(),
             "participants": projects["participants"].to_numpy(),
@@ -645,15 +753,9 @@ def _summary(
             "read": len(projects),
             "written": len(tables["consortia"]),
             "excluded": len(excluded),
-            "excluded_fewer_participants_only": int(
-                (excluded["few_participants"] & ~excluded["scheme_excluded"]).sum()
-            ),
-            "excluded_funding_scheme_only": int(
-                (~excluded["few_participants"] & excluded["scheme_excluded"]).sum()
-            ),
-            "excluded_both": int(
-                (excluded["few_participants"] & excluded["scheme_excluded"]).sum()
-            ),
+            "excluded_by_rule": {
+                str(rule): int(n) for rule, n in excluded["rule"].value_counts().sort_index().items()
+            },
             "lead_resolution": {str(k): int(v) for k, v in outcomes.items()},
         },
         "organization_rows": {
@@ -709,16 +811,22 @@ def ingest_cordis(
     selection: Selection | Mapping | None = None,
     encoding: str = "utf-8",
     table_format: str = "csv",
+    programme_parts_path: str | Path | None = None,
 ) -> dict:
-    """Read the two exports and write the dataset folder (module docstring), its contract
-    tables as ``table_format`` (csv or parquet); returns the summary of outcomes that
-    ``source.json`` also records."""
+    """Read the exports (the programme-parts file optional) and write the dataset folder
+    (module docstring), its contract tables as ``table_format`` (csv or parquet); returns
+    the summary of outcomes that ``source.json`` also records."""
     files = contract_files(table_format)
     if not isinstance(selection, Selection):
         selection = Selection.from_config(selection)
     projects = read_export(projects_path, "projects", encoding)
     organizations = read_export(organizations_path, "organizations", encoding)
-    ingest = contract_tables(projects, organizations, selection)
+    parts = (
+        read_export(programme_parts_path, "programme_parts", encoding)
+        if programme_parts_path is not None
+        else None
+    )
+    ingest = contract_tables(projects, organizations, selection, parts)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for table, frame in ingest.tables.items():
@@ -737,6 +845,11 @@ def ingest_cordis(
         "inputs": {
             "projects": _file_record(projects_path, len(projects)),
             "organizations": _file_record(organizations_path, len(organizations)),
+            **(
+                {"programme_parts": _file_record(programme_parts_path, len(parts))}
+                if parts is not None
+                else {}
+            ),
             "encoding": encoding,
         },
         "mapping": {
@@ -746,11 +859,16 @@ def ingest_cordis(
             "founded_year": "year of startDate",
             "dissolved_year": "year of endDate (contractual end)",
             "programme": "frameworkProgramme",
-            "extra_columns": "funding_scheme (fundingScheme), topic (topics), legal_basis "
-            "(legalBasis), participants (distinct organisationIDs), cordis_note (how the lead "
-            "was chosen when the coordinator rows were unusual)",
-            "members": "one per organisation row of a selected project; member_type from "
-            "activityType, is_lead = role is coordinator, funding = ecContribution",
+            "extra_columns": "funding_scheme (fundingScheme), programme_part (the programme-"
+            "parts file, else legalBasis), scheme_or_part (the kind of grant: "
+            + SCHEME_RULES[ingest.summary["scheme_or_part"]["source"]]
+            + "), topic (topics), legal_basis (legalBasis), participants (distinct "
+            "organisationIDs in the counted roles), cordis_note (how the lead was chosen when "
+            "the coordinator rows were unusual)",
+            "members": "one per organisation row of a selected project, whatever its role "
+            "(roles outside selection.counted_roles are members that do not count towards "
+            "the participants); member_type from activityType, is_lead = role is "
+            "coordinator, funding = ecContribution",
             "tasks": "one per project, task_id 'project'",
         },
         "decision_weight_proxy": DECISION_WEIGHT_PROXY,
@@ -874,15 +992,19 @@ def accounting_markdown(source: Mapping, quality: Mapping) -> str:
     selection, weights = source["selection"], summary["decision_weight"]
     inputs = [
         f"| {f['path']} | {f['records']} | `{f['sha256'][:16]}…` |"
-        for f in (source["inputs"]["projects"], source["inputs"]["organizations"])
+        for name, f in source["inputs"].items()
+        if name in ("projects", "organizations", "programme_parts")
     ]
     selected = [
         ("read", projects["read"]),
-        ("excluded: fewer participants only", projects["excluded_fewer_participants_only"]),
-        ("excluded: funding scheme only", projects["excluded_funding_scheme_only"]),
-        ("excluded: both", projects["excluded_both"]),
+        *((f"excluded: {rule}", n) for rule, n in projects["excluded_by_rule"].items()),
         (f"written to {source['files']['consortia']}", projects["written"]),
     ]
+    roles = ", ".join(
+        f"{role} {r['rows']} ({'counted' if r['counted_as_participant'] else 'not counted'})"
+        for role, r in rows["by_role"].items()
+    )
+    kind = summary["scheme_or_part"]
     passed = summary["passed_to_cleaning"]
     cleaning = [
         f"| {table} | {t['rows_read']} | {t['rows_kept']} | {t['rows_quarantined']} | "
@@ -915,10 +1037,18 @@ def accounting_markdown(source: Mapping, quality: Mapping) -> str:
         "",
         "## Selection (what counts as a consortium)",
         "",
-        f"At least {selection['min_participants']} distinct participants (organisationIDs) "
-        + "and a funding scheme matching none of: "
+        f"At least {selection['min_participants']} distinct participants (organisationIDs in "
+        + f"the roles {', '.join(selection['counted_roles'])}) and a collaborative kind of "
+        + "grant. Kind of grant: "
+        + kind["rule"]
+        + f" ({kind['projects_without_one']} projects have none). Excluded funding schemes: "
         + ", ".join(selection["exclude_funding_schemes"])
+        + "; excluded programme parts: "
+        + ", ".join(selection["exclude_programme_parts"])
         + ".",
+        "",
+        f"Organisation rows by role: {roles}. Every row of a selected project is written "
+        + "as a member; only the counted roles make a project a consortium.",
         "",
         "| projects | count |",
         "|---|---:|",
