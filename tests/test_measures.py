@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from consortia import measures
+from consortia import measures, network
 from consortia.contract import ORG_TYPES
 
 NA = pd.NA
@@ -473,12 +473,12 @@ def test_lead_weight_skipped_without_is_lead_and_lead_org_id():
     panel = measures.build_panel(consortia, members, t["panel"])
     assert "lead_decision_weight" not in panel and "decision_hhi" in panel
     meta = measures.panel_metadata(panel, {**t, "consortia": consortia, "members": members})
-    assert meta["skipped"] == {
-        "lead_decision_weight": {
-            "missing": ["members.is_lead or consortia.lead_org_id"],
-            "reason": "input column(s) absent: members.is_lead or consortia.lead_org_id",
-        }
+    no_lead = {
+        "missing": ["members.is_lead or consortia.lead_org_id"],
+        "reason": "input column(s) absent: members.is_lead or consortia.lead_org_id",
     }
+    lead_measures = ("lead_decision_weight", *network.LEAD_MEASURES)
+    assert meta["skipped"] == {measure: no_lead for measure in lead_measures}
     # the workflow plans with the same table -> columns lists (before reading any data)
     header_columns = {name: list(frame.columns) for name, frame in t.items()}
     assert measures.missing_inputs("transfer_rate", header_columns) == []
@@ -541,7 +541,8 @@ def test_panel_metadata(panel):
     # A, B flagged; C via lead_org_id; D: d1 flagged
     assert meta["lead_identified_by"] == {"is_lead": 3, "lead_org_id": 1}
     assert meta["missing_values"]["transfer_rate"] == 4  # A 2020 (0/0) + 3 rows of C
-    assert meta["all_missing"] == []
+    # no lead had worked with anyone before its consortium started
+    assert meta["all_missing"] == ["lead_effective_size"]
 
 
 @pytest.mark.parametrize(

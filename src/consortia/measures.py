@@ -44,6 +44,10 @@ Decisions a user should know:
   (members without a position, e.g. government bodies, simply add none);
 * besides the design's columns the panel carries the ratio inputs ``collab_events``,
   ``tasks_total`` and ``tasks_industrial`` as given (count models and weights need them);
+* the network measures (``lead_prior_led``, ``lead_prior_joined``,
+  ``lead_prior_partners``, ``lead_effective_size``, ``repeat_tie_share``) come from the
+  graph of organisations across consortia before each consortium was founded
+  (:mod:`consortia.network`: definitions, and why nothing looks ahead);
 * keys and time: ``year``, ``founded_year``, ``age``, ``n_members`` are int64; counts
   from the panel table keep their nullable Int64, money float64, flags pandas
   ``boolean``; every ratio is float64 with NaN.
@@ -78,6 +82,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from consortia import network
 from consortia.contract import CHAIN_POSITIONS, ORG_TYPES, TASK_STATUSES, Fix
 
 __all__ = [
@@ -105,6 +110,7 @@ __all__ = [
     "lead_decision_weight",
     "member_spells",
     "missing_inputs",
+    "network_inputs",
     "panel_metadata",
     "panel_skeleton",
     "panel_window",
@@ -148,6 +154,8 @@ MEASURE_INPUTS: dict[str, dict[str, tuple[str, ...]]] = {
     "equity_tie_share": {_M: ("equity_tie",)},
     "chain_coverage": {_M: ("chain_position",)},
     "has_academic_partner": {_M: ("member_type",)},
+    # structure as a network (consortia.network); the lead measures also need a lead
+    **{column: {_M: ("member_id",)} for column in network.NETWORK_MEASURES},
     # conduct
     "collab_events": {_P: ("collab_events",)},
     "collab_intensity": {_P: ("collab_events",), _M: ("member_id",)},
@@ -171,8 +179,10 @@ MEASURE_INPUTS: dict[str, dict[str, tuple[str, ...]]] = {
     "transfer_rate": {_P: ("achievements_transferred", "achievements")},
 }
 # Measures that need at least one of several inputs besides MEASURE_INPUTS.
+_LEAD = ((_M, "is_lead"), (_C, "lead_org_id"))
 MEASURE_ALTERNATIVES: dict[str, tuple[tuple[str, str], ...]] = {
-    "lead_decision_weight": ((_M, "is_lead"), (_C, "lead_org_id")),
+    "lead_decision_weight": _LEAD,
+    **{column: _LEAD for column in network.LEAD_MEASURES},
 }
 PANEL_COLUMNS: tuple[str, ...] = ("consortium_id", "year", *MEASURE_INPUTS)
 # Panel-table columns carried into the clean panel as given.
@@ -686,6 +696,44 @@ def _structure(
     return out
 
 
+def network_inputs(
+    consortia: pd.DataFrame, members: pd.DataFrame
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What :mod:`consortia.network` needs from clean tables: the consortia sorted by id,
+    each member row's consortium code, its spell (``member_spells``) and whether it is the
+    lead (``resolve_lead``)."""
+    cons = _prepare_consortia(consortia)
+    _require(members, _M, ("consortium_id", "member_id"))
+    member_code = _codes(members["consortium_id"], cons, _M)
+    founded = cons["founded_year"].to_numpy(dtype=np.int64)
+    start, end = member_spells(members, founded[member_code])
+    lead, _ = resolve_lead(members, cons, member_code)
+    return cons, member_code, start, end, lead
+
+
+def _network(
+    skeleton: pd.DataFrame, consortia: pd.DataFrame, members: pd.DataFrame, build: set[str]
+) -> dict[str, np.ndarray]:
+    """The network measures of each consortium-year row of ``skeleton``."""
+    cons, member_code, start, end, lead = network_inputs(consortia, members)
+    net = network.member_network(
+        member_code, pd.factorize(members["member_id"])[0], start, end, lead,
+        cons["founded_year"].to_numpy(dtype=np.int64),
+    )  # fmt: skip
+    code = skeleton["_code"].to_numpy()
+    out = {}
+    if build & set(network.LEAD_MEASURES):
+        by_consortium = network.lead_measures(net)
+        out.update({c: by_consortium[c].to_numpy()[code] for c in network.LEAD_MEASURES})
+    if "repeat_tie_share" in build:
+        sums = spell_sums(
+            network.repeat_tie_sums(net), net.pair_consortium, net.pair_start, net.pair_end,
+            code, skeleton["year"].to_numpy(),
+        )  # fmt: skip
+        out["repeat_tie_share"] = safe_ratio(sums["repeat_pairs"], sums["pairs"]).to_numpy()
+    return {c: v for c, v in out.items() if c in build}
+
+
 # --------------------------------------------------------------------------- #
 # The panel
 # --------------------------------------------------------------------------- #
@@ -724,6 +772,8 @@ def build_panel(
 
     structure = _structure(skeleton, cons, members, build)
     columns.update({k: v for k, v in structure.items() if k in build})
+    if build & set(network.NETWORK_MEASURES):
+        columns.update(_network(skeleton, cons, members, build))
     n_members = structure["n_members"]
 
     if panel is not None:

@@ -754,7 +754,8 @@ def _summary(
             "written": len(tables["consortia"]),
             "excluded": len(excluded),
             "excluded_by_rule": {
-                str(rule): int(n) for rule, n in excluded["rule"].value_counts().sort_index().items()
+                str(rule): int(n)
+                for rule, n in excluded["rule"].value_counts().sort_index().items()
             },
             "lead_resolution": {str(k): int(v) for k, v in outcomes.items()},
         },
