@@ -796,6 +796,12 @@ TABLE1_VARIABLES: tuple[Variable, ...] = (
     Variable("type_diversity", "Type diversity (Blau index, 0\u20131)"),
     Variable("lead_decision_weight", "Lead's decision weight (0\u20131)"),
     Variable("decision_hhi", "Decision-weight concentration (HHI, 0\u20131)"),
+    # the network before the consortium started (consortia.network)
+    Variable("lead_prior_led", "Consortia the lead had led before (count)"),
+    Variable("lead_prior_joined", "Consortia the lead had joined before (count)"),
+    Variable("lead_prior_partners", "Lead's earlier partners (count)"),
+    Variable("lead_effective_size", "Lead's effective size (Burt; non-redundant partners)"),
+    Variable("repeat_tie_share", "Member pairs that had worked together (0\u20131)"),
     Variable("collab_intensity", "Collaboration events per member"),
     Variable("industrial_task_share", "Industrial share of tasks (0\u20131)"),
     Variable("rd_per_member", "R&D expenditure per member (million {currency})", scale=1e-6),
