@@ -60,4 +60,35 @@ if "cordis" in config:
         script:
             "scripts/cordis_accounting.py"
 
-    EXTRA_OUTPUTS += [CORDIS_ACCOUNTING]
+    CORDIS_FINDINGS = results_path("findings", "cordis_findings.json")
+    CORDIS_SHARE_FIGURE = figure_stem("enterprise_led_share_by_part_and_year")
+
+    rule cordis_findings:
+        """CORDIS findings: enterprise-led share by kind of grant and start year (figure), lead's contribution share, durations and the prior network by lead type."""
+        input:
+            consortia=results_path("data", "clean", "consortia.parquet"),
+            panel=results_path("data", "panel.parquet"),
+            tasks=results_path("data", "tasks.parquet"),
+        output:
+            json=CORDIS_FINDINGS,
+            markdown=results_path("findings", "cordis_findings.md"),
+            pdf=CORDIS_SHARE_FIGURE + ".pdf",
+            caption=CORDIS_SHARE_FIGURE + ".txt",
+            png=report(
+                CORDIS_SHARE_FIGURE + ".png",
+                caption="../report/cordis_enterprise_share.rst",
+                category="Data",
+            ),
+        params:
+            history_years=CORDIS["findings"]["history_years"],
+            figure_stem=CORDIS_SHARE_FIGURE,
+        log:
+            log_path("cordis_findings"),
+        benchmark:
+            benchmark_path("cordis_findings"),
+        conda:
+            "../environment.yml"
+        script:
+            "scripts/cordis_findings.py"
+
+    EXTRA_OUTPUTS += [CORDIS_ACCOUNTING, CORDIS_FINDINGS]
