@@ -1,6 +1,14 @@
-"""Scale benchmark of the CORDIS adapter and the CORDIS workflow.
+"""Scale benchmarks of the CORDIS adapter and the CORDIS workflow.
 
-Builds a synthetic export in the EC's layout at the size of the full H2020
+``--mode real`` (the default) runs, in one benchmark run on the same machine, the two
+real-data commands of the README side by side: the shipped sample
+(``--configfile config/cordis.yaml``) and the whole Horizon 2020 programme
+(``--configfile config/cordis.yaml config/cordis-h2020.yaml``), each into a fresh results
+folder (every rule of ``all``, as on a fresh clone), and times the network of the whole
+H2020 export (every project and participation, not only the consortia) built in one
+process (``consortia.network``). Writes ``benchmarks/results/cordis_h2020.md``.
+
+``--mode synthetic`` builds a synthetic export in the EC's layout at the size of the full H2020
 download (by default 36,000 projects and about 200,000 participations), as
 messy as the real sample (quoted objectives with semicolons, quotes and line
 breaks; decimal commas; timestamped and day-first dates; participants without
@@ -17,7 +25,8 @@ process of each (``/usr/bin/time -v``'s "Maximum resident set size"), the
 time of each rule (from Snakemake's log), and the adapter's counts. Writes
 ``benchmarks/results/cordis_scale.md``.
 
-    .venv/bin/python benchmarks/cordis_scale.py [--projects 36000] [--cores 2]
+    .venv/bin/python benchmarks/cordis_scale.py [--cores 2]
+    .venv/bin/python benchmarks/cordis_scale.py --mode synthetic [--projects 36000] [--cores 2]
 """
 
 from __future__ import annotations
@@ -41,6 +50,13 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = ROOT / "benchmarks" / "results" / "cordis_scale.md"
+REAL_RESULT = ROOT / "benchmarks" / "results" / "cordis_h2020.md"
+SHARED = ROOT.parent / "shared" / "data"
+# The README's real-data commands: label -> config files.
+REAL_RUNS = {
+    "sample (4,410 FP7/H2020 projects)": ["config/cordis.yaml"],
+    "whole H2020 programme (31,451 projects)": ["config/cordis.yaml", "config/cordis-h2020.yaml"],
+}
 GNU_TIME = "/usr/bin/time"
 
 PROJECT_HEADER = [
@@ -208,14 +224,160 @@ def rule_times(snakemake_log: Path) -> dict[str, float]:
     return times
 
 
+def whole_h2020_graph(export: Path) -> dict:
+    """Build the network measures of every H2020 project (one process): read the two
+    exports, then the member–consortium graph of all projects with a start date, the
+    lead measures and the repeated ties. Returns counts and seconds."""
+    from consortia.adapters import cordis
+    from consortia import network
+
+    started = time.perf_counter()
+    projects = cordis.read_export(export / "project.csv", "projects")
+    rows = cordis.read_export(export / "organization.csv", "organizations")
+    read_s = time.perf_counter() - started
+    started = time.perf_counter()
+    projects = projects[projects["startDate"] != ""]
+    founded = pd.Series(projects["startDate"].str[:4].astype(int).to_numpy(), projects["id"])
+    rows = rows[rows["projectID"].isin(founded.index) & (rows["organisationID"] != "")]
+    # one row per organisation and project, the coordinator's first; one lead per project
+    rows = rows.assign(lead=rows["role"] == cordis.COORDINATOR)
+    rows = rows.sort_values("lead", ascending=False, kind="stable")
+    rows = rows.drop_duplicates(["projectID", "organisationID"])
+    rows = rows.assign(lead=rows["lead"] & ~rows.duplicated(["projectID", "lead"]))
+    project_code, project_ids = pd.factorize(rows["projectID"])
+    year = founded.reindex(project_ids).to_numpy()
+    net = network.member_network(
+        project_code, pd.factorize(rows["organisationID"])[0], year[project_code],
+        np.full(len(rows), 10_000), rows["lead"].to_numpy(), year,
+    )  # fmt: skip
+    leads = network.lead_measures(net)
+    network.repeat_tie_sums(net)
+    return {
+        "read_s": read_s,
+        "build_s": time.perf_counter() - started,
+        "projects": len(project_ids),
+        "organisations": net.n_orgs,
+        "memberships": len(rows),
+        "pairs": int(net.pair_start.size),
+        "ties": int(net.tie_a.size),
+        "leads_with_partners": int((leads["lead_prior_partners"] > 0).sum()),
+    }
+
+
+def real_main(args) -> int:
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="cordis_real_"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    runs = {}
+    for label, configs in REAL_RUNS.items():
+        results = workdir / f"results_{len(runs)}"
+        shutil.rmtree(results, ignore_errors=True)
+        overlay = workdir / f"overlay_{len(runs)}.yaml"
+        overlay.write_text(
+            yaml.safe_dump(
+                {"dataset": str(results / "dataset"), "results": str(results),
+                 "claims": str(results / "claims" / "registry.yaml")}
+            )
+        )  # fmt: skip
+        timing = timed(
+            [sys.executable, "-m", "snakemake", "--nolock", "--cores", str(args.cores),
+             "--configfile", *configs, str(overlay)],
+            ROOT, workdir / f"workflow_{len(runs)}.log",
+        )  # fmt: skip
+        named = re.search(
+            r"Complete log\(s\): (\S+)", (workdir / f"workflow_{len(runs)}.log").read_text()
+        )
+        quality = json.loads((results / "data" / "quality.json").read_text())
+        source = json.loads((results / "dataset" / "source.json").read_text())
+        runs[label] = {
+            "command": "snakemake --cores " + str(args.cores) + " --configfile " + " ".join(configs),
+            "timing": timing,
+            "per_rule": rule_times(Path(named.group(1))) if named else {},
+            "quality": quality,
+            "summary": source["summary"],
+        }
+    graph = whole_h2020_graph(SHARED / "cordis-h2020")
+    write_real_report(args, runs, graph)
+    print(args.out.read_text())
+    return 0
+
+
+def write_real_report(args, runs, graph):
+    lines = [
+        "# CORDIS real data: the sample and the whole H2020 programme, side by side",
+        "",
+        (
+            f"Written by `benchmarks/cordis_scale.py` on {dt.date.today().isoformat()} "
+            f"({platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs, "
+            f"`--cores {args.cores}`). Each run starts from an empty results folder (every rule "
+            "of `all`, as on a fresh clone); wall time depends on what else the machine runs: "
+            "the 1-minute load average at the end of each run is shown."
+        ),
+        "",
+        "| run | command | wall time (s) | CPU time (s) | peak RSS (MB) | load average |",
+        "|---|---|---:|---:|---:|---:|",
+        *(
+            f"| {label} | `{r['command']}` | {r['timing']['wall_s']:.1f} | "
+            f"{r['timing']['cpu_s']:.1f} | {r['timing']['peak_rss_mb']:.0f} | "
+            f"{r['timing']['load'][0]:.1f} |"
+            for label, r in runs.items()
+        ),
+        "",
+    ]
+    for label, r in runs.items():
+        projects = r["summary"]["projects"]
+        lines += [
+            f"## {label}",
+            "",
+            f"Projects: {projects['read']:,} read, {projects['written']:,} consortia, "
+            f"{projects['excluded']:,} excluded ("
+            + ", ".join(f"{k} {v:,}" for k, v in projects["excluded_by_rule"].items())
+            + f"). Kind of grant from: {r['summary']['scheme_or_part']['source']}.",
+            "",
+            "| table | read | kept | quarantined | collapsed | identity holds |",
+            "|---|---:|---:|---:|---:|---|",
+            *(
+                f"| {t} | {i['rows_read']:,} | {i['rows_kept']:,} | {i['rows_quarantined']:,} | "
+                f"{i['duplicates_collapsed']:,} | {i['identity_holds']} |"
+                for t, i in r["quality"]["tables"].items()
+            ),
+            "",
+            "Per rule (s; Snakemake's log, one-second resolution; jobs may overlap): "
+            + ", ".join(
+                f"{rule} {s:.0f}" for rule, s in sorted(r["per_rule"].items(), key=lambda x: -x[1])
+            )
+            + ".",
+            "",
+        ]
+    lines += [
+        "## The network of the whole H2020 export",
+        "",
+        (
+            f"Every project with a start date and every participation: {graph['projects']:,} "
+            f"projects, {graph['organisations']:,} organisations, {graph['memberships']:,} "
+            f"memberships, {graph['pairs']:,} member pairs, {graph['ties']:,} distinct ties. "
+            f"Reading the two exports: {graph['read_s']:.1f} s; building the graph and every "
+            f"consortium's network measures (`consortia.network`, one process): "
+            f"{graph['build_s']:.1f} s."
+        ),
+        "",
+    ]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines), encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=("real", "synthetic"), default="real")
     parser.add_argument("--projects", type=int, default=36_000)
     parser.add_argument("--seed", type=int, default=20251220)
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--workdir", type=Path, help="keep the files here (default: a temp dir)")
-    parser.add_argument("--out", type=Path, default=RESULT)
+    parser.add_argument("--out", type=Path, help=f"default {REAL_RESULT} (real), {RESULT}")
     args = parser.parse_args(argv)
+    if args.mode == "real":
+        args.out = args.out or REAL_RESULT
+        return real_main(args)
+    args.out = args.out or RESULT
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="cordis_scale_"))
     shutil.rmtree(workdir / "results", ignore_errors=True)

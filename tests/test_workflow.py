@@ -5,6 +5,7 @@ injected (truth.json), not from an earlier run of the pipeline.
 """
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -183,3 +184,20 @@ def test_latex_tables_are_plain_ascii(small_world):
         text = tex.read_text(encoding="utf-8")
         offending = sorted({ch for ch in text if ord(ch) > 127})
         assert not offending, f"{tex.name}: unescaped {offending}"
+
+
+def test_network_measures_are_in_table1_and_an_scp_model(small_world):
+    """The simulator's organisations recur across consortia: the prior-network measures
+    reach Table 1 (by lead type) and the structure block of the network model."""
+    _, results, _, _ = small_world
+    table = pd.read_csv(results / "tables" / "table1_descriptives.csv").set_index(
+        ["variable", "lead_type"]
+    )
+    for measure in ("repeat_tie_share", "lead_prior_led", "lead_prior_partners"):
+        assert table.loc[(measure, "all"), "n"] > 0, measure
+    assert table.loc[("lead_prior_partners", "all"), "mean"] > 0
+    fit = json.loads((results / "models" / "fits" / "sc_collab_network_ols.json").read_text())
+    for measure in ("repeat_tie_share", "lead_prior_led", "lead_prior_partners"):
+        assert measure in fit["spec"]["regressors"] and math.isfinite(fit["params"][measure])
+    md = (results / "tables" / "scp_sc_network.md").read_text()
+    assert "Member pairs tied before" in md and "Consortia the lead had led" in md
