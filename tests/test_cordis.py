@@ -475,6 +475,10 @@ def test_sample_counts_match_the_raw_files(sample_run):
     assert len(excluded) == projects_read - len(selected)
     accounting = (sample_run / "data" / "cordis_accounting.md").read_text(encoding="utf-8")
     assert f"| written to consortia.parquet | {len(selected)} |" in accounting
+    # the README's sample paragraph quotes these counts
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert f"{projects_read:,} FP7 and H2020 projects" in readme
+    assert f"{quality['tables']['consortia']['rows_read']:,} of them count as consortia" in readme
 
 
 @pytest.mark.workflow
