@@ -289,7 +289,7 @@ def real_main(args) -> int:
         quality = json.loads((results / "data" / "quality.json").read_text())
         source = json.loads((results / "dataset" / "source.json").read_text())
         runs[label] = {
-            "command": "snakemake --cores " + str(args.cores) + " --configfile " + " ".join(configs),
+            "command": f"snakemake --cores {args.cores} --configfile {' '.join(configs)}",
             "timing": timing,
             "per_rule": rule_times(Path(named.group(1))) if named else {},
             "quality": quality,

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from consortia.adapters import cordis
 
@@ -82,13 +81,15 @@ def test_every_table_accounts_for_its_rows_and_every_exclusion_names_its_rule(ru
         expected.sort_index().to_dict()
     )
     assert quality["tables"]["consortia"]["rows_read"] == len(projects) - len(expected)
-    assert quality["tables"]["members"]["rows_read"] == (~rows["projectID"].isin(expected.index)).sum()
+    kept_rows = ~rows["projectID"].isin(expected.index)
+    assert quality["tables"]["members"]["rows_read"] == kept_rows.sum()
     source = json.loads((run / "dataset" / cordis.SOURCE_FILE).read_text())
     assert source["summary"]["scheme_or_part"]["source"] == "programme_parts"
 
 
 def test_breakthrough_speed_holds_the_programme_part_fixed(run):
-    claims = {c["id"]: c for c in json.loads((run / "claims" / "claims.json").read_text())["claims"]}
+    claims = json.loads((run / "claims" / "claims.json").read_text())["claims"]
+    claims = {c["id"]: c for c in claims}
     speed = claims["breakthrough_speed"]
     assert speed["verdict"] in {"supported", "contradicted", "inconclusive"}
     primary = next(t for t in speed["tests"] if t["name"] == "median_ratio")
@@ -109,7 +110,8 @@ def quotes(run) -> list[str]:
     source = json.loads((run / "dataset" / cordis.SOURCE_FILE).read_text())
     quality = json.loads((run / "data" / "quality.json").read_text())
     findings = json.loads((run / "findings" / "cordis_findings.json").read_text())
-    claims = {c["id"]: c for c in json.loads((run / "claims" / "claims.json").read_text())["claims"]}
+    claims = json.loads((run / "claims" / "claims.json").read_text())["claims"]
+    claims = {c["id"]: c for c in claims}
 
     def test(claim, name):
         return next(t for t in claims[claim]["tests"] if t["name"] == name)
@@ -127,7 +129,8 @@ def quotes(run) -> list[str]:
     led = findings["enterprise_led"]
     weight = findings["lead_contribution_share"]
     median = findings["duration_years"]["median_by_lead_type"]
-    ratio, aft = test("breakthrough_speed", "median_ratio"), test("breakthrough_speed", "time_ratio")
+    ratio = test("breakthrough_speed", "median_ratio")
+    aft = test("breakthrough_speed", "time_ratio")
     network, later = findings["network"]["all"], findings["network"]["with_history"]
     diff = network["enterprise_minus_university"]
     bench = BENCHMARK.read_text(encoding="utf-8")

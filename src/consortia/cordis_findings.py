@@ -295,7 +295,8 @@ def enterprise_share_figure(result: Mapping):
     parts.append(ALL_ROW)
     years = sorted(grid["founded_year"].astype(int).unique())
     share = grid.assign(
-        share=grid["enterprise_led"] / grid["consortia"], founded_year=grid["founded_year"].astype(int)
+        share=grid["enterprise_led"] / grid["consortia"],
+        founded_year=grid["founded_year"].astype(int),
     )
     share.loc[share["consortia"] < MIN_CELL, "share"] = np.nan
     matrix = share.pivot(index="part", columns="founded_year", values="share")
