@@ -394,7 +394,7 @@ def _latex_header(table: Table, columns: list[int], esc) -> list[str]:
             lines.append(" ".join(rules))
     headers = [table.header_lines()[j] for j in columns]
     depth = max([len(h) for h in headers] + [1])
-    stub_text = list(table.stub_header[-n_stub:])
+    stub_text = [next((h for h in reversed(table.stub_header) if h), "")]
     for k in range(depth):
         row = [esc(t) if k == depth - 1 else "" for t in stub_text]
         for h in headers:
@@ -423,10 +423,14 @@ def _latex_body(table: Table, columns: list[int], esc, escape: bool) -> list[str
             lines.append("\\addlinespace")
         stub = [esc(table.row_label(key[-1]))]
         if table.n_stub == 2:
-            if starts:
-                lines.append(f"{group_format}{{{esc(table.row_label(key[0]))}}} \\\\")
-            if stub[0]:
-                stub[0] = "\\quad " + stub[0]
+            alone = starts and (i + 1 == len(keys) or keys[i + 1][0] != key[0])
+            if alone and not stub[0]:  # a group of one unlabelled row: its label is the stub
+                stub[0] = esc(table.row_label(key[0]))
+            else:
+                if starts:
+                    lines.append(f"{group_format}{{{esc(table.row_label(key[0]))}}} \\\\")
+                if stub[0]:
+                    stub[0] = "\\quad " + stub[0]
         row = stub + [_latex_cell(cells[i][j], escape) for j in columns]
         lines.append(" & ".join(row) + " \\\\")
         if i in table.rule_after:
