@@ -296,7 +296,11 @@ def time_ratio_summary(json_path: str | Path | None) -> dict | None:
         "verdict": t.verdict,
         "test": t.method_short or test_label(t.name),
         "label": f"{details.get('lead')}- vs {details.get('reference')}-led tasks"
-        + (f" ({', '.join(details['controls'])} held fixed)" if details.get("controls") else ""),
+        + (
+            f" ({', '.join(c.replace('_', ' ') for c in details['controls'])} held fixed)"
+            if details.get("controls")
+            else ""
+        ),
     }
 
 
