@@ -453,7 +453,9 @@ def world_rows(registry: Registry, truth: dict, claims: Sequence) -> list[dict]:
         for t in result.tests:
             true = true_estimand(truth, record, t.name)
             status = claim_status(record, t.name, true)
-            if t.role == "primary" and t.verdict != NOT_TESTABLE:
+            if t.role == "primary":
+                # the claim's truth is the truth of all its parts, whether or not the
+                # world's data let each be tested
                 primary_status.append(status)
             rows.append(
                 {

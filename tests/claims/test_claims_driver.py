@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from consortia.claims import evaluate_claims, load_registry
-from consortia.claims.verdict import CONTRADICTED, NOT_TESTABLE, STATISTICAL_VERDICTS
+from consortia.claims.verdict import (
+    CONTRADICTED,
+    INCONCLUSIVE,
+    NOT_TESTABLE,
+    STATISTICAL_VERDICTS,
+    SUPPORTED,
+)
 
 CHEAP = [
     "enterprise_led_share",
@@ -125,6 +133,29 @@ def test_test_level_requirement(registry, small_world):
     assert c.test("pooled").missing_columns == ["panel.tasks_total"]
     assert c.verdict in STATISTICAL_VERDICTS  # the primary test still runs
     assert not c.partial
+
+
+def test_a_claim_missing_a_primary_test_is_never_supported(registry):
+    """Only enterprise-led consortia at a transfer rate of exactly 0.68: the level test is
+    supported, the gap has no comparison group, so the claim (68% *and* 23 points above the
+    others) is unchecked in part: inconclusive, flagged partial."""
+    rng = np.random.default_rng(5)
+    n, years = 80, 5
+    panel = pd.DataFrame(
+        {
+            "consortium_id": np.repeat([f"E{i:03d}" for i in range(n)], years),
+            "year": np.tile(np.arange(2018, 2018 + years), n),
+            "lead_type": "enterprise",
+            "achievements": 40.0,
+        }
+    )
+    panel["achievements_transferred"] = rng.binomial(40, 0.68, len(panel)).astype(float)
+    c = evaluate_claims(registry, panel, seed=1, only=["transfer_rate"])["transfer_rate"]
+    assert c.test("level").verdict == SUPPORTED
+    assert c.test("gap").verdict == NOT_TESTABLE
+    assert c.verdict == INCONCLUSIVE
+    assert c.partial
+    assert "cannot be supported" in c.reason
 
 
 def test_unknown_claim_id_in_only(registry, small_world):

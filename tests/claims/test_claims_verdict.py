@@ -290,7 +290,8 @@ def test_holm_matches_statsmodels():
         ([SUPPORTED, INCONCLUSIVE], INCONCLUSIVE),
         ([SUPPORTED, CONTRADICTED], CONTRADICTED),
         ([INCONCLUSIVE, CONTRADICTED], CONTRADICTED),
-        ([SUPPORTED, NOT_TESTABLE], SUPPORTED),  # rests on the testable part (flagged)
+        ([SUPPORTED, NOT_TESTABLE], INCONCLUSIVE),  # the untested part is unchecked
+        ([CONTRADICTED, NOT_TESTABLE], CONTRADICTED),
         ([NOT_TESTABLE, NOT_TESTABLE], NOT_TESTABLE),
     ],
 )

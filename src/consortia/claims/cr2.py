@@ -24,7 +24,7 @@ inverse_var = TRUE)``; its default for a weighted ``lm`` targets the identity in
 Every cluster is handled at once: its rows padded to the largest cluster's size, so the
 adjustments are one batched eigendecomposition, and the degrees of freedom come from
 G′G = D − m (X′X)⁻¹ m′ (D diagonal, m the G × k matrix of X_g′u_g) without forming a
-G × G matrix: a test costs O(G·n_g²·k).
+G × G matrix: a fit costs O(G·n_g²·k), each further c only O(G·k²).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from scipy import stats
@@ -83,12 +84,18 @@ class CR2Fit:
     def se(self, c: np.ndarray) -> float:
         return math.sqrt(float(c @ self.vcov @ c))
 
+    @cached_property
+    def _per_cluster(self) -> tuple[np.ndarray, np.ndarray]:
+        """u_g = A_g X_g (X′X)⁻¹ c is linear in c: the k × k matrices of d_g = |u_g|² and
+        m_g = X_g′u_g, so that the df of each c costs O(G·k²)."""
+        B = np.einsum("gij,gjk,kl->gil", self._adjust, self._X, self.xx_inv)
+        return np.einsum("gik,gil->gkl", B, B), np.einsum("gik,gil->gkl", self._X, B)
+
     def df(self, c: np.ndarray) -> float:
         """Bell–McCaffrey (Satterthwaite) degrees of freedom of c′β̂ (module docstring)."""
-        q = self.xx_inv @ c
-        u = np.einsum("gij,gjk,k->gi", self._adjust, self._X, q)
-        d = np.einsum("gi,gi->g", u, u)
-        m = np.einsum("gik,gi->gk", self._X, u)
+        d_of, m_of = self._per_cluster
+        d = np.einsum("gkl,k,l->g", d_of, c, c)
+        m = np.einsum("gkl,l->gk", m_of, c)
         K = self.xx_inv
         L_diag = np.einsum("gk,kl,gl->g", m, K, m)
         gram = m.T @ m

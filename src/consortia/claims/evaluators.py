@@ -230,32 +230,29 @@ def _estimate(
     )
 
 
-# a compared group with fewer consortia than this gets CR2 with Bell–McCaffrey degrees of
-# freedom instead of CR1 with t(G − 1), which over-rejects there (consortia.claims.cr2)
-FEW_CLUSTERS = 30
-
-
-def _rate_groups_inference(
+def _rate_groups_test(
     d: pd.DataFrame,
     groups: Mapping[str, pd.Series],
     restriction: Callable[[float], tuple[np.ndarray, float]],
-    e: Estimate,
+    estimate: float,
     ctx: Context,
+    *,
+    scale: str = "absolute",
+    **fields,
 ) -> Estimate | Unavailable:
-    """``e`` with its inference replaced by CR2 with Bell–McCaffrey degrees of freedom when
-    one of the compared ``groups`` (disjoint masks of ``d``'s consortium-years) has fewer
-    than :data:`FEW_CLUSTERS` consortia; the consortia of every group are recorded either way.
+    """A test on achievement-weighted transfer rates with CR2 standard errors and
+    Bell–McCaffrey degrees of freedom (:mod:`.cr2`): CR1 with t(G − 1) over-rejects when a
+    compared group has few consortia, and CR2 gives CR1's answer when every group has many.
 
     The rates are the coefficients of a regression of the consortium-year rate on one
-    dummy per group weighted by achievements (Σ transferred / Σ achievements per group);
-    ``restriction(θ₀)`` states the hypothesis θ = θ₀ as c′β = r.
+    dummy per group (``groups``: disjoint masks of ``d``'s consortium-years) weighted by
+    achievements (Σ transferred / Σ achievements per group); ``restriction(θ₀)`` states
+    the hypothesis θ = θ₀ as c′β = r. The reported SE (on the log scale for a ratio) is
+    the delta method's from the CR2 variance, the df those of c′β at the estimate;
+    ``fields``: the rest of the :class:`Estimate` (method, details, short).
     """
     clusters = {name: int(d.loc[m, CID].nunique()) for name, m in groups.items()}
-    e.details["consortia_by_group"] = clusters
     fewest = min(clusters, key=clusters.get)
-    if clusters[fewest] >= FEW_CLUSTERS:
-        e.details["inference"] = "CR1 clustered by consortium, t(G − 1)"
-        return e
     if clusters[fewest] < 2:
         return Unavailable(
             f"the {fewest} group has {clusters[fewest]} consortium: no cluster-robust "
@@ -269,23 +266,32 @@ def _rate_groups_inference(
         sub[CID].to_numpy(),
         weights=sub["achievements"].to_numpy(),
     )
-    tails = CR2Tails(fit, e.estimate, restriction, spread=e.se, scale=e.scale)
-    inference = (
-        f"CR2 with Bell–McCaffrey degrees of freedom: the {fewest} group has only "
-        f"{clusters[fewest]} consortia"
-    )
+    c, _ = restriction(estimate)
+
+    def excess(theta: float) -> float:
+        c_theta, r_theta = restriction(theta)
+        return float(c_theta @ fit.beta) - r_theta
+
+    # the delta method: SE(θ̂) = SE(c′β̂) / |∂(c(θ)′β̂ − r(θ))/∂θ| (exact for restrictions
+    # linear in θ, as every rate test's is)
+    step = 1e-6 * max(abs(estimate), 1.0)
+    slope = abs(excess(estimate + step) - excess(estimate - step)) / (2 * step)
+    se = fit.se(c) / slope / (estimate if scale == "log" else 1.0)
+    df = fit.df(c)
+    if not (math.isfinite(se) and se > 0 and math.isfinite(df)):
+        return Unavailable(f"no CR2 standard error (SE {se}, df {df})")
+    details = fields.pop("details", {})
     return _with_tails(
-        tails,
+        CR2Tails(fit, estimate, restriction, spread=se, scale=scale),
         ctx,
-        estimate=e.estimate,
-        se=e.se,
-        n_obs=e.n_obs,
-        n_clusters=e.n_clusters,
-        method=e.method.replace("t(G−1) CI", "CI by inverting the CR2 tests") + f"; {inference}",
-        scale=e.scale,
-        df=e.df,
-        details=dict(e.details, inference=inference),
-        short=e.short.replace("cluster-robust", "CR2").replace("delta method", "CR2"),
+        estimate=estimate,
+        se=se,
+        n_obs=int(rows.sum()),
+        n_clusters=int(sub[CID].nunique()),
+        scale=scale,
+        df=df,
+        details=dict(details, consortia_by_group=clusters),
+        **fields,
     )
 
 
@@ -457,30 +463,23 @@ def eval_transfer_rate(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Res
         d.loc[is_lead, "achievements"],
         d.loc[is_lead, CID],
     )
-    how = (
-        "achievement-weighted rate Σ transferred / Σ achievements over {grp} "
-        "consortium-years; linearised SE clustered by consortium (G/(G−1)), t(G−1) CI"
-    )
+    cr2 = "CR2 SE clustered by consortium, Bell–McCaffrey df"
     base = {
         "rate_lead": r1,
         "achievements_lead": float(d.loc[is_lead, "achievements"].sum()),
         "consortium_years_lead": int(is_lead.sum()),
     }
     if "level" in ctx.wanted:
-        se, g = linearised_se([(1.0, psi1)])
-        level = _estimate(
+        out["level"] = _rate_groups_test(
+            d,
+            {f"{lead}-led": is_lead},
+            lambda v: (np.array([1.0]), v),
             r1,
-            se,
-            g - 1,
             ctx,
-            n_obs=int(is_lead.sum()),
-            n_clusters=g,
-            method=how.format(grp=f"{lead}-led"),
+            method=f"achievement-weighted rate Σ transferred / Σ achievements over {lead}-led "
+            f"consortium-years; {cr2}",
             details=dict(base),
-            short="Weighted rate, cluster-robust",
-        )
-        out["level"] = _rate_groups_inference(
-            d, {f"{lead}-led": is_lead}, lambda v: (np.array([1.0]), v), level, ctx
+            short="Weighted rate, CR2",
         )
     if "gap" in ctx.wanted:
         if not comp.any():
@@ -491,38 +490,43 @@ def eval_transfer_rate(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Res
                 d.loc[comp, "achievements"],
                 d.loc[comp, CID],
             )
-            se, g = linearised_se([(1.0, psi1), (-1.0, psi0)])
             det = dict(
                 base,
                 rate_comparison=r0,
                 comparison=comparison,
                 consortium_years_comparison=int(comp.sum()),
             )
-            gap = _estimate(
-                r1 - r0,
-                se,
-                g - 1,
-                ctx,
-                n_obs=int((is_lead | comp).sum()),
-                n_clusters=g,
-                method=f"difference of achievement-weighted rates, {lead}-led minus "
-                f"{comparison.replace('_', '-')}; linearised SE clustered by consortium "
-                "(covariance of overlapping groups included), t(G−1) CI",
-                details=det,
-                short="Difference of weighted rates, cluster-robust",
+            what = (
+                f"difference of achievement-weighted rates, {lead}-led minus "
+                f"{comparison.replace('_', '-')}"
             )
-            # the bootstrap's regression needs disjoint groups (comparison: other_led)
-            out["gap"] = (
-                _rate_groups_inference(
+            if comparison == "other_led":
+                out["gap"] = _rate_groups_test(
                     d,
                     {f"{lead}-led": is_lead, comparison: comp},
                     lambda v: (np.array([1.0, -1.0]), v),
-                    gap,
+                    r1 - r0,
                     ctx,
+                    method=f"{what}; {cr2}",
+                    details=det,
+                    short="Difference of weighted rates, CR2",
                 )
-                if comparison == "other_led"
-                else gap
-            )
+            else:
+                # the comparison group contains the lead group: not a regression on disjoint
+                # group dummies, so the linearised CR1 SE with t(G − 1)
+                se, g = linearised_se([(1.0, psi1), (-1.0, psi0)])
+                out["gap"] = _estimate(
+                    r1 - r0,
+                    se,
+                    g - 1,
+                    ctx,
+                    n_obs=int((is_lead | comp).sum()),
+                    n_clusters=g,
+                    method=f"{what}; linearised SE clustered by consortium (CR1, covariance of "
+                    "the overlapping groups included), t(G−1) CI",
+                    details=det,
+                    short="Difference of weighted rates, cluster-robust",
+                )
     if "gap_unclustered" in ctx.wanted:
         out["gap_unclustered"] = _gap_unclustered(d, is_lead, comp, comparison, lead, ctx)
     if "gap_adjusted" in ctx.wanted:
@@ -665,28 +669,25 @@ def eval_rate_ratio(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result
                 + ("" if within is None else f" among {within}-led consortia")
             )
             continue
-        ra, psa = ratio_influence(
-            d.loc[a, "achievements_transferred"], d.loc[a, "achievements"], d.loc[a, CID]
-        )
-        rc, psc = ratio_influence(
-            d.loc[c, "achievements_transferred"], d.loc[c, "achievements"], d.loc[c, CID]
+        ra, rc = (
+            float(d.loc[g, "achievements_transferred"].sum() / d.loc[g, "achievements"].sum())
+            for g in (a, c)
         )
         if ra <= 0 or rc <= 0:
             out[name] = Unavailable("a transfer rate of zero: the ratio is not defined")
             continue
-        se, g = linearised_se([(1 / ra, psa), (-1 / rc, psc)])
-        ratio = _estimate(
+        out[name] = _rate_groups_test(
+            d,
+            {"academic-partner": a, comparison.replace("_", "-"): c},
+            lambda v: (np.array([1.0, -v]), 0.0),
             ra / rc,
-            se,
-            g - 1,
             ctx,
-            n_obs=int((a | c).sum()),
-            n_clusters=g,
             scale="log",
             method="ratio of achievement-weighted transfer rates (academic partner / "
             f"{comparison.replace('_', '-')})"
             + ("" if within is None else f" within {within}-led consortia")
-            + "; delta-method SE of the log ratio clustered by consortium, t(G−1) CI",
+            + "; CR2 SE clustered by consortium (delta method for the log ratio), "
+            "Bell–McCaffrey df, CI by inverting the tests of rate_a = θ·rate_c",
             details={
                 "rate_academic": ra,
                 "rate_comparison": rc,
@@ -694,14 +695,7 @@ def eval_rate_ratio(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result
                 "consortium_years_academic": int(a.sum()),
                 "consortium_years_comparison": int(c.sum()),
             },
-            short="Ratio of weighted rates, delta method",
-        )
-        out[name] = _rate_groups_inference(
-            d,
-            {"academic-partner": a, comparison.replace("_", "-"): c},
-            lambda v: (np.array([1.0, -v]), 0.0),
-            ratio,
-            ctx,
+            short="Ratio of weighted rates, CR2",
         )
     return out
 
@@ -2002,7 +1996,10 @@ def evaluate_claim(
     untested = [r.name for r in tests if r.role == "primary" and r.verdict == NOT_TESTABLE]
     reason = ""
     if untested and verdict != NOT_TESTABLE:
-        reason = f"primary test(s) not testable: {untested}; the verdict rests on the others"
+        reason = (
+            f"primary test(s) not testable: {untested}; the verdict rests on the others and "
+            "cannot be supported without them"
+        )
     elif verdict == NOT_TESTABLE:
         reason = "; ".join(f"{r.name}: {r.reason}" for r in tests if r.role == "primary")
     res = _claim_result(claim, tests, verdict, reason, [])

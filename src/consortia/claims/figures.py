@@ -8,7 +8,7 @@
   estimator; at risk at t = tasks with a duration ≥ t). The axis wording comes
   from the config's ``labels`` (on CORDIS the durations are contractual).
 * :func:`transfer_rate_vs_claim` — per lead type the pooled achievement-weighted
-  transfer rate with its cluster-robust CI (the estimator of the
+  transfer rate with its CR2 CI (the estimator of the
   ``transfer_rate`` level test, :func:`pooled_rates`) against the claim's
   reference lines (the claimed enterprise-led rate and the industry average it
   is said to exceed, both read from the registry's ``transfer_rate`` record).
@@ -42,7 +42,8 @@ from consortia.figures import (
     theme,
 )
 
-from .evaluators import CID, linearised_se, ratio_influence, wald
+from .cr2 import CR2Fit
+from .evaluators import CID, wald
 from .outputs import headline_test, read_results, test_label
 from .registry import Registry, load_registry
 
@@ -182,8 +183,8 @@ def _median(s: pd.Series) -> float:
 
 
 def pooled_rates(panel: pd.DataFrame, level: float = 0.95) -> dict[str, tuple[float, float, float]]:
-    """Σ transferred / Σ achievements per lead type with the cluster-robust t(G−1) CI
-    (the estimator of the ``transfer_rate`` level test)."""
+    """Σ transferred / Σ achievements per lead type with its CR2 interval (Bell–McCaffrey
+    df): the estimator of the ``transfer_rate`` level test."""
     need = [CID, "lead_type", "achievements", "achievements_transferred"]
     d = panel.loc[:, need].dropna()
     d = d[pd.to_numeric(d["achievements"]) > 0]
@@ -191,13 +192,16 @@ def pooled_rates(panel: pd.DataFrame, level: float = 0.95) -> dict[str, tuple[fl
     for lt, g in d.groupby(d["lead_type"].astype(str)):
         if g[CID].nunique() < 2:
             continue
-        r, psi = ratio_influence(
-            pd.to_numeric(g["achievements_transferred"]).astype(float),
-            pd.to_numeric(g["achievements"]).astype(float),
-            g[CID],
+        achievements = pd.to_numeric(g["achievements"]).to_numpy(dtype=float)
+        fit = CR2Fit(
+            np.ones((len(g), 1)),
+            pd.to_numeric(g["achievements_transferred"]).to_numpy(dtype=float) / achievements,
+            g[CID].to_numpy(),
+            weights=achievements,
         )
-        se, n_clusters = linearised_se([(1.0, psi)])
-        out[lt] = (r, *wald(r, se, n_clusters - 1, level))
+        one = np.ones(1)
+        rate = float(fit.beta[0])
+        out[lt] = (rate, *wald(rate, fit.se(one), fit.df(one), level))
     return out
 
 
@@ -270,7 +274,7 @@ def transfer_rate_vs_claim(
         fig,
         "Technology-transfer rate by lead type against the review's claim: pooled "
         f"achievement-weighted rate with its {registry.ci_level:.0%} CI (clustered by "
-        "consortium); dashed lines: the claimed rate of enterprise-led consortia and the "
+        "consortium, CR2); dashed lines: the claimed rate of enterprise-led consortia and the "
         "industry average it is said to exceed (from the claims registry).",
     )
 
