@@ -72,10 +72,10 @@ if "cordis" in config:
         output:
             json=CORDIS_FINDINGS,
             markdown=results_path("findings", "cordis_findings.md"),
-            pdf=CORDIS_SHARE_FIGURE + ".pdf",
-            caption=CORDIS_SHARE_FIGURE + ".txt",
+            pdf=f"{CORDIS_SHARE_FIGURE}.pdf",
+            caption=f"{CORDIS_SHARE_FIGURE}.txt",
             png=report(
-                CORDIS_SHARE_FIGURE + ".png",
+                f"{CORDIS_SHARE_FIGURE}.png",
                 caption="../report/cordis_enterprise_share.rst",
                 category="Data",
             ),
