@@ -23,8 +23,10 @@ from typing import TextIO
 PROGRESS = re.compile(r"^(\d+) of (\d+) steps \((\d+(?:\.\d+)?)%\) done")
 JOB_START = re.compile(r"^(?:local)?rule (\w+):")
 JOB_END = re.compile(r"^Finished jobid: \d+ \(Rule: (\w+)\)")
-# Snakemake's messages worth passing through even when its log is not shown.
-NOTICES = re.compile(r"^(Nothing to be done|Complete log\(s\):|MissingInputException|Error)")
+# Snakemake's messages worth passing through even when its log is not shown. Not the path
+# of its complete log: a run ends with where its outputs are, and a failed run prints the
+# end of the log, which names it.
+NOTICES = re.compile(r"^(Nothing to be done|MissingInputException|Error)")
 FAILURE_TAIL_LINES = 60
 BAR_WIDTH = 24
 
