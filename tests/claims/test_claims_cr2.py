@@ -37,9 +37,9 @@ def dense_bm(X, y, clusters, c, w=None):
     return float(c @ K @ meat @ K @ c), float(lam.sum() ** 2 / (lam**2).sum())
 
 
-def clustered(n_clusters, seed, small_group=None):
+def clustered(n_clusters, seed, small_group=None, largest=8):
     rng = np.random.default_rng(seed)
-    sizes = rng.integers(1, 9, n_clusters)
+    sizes = rng.integers(1, largest + 1, n_clusters)
     cl = np.repeat(np.arange(n_clusters), sizes)
     group = (cl < (small_group or n_clusters // 2)).astype(float)
     x = rng.normal(size=cl.size)
@@ -65,8 +65,9 @@ def test_one_observation_per_cluster_is_welchs_t_with_design_based_df():
 
 
 @pytest.mark.parametrize("weighted", [False, True])
-def test_the_fast_degrees_of_freedom_equal_the_dense_formula(weighted):
-    X, y, cl = clustered(40, seed=2, small_group=4)
+@pytest.mark.parametrize("largest", [8, 2])  # clusters larger / smaller than the k columns
+def test_the_fast_degrees_of_freedom_equal_the_dense_formula(weighted, largest):
+    X, y, cl = clustered(40, seed=2, small_group=4, largest=largest)
     w = np.random.default_rng(3).integers(1, 6, len(y)).astype(float) if weighted else None
     fit = CR2Fit(X, y, cl, weights=w)
     for c in (np.array([1.0, -1.0, 0.0]), np.array([0.0, 0.0, 1.0]), np.array([1.0, -1.3, 0.2])):
@@ -113,3 +114,56 @@ def test_a_ratio_interval_inverts_its_tests():
     assert tails.p_above(lo) == pytest.approx(0.05, abs=1e-6)
     assert tails.p_below(hi) == pytest.approx(0.05, abs=1e-6)
     assert tails.p_above(ratio) == pytest.approx(0.5, abs=1e-9)
+
+
+def test_best_level_contrasts_are_cr2_of_the_ols_fit_with_its_fixed_effects():
+    """The best-level claim's OLS contrasts: the coefficients of OLS with year dummies
+    (statsmodels), the CR2 variance and df of the dense formula on that design; with 5
+    government-led consortia the df is far below G − 1."""
+    import pandas as pd
+    import statsmodels.formula.api as smf
+
+    from consortia.claims.evaluators import _cr2_contrasts
+
+    rng = np.random.default_rng(7)
+    leads = ["enterprise"] * 50 + ["government"] * 5 + ["university"] * 35
+    rows = []
+    for i, lead in enumerate(leads):
+        u = rng.normal(0, 0.1)
+        for year in range(2018, 2018 + int(rng.integers(2, 7))):
+            rows.append((f"C{i:02d}", year, lead, int(rng.integers(3, 15)), u))
+    pan = pd.DataFrame(rows, columns=["consortium_id", "year", "lead_type", "n_members", "u"])
+    pan["transfer_rate"] = (
+        0.5
+        + 0.05 * (pan["lead_type"] == "enterprise")
+        + 0.01 * pan["n_members"]
+        + pan["u"]
+        + rng.normal(0, 0.1, len(pan))
+    )
+    spec = {
+        "name": "best",
+        "outcome": "transfer_rate",
+        "regressors": ["lead_type"],
+        "controls": ["n_members"],
+        "estimator": "ols",
+        "fixed_effects": ["year"],
+        "cluster": ["consortium_id"],
+        "reference_levels": {"lead_type": "enterprise"},
+    }
+    terms = {lv: f"lead_type[{lv}]" for lv in ("government", "university")}
+    contrasts, _ = _cr2_contrasts(spec, pan, terms, "enterprise", 0.95)
+    ols = smf.ols(
+        "transfer_rate ~ C(lead_type, Treatment('enterprise')) + n_members + C(year)", pan
+    ).fit()
+    X = ols.model.exog
+    for contrast in contrasts:
+        name = f"C(lead_type, Treatment('enterprise'))[T.{contrast.second}]"
+        c = -(np.asarray(ols.model.exog_names) == name).astype(float)
+        variance, df = dense_bm(
+            X, pan["transfer_rate"].to_numpy(), pan["consortium_id"].to_numpy(), c
+        )
+        assert contrast.estimate == pytest.approx(-ols.params[name], rel=1e-9)
+        assert contrast.std_error**2 == pytest.approx(variance, rel=1e-8)
+        assert contrast.tails.df == pytest.approx(df, rel=1e-8)
+    government = next(k for k in contrasts if k.second == "government")
+    assert government.tails.df < 10 < len(leads) - 1

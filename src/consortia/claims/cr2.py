@@ -85,17 +85,25 @@ class CR2Fit:
         return math.sqrt(float(c @ self.vcov @ c))
 
     @cached_property
-    def _per_cluster(self) -> tuple[np.ndarray, np.ndarray]:
+    def _per_cluster(self) -> tuple[np.ndarray, np.ndarray] | None:
         """u_g = A_g X_g (X′X)⁻¹ c is linear in c: the k × k matrices of d_g = |u_g|² and
-        m_g = X_g′u_g, so that the df of each c costs O(G·k²)."""
+        m_g = X_g′u_g, so that the df of each further c costs O(G·k²); kept only when they
+        are no larger than the clusters' rows (k ≤ the largest cluster's size)."""
+        if self._X.shape[2] > self._X.shape[1]:
+            return None
         B = np.einsum("gij,gjk,kl->gil", self._adjust, self._X, self.xx_inv)
         return np.einsum("gik,gil->gkl", B, B), np.einsum("gik,gil->gkl", self._X, B)
 
     def df(self, c: np.ndarray) -> float:
         """Bell–McCaffrey (Satterthwaite) degrees of freedom of c′β̂ (module docstring)."""
-        d_of, m_of = self._per_cluster
-        d = np.einsum("gkl,k,l->g", d_of, c, c)
-        m = np.einsum("gkl,l->gk", m_of, c)
+        if self._per_cluster is None:
+            u = np.einsum("gij,gj->gi", self._adjust, self._X @ (self.xx_inv @ c))
+            d = np.einsum("gi,gi->g", u, u)
+            m = np.einsum("gik,gi->gk", self._X, u)
+        else:
+            d_of, m_of = self._per_cluster
+            d = np.einsum("gkl,k,l->g", d_of, c, c)
+            m = np.einsum("gkl,l->gk", m_of, c)
         K = self.xx_inv
         L_diag = np.einsum("gk,kl,gl->g", m, K, m)
         gram = m.T @ m

@@ -1264,9 +1264,15 @@ def eval_best_level(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result
                 f"a {factor} contrast is not estimable: {res.dropped_terms}"
             )
             continue
-        df = res.df_inference
         try:
-            cons = [_contrast(res, terms, best, lv, ctx.ci_level) for lv in over]
+            if res.estimator == "ols":
+                cons, inference = _cr2_contrasts(spec, pan, terms, best, ctx.ci_level)
+            else:
+                cons = [_contrast(res, terms, best, lv, ctx.ci_level) for lv in over]
+                inference = (
+                    f"SE clustered by consortium ({res.small_sample}), "
+                    f"{'t(G−1)' if res.df_inference else 'normal'} tests"
+                )
         except NotTestable as exc:
             out[test.name] = Unavailable(exc.reason)
             continue
@@ -1274,16 +1280,17 @@ def eval_best_level(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result
         binding = max(cons, key=lambda c: c.p_support)
         g = int(res.n_clusters.get(CID, 0))
         unit = {"ppml": "log points", "fraclogit": "log-odds"}.get(res.estimator, "outcome units")
-        est = _estimate(
-            binding.estimate,
-            binding.std_error,
-            df,
+        est = _with_tails(
+            binding.tails,
             ctx,
+            estimate=binding.estimate,
+            se=binding.std_error,
+            df=binding.tails.df,
             n_obs=res.nobs,
             n_clusters=g,
             method=f"{res.estimator_label} of {m['outcome']} on {factor} (reference {best})"
             + (f" + {', '.join(spec['controls'])}" if spec["controls"] else "")
-            + f", {' + '.join(spec['fixed_effects'])} effects; SE clustered by consortium; "
+            + f", {' + '.join(spec['fixed_effects'])} effects; {inference}; "
             f"the {len(cons)} contrasts {best} − each other level ({unit}); supported only "
             "if every one is above 0 (intersection–union test); the estimate shown is the "
             "contrast nearest to failing",
@@ -1314,6 +1321,42 @@ def _contrast(res, terms: dict[str, str], best: str, other: str, level: float) -
     tails = WaldTails(est, se, res.df_inference)
     lo, hi = tails.interval(level)
     return Contrast(best, other, est, se, lo, hi, tails=tails)
+
+
+def _cr2_contrasts(
+    spec: dict, pan: pd.DataFrame, terms: dict[str, str], best: str, level: float
+) -> tuple[list[Contrast], str]:
+    """``best − other`` for each level of ``terms`` from the OLS fit of ``spec`` with CR2
+    standard errors and Bell–McCaffrey df (:mod:`.cr2`): a lead type held by a few dozen
+    consortia or fewer makes CR1 with t(G − 1) over-reject. The fixed effects enter as
+    dummies, so the hat matrix CR2 adjusts by is the fit's own."""
+    from consortia.estimate.design import build_design
+    from consortia.estimate.identification import identify
+    from consortia.estimate.spec import ModelSpec
+
+    design = identify(build_design(ModelSpec.from_dict(spec), pan))
+    effects = [
+        pd.get_dummies(design.frame[fe], prefix=fe, drop_first=True, dtype=float)
+        for fe in design.absorbed
+    ]
+    X = pd.concat(
+        [pd.Series(1.0, index=design.X.index, name="_constant"), design.X, *effects], axis=1
+    )
+    fit = CR2Fit(X.to_numpy(dtype=float), design.y.to_numpy(dtype=float), design.clusters[:, 0])
+    column = {design.labels.get(c, c): i for i, c in enumerate(X.columns)}
+    out = []
+    for other, term in terms.items():
+        c = np.zeros(X.shape[1])
+        c[column[term]] = -1.0  # the coefficient is other − best
+        se, df = fit.se(c), fit.df(c)
+        if not (math.isfinite(se) and se > 0 and math.isfinite(df)):
+            raise NotTestable(
+                f"the {best} − {other} contrast has no positive CR2 standard error ({se})"
+            )
+        estimate = float(c @ fit.beta)
+        tails = WaldTails(estimate, se, df)
+        out.append(Contrast(best, other, estimate, se, *tails.interval(level), tails=tails))
+    return out, "CR2 SE clustered by consortium, Bell–McCaffrey df"
 
 
 def _log_positive(s: pd.Series) -> pd.Series:
