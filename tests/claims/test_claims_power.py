@@ -80,3 +80,29 @@ def test_driver_power_uses_the_estimated_se(true_results):
     assert r.power["mde_ratio"] == pytest.approx(math.exp((Z95 + Z80) * r.se))
 
 
+@pytest.mark.parametrize(("estimate", "distance"), [(-0.03, 0.05), (-0.2, 0.2), (0.3, 0.3)])
+def test_a_nonzero_claim_is_powered_at_the_larger_of_the_estimate_and_the_smallest_effect(
+    estimate, distance
+):
+    """Either sign supports "nonzero": the design value is ±max(|estimate|, δ) whatever the
+    estimate's sign, and the test is two-sided."""
+    from consortia.claims.evaluators import Estimate, _power
+    from consortia.claims.inference import WaldTails
+    from consortia.claims.registry import TestSpec
+    from consortia.claims.verdict import Claimed
+
+    claimed = Claimed(kind="direction", direction="nonzero", min_effect=0.05)
+    spec = TestSpec(name="t", role="primary", estimand="e", claimed=claimed, rival=0.0)
+    e = Estimate(
+        estimate=estimate,
+        ci=(0, 0),
+        ci_one_sided=None,
+        tails=WaldTails(estimate, 0.02),
+        se=0.02,
+        n_obs=200,
+        n_clusters=200,
+        method="m",
+    )
+    p = _power(spec, e, alpha=0.05, power=0.8)
+    assert p["distance_to_edge"] == pytest.approx(distance)
+    assert p["clusters_needed_to_support"] == pw.clusters_needed(0.02, 200, distance, 0.05, 0.8)

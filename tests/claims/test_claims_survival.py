@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from lifelines import KaplanMeierFitter
 
+from consortia.claims.evaluators import Context, Unavailable, _standardised_median_ratio
 from consortia.claims.survival import standardised_median_draws
 
 
@@ -103,3 +105,23 @@ def test_a_draw_without_both_groups_in_a_stratum_uses_the_others():
     counts[0, k == 0] = 0  # and now stratum 0 has no tasks at all: nothing is comparable
     m1, m0 = standardised_median_draws(t, e, g, k, codes, counts)
     assert math.isnan(m1[0]) and math.isnan(m0[0])
+
+
+def test_bootstrap_draws_reaching_neither_median_are_counted_not_taken_for_missing_strata():
+    """Half the consortia of each group see both their tasks break through, half neither:
+    each sample median is just reached, and a draw misses it in either group about half the
+    time, so about a quarter of the draws have no ratio. They are named as such (not as
+    draws without a stratum) and leave the test without an interval."""
+    rng = np.random.default_rng(11)
+    rows = []
+    for lead in ("enterprise", "university"):
+        for i in range(40):
+            broke = i % 2 == 0
+            for _ in range(2):
+                time = rng.uniform(0.5, 5.0) if broke else 10.0
+                rows.append((f"{lead[0]}{i}", lead, time, broke))
+    d = pd.DataFrame(rows, columns=["consortium_id", "lead_type", "T", "E"])
+    ctx = Context(0.95, 0.05, np.random.SeedSequence(1), frozenset({"median_ratio"}))
+    result = _standardised_median_ratio(d, "enterprise", "university", [], 199, ctx, {})
+    assert isinstance(result, Unavailable)
+    assert " 0 have no stratum" in result.reason and "reach neither median" in result.reason

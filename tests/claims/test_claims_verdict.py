@@ -235,6 +235,31 @@ def test_bootstrap_tails_keep_infinite_draws_at_their_end():
     assert tails.p_below(2.0) == pytest.approx(6 / 101)
 
 
+@pytest.mark.parametrize("n", [199, 99, 40, 19])
+@pytest.mark.parametrize("level", [0.90, 0.95])
+def test_a_bootstrap_interval_excludes_exactly_the_values_its_tests_reject(n, level):
+    """θ₀ below the lower end ⟺ p_above(θ₀) < (1 − level)/2, on replicates with ties."""
+    draws = np.round(np.random.default_rng(n).normal(0, 1, n), 1)
+    tails = BootstrapTails(draws)
+    lo, hi = tails.interval(level)
+    tail = round((1 - level) / 2, 12)  # 0.025, not 0.025000000000000022
+    for theta in np.r_[np.unique(draws), np.unique(draws) - 0.05, np.unique(draws) + 0.05]:
+        assert (theta < lo) == (tails.p_above(theta) < tail), theta
+        assert (theta > hi) == (tails.p_below(theta) < tail), theta
+    if (n + 1) * tail <= 1:  # the smallest p-value, 1/(n + 1), is not below the tail
+        assert (lo, hi) == (-np.inf, np.inf)
+
+
+def test_binomial_tails_at_impossible_values():
+    """No share lies below 0 or above 1: H0 "θ ≤ −0.1" and "θ ≥ 1.1" are rejected outright,
+    whatever the counts."""
+    for k in (0, 5, 10):
+        assert BinomialTails(k, 10).p_above(-0.1) == 0.0
+        assert BinomialTails(k, 10).p_below(1.1) == 0.0
+    assert BinomialTails(0, 10).p_above(0.0) == 1.0
+    assert BinomialTails(10, 10).p_below(1.0) == 1.0
+
+
 # ----------------------------------------------------------------- best, Holm, combining
 
 

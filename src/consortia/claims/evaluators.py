@@ -1149,15 +1149,19 @@ def _standardised_median_ratio(
     lead_draws, ref_draws = standardised_median_draws(T, E, group, stratum, codes, counts)
     with np.errstate(divide="ignore", invalid="ignore"):
         draws = np.log(lead_draws) - np.log(ref_draws)
-    # NaN: a draw in which no stratum has tasks of both groups (dropped, counted); ±inf: a
-    # median not reached in a draw (kept: it sorts to the end it belongs to)
-    n_nan = int(np.isnan(draws).sum())
-    if n_nan > 0.1 * n_boot:
+    # dropped, and counted: draws in which no stratum has tasks of both groups (NaN medians)
+    # and draws in which neither median is reached (no ratio); kept: draws in which one
+    # median is not reached (±inf: they sort to the end they belong to)
+    no_stratum = np.isnan(lead_draws) | np.isnan(ref_draws)
+    neither_reached = np.isinf(lead_draws) & np.isinf(ref_draws)
+    n_no_stratum, n_neither = int(no_stratum.sum()), int(neither_reached.sum())
+    if n_no_stratum + n_neither > 0.1 * n_boot:
         return Unavailable(
-            f"{n_nan} of {n_boot} bootstrap draws have no stratum with tasks of both groups: "
-            "too few consortia for a bootstrap interval"
+            f"of {n_boot} bootstrap draws, {n_no_stratum} have no stratum with tasks of both "
+            f"groups and {n_neither} reach neither median: too few consortia or too few "
+            "breakthroughs for a bootstrap interval"
         )
-    kept = draws[~np.isnan(draws)]
+    kept = draws[~(no_stratum | neither_reached)]
     finite = kept[np.isfinite(kept)]
     return _with_tails(
         BootstrapTails(kept, scale="log"),
@@ -1183,7 +1187,8 @@ def _standardised_median_ratio(
             strata=int(common.sum()),
             strata_without_both_groups=dropped_strata,
             n_boot=n_boot,
-            draws_without_a_group=n_nan,
+            draws_without_a_group=n_no_stratum,
+            draws_neither_median_reached=n_neither,
             draws_median_not_reached=int(len(kept) - finite.size),
         ),
     )
@@ -1919,7 +1924,9 @@ def _power(
         edge = _support_edge(c)
         sign = -1 if c.kind == "below" or c.direction == "negative" else 1
         design = e.estimate
-        if c.kind in ("direction", "best") and c.min_effect:
+        if c.direction == "nonzero" and c.min_effect:
+            design = math.copysign(max(abs(design), c.min_effect), design)
+        elif c.kind in ("direction", "best") and c.min_effect:
             design = sign * max(sign * design, c.min_effect)
         out["design_value"] = "point estimate" + (
             " (at least the smallest effect of interest)" if c.kind in ("direction", "best")

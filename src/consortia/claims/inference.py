@@ -14,9 +14,10 @@ functions and one interval:
 
 Kinds: :class:`WaldTails` (estimate, standard error, t or normal reference; on the
 log scale for ratios), :class:`BinomialTails` (exact Clopper–Pearson, for a share of
-consortia), :class:`BootstrapTails` (percentile, from bootstrap replicates) and
-:class:`consortia.claims.wild.WildClusterTails` (wild cluster restricted bootstrap,
-for few clusters).
+consortia), :class:`BootstrapTails` (percentile, from bootstrap replicates),
+:class:`IntervalTails` (read off a family of intervals, e.g. Newcombe's) and
+:class:`consortia.claims.cr2.CR2Tails` (CR2 with Bell–McCaffrey degrees of freedom,
+for rates compared across groups that may hold few consortia).
 """
 
 from __future__ import annotations
@@ -88,14 +89,18 @@ class BinomialTails:
     n: int
 
     def p_above(self, theta0: float) -> float:
-        if theta0 <= 0:
+        if theta0 < 0:  # no share is at or below θ₀: H0 is impossible
+            return 0.0
+        if theta0 == 0:
             return 0.0 if self.k > 0 else 1.0
         if theta0 >= 1:
             return 1.0
         return float(stats.binomtest(self.k, self.n, theta0, alternative="greater").pvalue)
 
     def p_below(self, theta0: float) -> float:
-        if theta0 >= 1:
+        if theta0 > 1:
+            return 0.0
+        if theta0 == 1:
             return 0.0 if self.k < self.n else 1.0
         if theta0 <= 0:
             return 1.0
@@ -113,10 +118,11 @@ class BootstrapTails:
     ``p_above(θ₀)`` is the share of replicates at or below θ₀, ``p_below(θ₀)`` the
     share at or above it (with the usual +1, so no p-value is zero). Replicates that
     are NaN (a draw the estimate could not be computed on) are left out; infinite ones
-    (a Kaplan–Meier median not reached) are kept and sort to their end. Intervals
-    interpolate between replicates (numpy's default) when all are finite, else take
-    the order statistics outside the nominal level. ``scale="log"``: the replicates
-    are logs of a ratio; θ₀ and the intervals are ratios.
+    (a Kaplan–Meier median not reached) are kept and sort to their end. An interval's
+    ends are the replicates at which those p-values cross (1 − level)/2, so θ₀ is
+    outside it exactly when a one-sided test at that level rejects; with too few
+    replicates for the level it is unbounded. ``scale="log"``: the replicates are logs
+    of a ratio; θ₀ and the intervals are ratios.
     """
 
     replicates: np.ndarray
@@ -140,12 +146,14 @@ class BootstrapTails:
         return (1 + len(self.replicates) - below) / (len(self.replicates) + 1)
 
     def interval(self, level: float) -> tuple[float, float]:
-        a = (1 - level) / 2
-        if np.isfinite(self.replicates).all():
-            lo, hi = np.quantile(self.replicates, [a, 1 - a])
+        n = len(self.replicates)
+        # p_above(θ₀) < (1 − level)/2 ⟺ fewer than `beyond` replicates are ≤ θ₀ (and
+        # p_below the same at the other end)
+        beyond = math.ceil((1 - level) / 2 * (n + 1) - 1 - 1e-9)
+        if beyond < 1:
+            lo, hi = -math.inf, math.inf
         else:
-            lo = np.quantile(self.replicates, a, method="lower")
-            hi = np.quantile(self.replicates, 1 - a, method="higher")
+            lo, hi = self.replicates[beyond - 1], self.replicates[n - beyond]
         if self.scale == "log":
             return (float(np.exp(lo)), float(np.exp(hi)))
         return (float(lo), float(hi))
