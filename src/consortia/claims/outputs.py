@@ -385,9 +385,10 @@ def claims_table(results: ClaimsResults) -> Table:
             "composition."
         ),
         (
-            "Standard errors: CR1 clustered by consortium with t(G − 1); where a compared "
-            "group has fewer than 30 consortia, CR2 with Bell–McCaffrey degrees of freedom "
-            "(named in the method column with the group's consortia)."
+            "Standard errors clustered by consortium: tests comparing groups of consortia "
+            "(rates, their ratios, the best-level OLS contrasts) CR2 with Bell–McCaffrey "
+            "degrees of freedom; the other models CR1 with G/(G − 1) and t(G − 1) (named in "
+            "the method column)."
         ),
         *(
             f"{c.label}: {line}." for c in results.claims for line in c.disagreements
