@@ -11,7 +11,8 @@ The shared demo run (through `consortia run`) is compared with a second run
   fields (JSON keys ending in ``_seconds``, e.g. the mediation bootstrap's
   ``bootstrap_seconds``).
 * Not compared: logs/, benchmarks/ (timings), provenance.json (time, machine,
-  timings) and REPLICATION.md (rendered from provenance.json).
+  timings), REPLICATION.md (rendered from provenance.json) and the verdict
+  history (when each registry's verdicts were first recorded).
 """
 
 import json
@@ -22,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from consortia import runlock
+from consortia.claims.history import HISTORY_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_RECORDS = ("logs", "benchmarks", "provenance.json", "REPLICATION.md", runlock.LOCK_FILE)
@@ -36,7 +38,9 @@ def result_files(results: Path) -> dict[str, Path]:
     return {
         path.relative_to(results).as_posix(): path
         for path in sorted(results.rglob("*"))
-        if path.is_file() and path.relative_to(results).parts[0] not in RUN_RECORDS
+        if path.is_file()
+        and path.relative_to(results).parts[0] not in RUN_RECORDS
+        and path.name != HISTORY_FILE
     }
 
 
