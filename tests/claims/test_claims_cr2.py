@@ -1,19 +1,24 @@
 """CR2 with Bell–McCaffrey degrees of freedom (consortia.claims.cr2).
 
-References: Welch's two-sample t test (scipy), which CR2/BM reproduces exactly with one
-observation per cluster; a dense textbook implementation of the Imbens–Kolesár degrees
-of freedom (eigenvalues of G′G); and coverage in simulations with a known difference.
+References: R clubSandwich 0.5.8 on a stored fixture (tests/reference/make_clubsandwich.R);
+Welch's two-sample t test (scipy), which CR2/BM reproduces exactly with one observation per
+cluster; a dense textbook implementation of the Imbens–Kolesár degrees of freedom
+(eigenvalues of G′G); and coverage in simulations with a known difference.
 """
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
 from consortia.claims.cr2 import CR2Fit, CR2Tails
+from consortia.claims.evaluators import _cr2_contrasts
 
 
 def dense_bm(X, y, clusters, c, w=None):
@@ -120,10 +125,7 @@ def test_best_level_contrasts_are_cr2_of_the_ols_fit_with_its_fixed_effects():
     """The best-level claim's OLS contrasts: the coefficients of OLS with year dummies
     (statsmodels), the CR2 variance and df of the dense formula on that design; with 5
     government-led consortia the df is far below G − 1."""
-    import pandas as pd
     import statsmodels.formula.api as smf
-
-    from consortia.claims.evaluators import _cr2_contrasts
 
     rng = np.random.default_rng(7)
     leads = ["enterprise"] * 50 + ["government"] * 5 + ["university"] * 35
@@ -167,3 +169,57 @@ def test_best_level_contrasts_are_cr2_of_the_ols_fit_with_its_fixed_effects():
         assert contrast.tails.df == pytest.approx(df, rel=1e-8)
     government = next(k for k in contrasts if k.second == "government")
     assert government.tails.df < 10 < len(leads) - 1
+
+
+# --------------------------------------------------------------------------- R clubSandwich
+
+REFERENCE = Path(__file__).resolve().parents[1] / "reference"
+
+
+@pytest.fixture(scope="module")
+def club():
+    fixture = pd.read_csv(REFERENCE / "cr2_fixture.csv")
+    return fixture, json.loads((REFERENCE / "clubsandwich_cr2.json").read_text())
+
+
+@pytest.mark.parametrize("case", ["two_groups", "two_groups_weighted"])
+def test_group_contrasts_match_clubsandwich(club, case):
+    """Estimates, CR2 SEs and Satterthwaite df of clubSandwich 0.5.8 (linear_contrast) on
+    the stored fixture, 4 clusters in the smaller group: 1e-9 relative. Weighted: the
+    sqrt(w)-scaled regression (tests/reference/make_clubsandwich.R)."""
+    data, reference = club
+    ref = reference[case]
+    sub = data[data["lead"] != "government"]
+    X = np.column_stack(
+        [(sub["lead"] == lv).to_numpy(float) for lv in ("enterprise", "university")]
+    )
+    weights = sub["w"].to_numpy(float) if case.endswith("weighted") else None
+    fit = CR2Fit(X, sub["y"].to_numpy(), sub["cluster"].to_numpy(), weights=weights)
+    for c, estimate, se, df in zip(ref["contrasts"], ref["estimate"], ref["se"], ref["df"]):
+        c = np.asarray(c, dtype=float)
+        assert c @ fit.beta == pytest.approx(estimate, rel=1e-9)
+        assert fit.se(c) == pytest.approx(se, rel=1e-9)
+        assert fit.df(c) == pytest.approx(df, rel=1e-9)
+
+
+def test_best_level_contrasts_match_clubsandwich(club):
+    """The best-level claim's OLS (lead type + a covariate + year effects; 4 university-led
+    and 10 government-led clusters) against clubSandwich's CR2 and Satterthwaite df."""
+    data, reference = club
+    ref = reference["best_level"]
+    spec = {
+        "name": "best",
+        "outcome": "y",
+        "regressors": ["lead"],
+        "controls": ["x"],
+        "estimator": "ols",
+        "fixed_effects": ["year"],
+        "cluster": ["cluster"],
+        "reference_levels": {"lead": "enterprise"},
+    }
+    terms = {lv: f"lead[{lv}]" for lv in ("government", "university")}
+    contrasts, _ = _cr2_contrasts(spec, data, terms, "enterprise", 0.95)
+    for contrast, estimate, se, df in zip(contrasts, ref["estimate"], ref["se"], ref["df"]):
+        assert contrast.estimate == pytest.approx(estimate, rel=1e-9)
+        assert contrast.std_error == pytest.approx(se, rel=1e-9)
+        assert contrast.tails.df == pytest.approx(df, rel=1e-9)

@@ -18,9 +18,11 @@ answer where every group has many clusters, so the claims use it for every linea
   depend on the design, not on the residuals. With one observation per cluster and two
   groups the statistic is Welch's and the df Satterthwaite's formula at equal variances.
 
-Weighted least squares (weights w) is least squares on √w-scaled rows, i.e. CR2 with the
-inverse weights as the working variance (R clubSandwich ``vcovCR(..., target = 1/w,
-inverse_var = TRUE)``; its default for a weighted ``lm`` targets the identity instead).
+Weighted least squares (weights w) is least squares on √w-scaled rows, and its CR2 that of
+the scaled regression: R clubSandwich's on the scaled ``lm`` to 1e-9
+(``tests/reference/make_clubsandwich.R``). clubSandwich's CR2 for a weighted ``lm``
+(``inverse_var = TRUE``) uses other adjustment matrices, also unbiased when Var(e) ∝ 1/w
+(SEs up to 2% smaller on the reference fixture).
 Every cluster is handled at once: its rows padded to the largest cluster's size, so the
 adjustments are one batched eigendecomposition, and the degrees of freedom come from
 G′G = D − m (X′X)⁻¹ m′ (D diagonal, m the G × k matrix of X_g′u_g) without forming a
