@@ -153,7 +153,7 @@ def test_best_level_contrasts_are_cr2_of_the_ols_fit_with_its_fixed_effects():
         "reference_levels": {"lead_type": "enterprise"},
     }
     terms = {lv: f"lead_type[{lv}]" for lv in ("government", "university")}
-    contrasts, _ = _cr2_contrasts(spec, pan, terms, "enterprise", 0.95)
+    contrasts = _cr2_contrasts(spec, pan, terms, "enterprise", 0.95).contrasts
     ols = smf.ols(
         "transfer_rate ~ C(lead_type, Treatment('enterprise')) + n_members + C(year)", pan
     ).fit()
@@ -218,7 +218,7 @@ def test_best_level_contrasts_match_clubsandwich(club):
         "reference_levels": {"lead": "enterprise"},
     }
     terms = {lv: f"lead[{lv}]" for lv in ("government", "university")}
-    contrasts, _ = _cr2_contrasts(spec, data, terms, "enterprise", 0.95)
+    contrasts = _cr2_contrasts(spec, data, terms, "enterprise", 0.95).contrasts
     for contrast, estimate, se, df in zip(contrasts, ref["estimate"], ref["se"], ref["df"]):
         assert contrast.estimate == pytest.approx(estimate, rel=1e-9)
         assert contrast.std_error == pytest.approx(se, rel=1e-9)

@@ -24,7 +24,8 @@ the scaled regression: R clubSandwich's on the scaled ``lm`` to 1e-9
 (``inverse_var = TRUE``) uses other adjustment matrices, also unbiased when Var(e) ∝ 1/w
 (SEs up to 2% smaller on the reference fixture).
 Every cluster is handled at once: its rows padded to the largest cluster's size, so the
-adjustments are one batched eigendecomposition, and the degrees of freedom come from
+adjustments are one batched eigendecomposition (of the k × k matrices Z_g′Z_g when the
+k coefficients are fewer than the largest cluster's rows), and the degrees of freedom come from
 G′G = D − m (X′X)⁻¹ m′ (D diagonal, m the G × k matrix of X_g′u_g) without forming a
 G × G matrix: a fit costs O(G·n_g²·k), each further c only O(G·k²).
 """
@@ -37,7 +38,41 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, stats
+
+# I − H_gg is singular when a cluster's rows determine a coefficient on their own (a group of
+# one cluster): that direction gets no adjustment (its residual is zero)
+_SINGULAR = 1e-10
+
+
+def _full_adjustments(X: np.ndarray, xx_inv: np.ndarray) -> np.ndarray:
+    """A_g = (I − H_gg)^(−1/2) for the padded clusters ``X`` (G × n × k), from the
+    eigendecomposition of each n × n block."""
+    G, n, k = X.shape
+    XK = (X.reshape(G * n, k) @ xx_inv).reshape(G, n, k)
+    values, vectors = np.linalg.eigh(np.eye(n) - XK @ X.transpose(0, 2, 1))
+    inv_root = np.where(values > _SINGULAR, 1 / np.sqrt(np.maximum(values, 1e-300)), 0.0)
+    return (vectors * inv_root[:, None, :]) @ vectors.transpose(0, 2, 1)
+
+
+def _low_rank_adjustments(X: np.ndarray, xx_inv: np.ndarray) -> np.ndarray:
+    """The same A_g when k < n, from k × k eigendecompositions: H_gg = Z_g Z_g′ with
+    Z_g = X_g (X′X)^(−1/2), whose nonzero eigenvalues λ are those of Z_g′Z_g = V Λ V′, so
+    (I − H_gg)^(−1/2) = I + Z_g V φ(Λ) V′ Z_g′ with φ(λ) = ((1 − λ)^(−1/2) − 1)/λ."""
+    G, n, k = X.shape
+    values, vectors = np.linalg.eigh(xx_inv)
+    root = (vectors * np.sqrt(np.maximum(values, 0.0))) @ vectors.T
+    Z = (X.reshape(G * n, k) @ root).reshape(G, n, k)
+    lam, V = np.linalg.eigh(Z.transpose(0, 2, 1) @ Z)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        phi = np.where(
+            1 - lam > _SINGULAR,
+            (1 / np.sqrt(np.maximum(1 - lam, 1e-300)) - 1) / lam,
+            -1 / lam,  # the direction's adjustment is 0, not (1 − λ)^(−1/2)
+        )
+    phi = np.where(lam > 1e-12, phi, 0.0)  # Z_g V has no such direction
+    ZV = Z @ V
+    return np.eye(n) + (ZV * phi[:, None, :]) @ ZV.transpose(0, 2, 1)
 
 
 @dataclass
@@ -70,13 +105,11 @@ class CR2Fit:
         self._X[codes[order], slot] = X[order]
         residual = np.zeros((len(labels), sizes.max()))
         residual[codes[order], slot] = (y - X @ self.beta)[order]
-        hat = np.einsum("gik,kl,gjl->gij", self._X, self.xx_inv, self._X)
-        values, vectors = np.linalg.eigh(np.eye(sizes.max()) - hat)
-        # I − H_gg is singular when a cluster's rows determine a coefficient on their own
-        # (a group of one cluster): that direction gets no adjustment
-        inv_root = np.where(values > 1e-10, 1 / np.sqrt(np.maximum(values, 1e-300)), 0.0)
-        self._adjust = np.einsum("gij,gj,gkj->gik", vectors, inv_root, vectors)
-        scores = np.einsum("gik,gij,gj->gk", self._X, self._adjust, residual)
+        _, n, k = self._X.shape
+        adjustments = _low_rank_adjustments if k < n else _full_adjustments
+        self._adjust = adjustments(self._X, self.xx_inv)
+        adjusted = (self._adjust @ residual[:, :, None])[:, :, 0]
+        scores = np.einsum("gik,gi->gk", self._X, adjusted)
         self.vcov = self.xx_inv @ (scores.T @ scores) @ self.xx_inv
 
     @property
@@ -93,21 +126,25 @@ class CR2Fit:
         are no larger than the clusters' rows (k ≤ the largest cluster's size)."""
         if self._X.shape[2] > self._X.shape[1]:
             return None
-        B = np.einsum("gij,gjk,kl->gil", self._adjust, self._X, self.xx_inv)
-        return np.einsum("gik,gil->gkl", B, B), np.einsum("gik,gil->gkl", self._X, B)
+        G, n, k = self._X.shape
+        B = self._adjust @ (self._X.reshape(G * n, k) @ self.xx_inv).reshape(G, n, k)
+        return B.transpose(0, 2, 1) @ B, self._X.transpose(0, 2, 1) @ B
 
     def df(self, c: np.ndarray) -> float:
         """Bell–McCaffrey (Satterthwaite) degrees of freedom of c′β̂ (module docstring)."""
         if self._per_cluster is None:
-            u = np.einsum("gij,gj->gi", self._adjust, self._X @ (self.xx_inv @ c))
+            u = (self._adjust @ (self._X @ (self.xx_inv @ c))[:, :, None])[:, :, 0]
             d = np.einsum("gi,gi->g", u, u)
             m = np.einsum("gik,gi->gk", self._X, u)
         else:
             d_of, m_of = self._per_cluster
-            d = np.einsum("gkl,k,l->g", d_of, c, c)
-            m = np.einsum("gkl,l->gk", m_of, c)
+            # one matrix-vector product each over the stacked k × k matrices (a batched
+            # matmul of tiny matrices is far slower)
+            G, k = m_of.shape[:2]
+            d = d_of.reshape(G, k * k) @ np.outer(c, c).ravel()
+            m = (m_of.reshape(G * k, k) @ c).reshape(G, k)
         K = self.xx_inv
-        L_diag = np.einsum("gk,kl,gl->g", m, K, m)
+        L_diag = np.einsum("gk,gk->g", m @ K, m)
         gram = m.T @ m
         trace = d.sum() - float(np.trace(K @ gram))
         trace_sq = float(d @ d) - 2 * float(d @ L_diag) + float(np.trace(K @ gram @ K @ gram))
@@ -158,8 +195,8 @@ class CR2Tails:
         return (back(lower), back(upper))
 
     def _root(self, excess: Callable[[float], float], centre: float, side: int) -> float:
-        """Bisection for the point on ``side`` of the estimate where ``excess`` (positive near
-        it) turns negative; ±inf when it never does within 1,000 spreads (a ratio whose
+        """The point on ``side`` of the estimate where ``excess`` (positive near it) turns
+        negative (Brent's method on a bracket found by doubling); ±inf when it never does within 1,000 spreads (a ratio whose
         denominator could be zero)."""
         step = max(self.spread, 1e-12)
         near, far = centre, centre + side * step
@@ -168,7 +205,9 @@ class CR2Tails:
             far = centre + side * step
             if step > 1000 * max(self.spread, 1e-12):
                 return -math.inf if side < 0 else math.inf
-        for _ in range(60):
-            mid = (near + far) / 2
-            near, far = (mid, far) if not excess(mid) <= 0 else (near, mid)
-        return far
+        if not excess(near) > 0:  # NaN at the near end: bisect the bracket's ends instead
+            for _ in range(60):
+                mid = (near + far) / 2
+                near, far = (mid, far) if not excess(mid) <= 0 else (near, mid)
+            return far
+        return float(optimize.brentq(excess, near, far, xtol=1e-12 * max(1.0, abs(far))))

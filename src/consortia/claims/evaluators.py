@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from consortia.estimate.spec import ESTIMATOR_LABELS
 from consortia.estimate.vcov import cluster_sums, codes
 
 from . import power as pw
@@ -1258,54 +1259,40 @@ def eval_best_level(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result
             "cluster": [CID],
             "reference_levels": {factor: best},
         }
+        terms = {lv: f"{factor}[{lv}]" for lv in over}
+        contrasts = _cr2_contrasts if spec["estimator"] == "ols" else _fitted_contrasts
         try:  # one outcome's model failing leaves the other tests of the claim
-            res = _fit(spec, pan)
+            fitted = contrasts(spec, pan, terms, best, ctx.ci_level)
         except NotTestable as exc:
             out[test.name] = Unavailable(exc.reason, exc.missing)
             continue
-        terms = {lv: f"{factor}[{lv}]" for lv in over}
-        if any(t not in res.params for t in terms.values()):
-            out[test.name] = Unavailable(
-                f"a {factor} contrast is not estimable: {res.dropped_terms}"
-            )
-            continue
-        try:
-            if res.estimator == "ols":
-                cons, inference = _cr2_contrasts(spec, pan, terms, best, ctx.ci_level)
-            else:
-                cons = [_contrast(res, terms, best, lv, ctx.ci_level) for lv in over]
-                inference = (
-                    f"SE clustered by consortium ({res.small_sample}), "
-                    f"{'t(G−1)' if res.df_inference else 'normal'} tests"
-                )
-        except NotTestable as exc:
-            out[test.name] = Unavailable(exc.reason)
-            continue
+        cons = fitted.contrasts
         judge_contrasts(test.claimed, cons)
         binding = max(cons, key=lambda c: c.p_support)
-        g = int(res.n_clusters.get(CID, 0))
-        unit = {"ppml": "log points", "fraclogit": "log-odds"}.get(res.estimator, "outcome units")
+        estimator = spec["estimator"]
+        unit = {"ppml": "log points", "fraclogit": "log-odds"}.get(estimator, "outcome units")
         est = _with_tails(
             binding.tails,
             ctx,
             estimate=binding.estimate,
             se=binding.std_error,
             df=binding.tails.df,
-            n_obs=res.nobs,
-            n_clusters=g,
-            method=f"{res.estimator_label} of {m['outcome']} on {factor} (reference {best})"
+            n_obs=fitted.nobs,
+            n_clusters=fitted.n_clusters,
+            method=f"{ESTIMATOR_LABELS[estimator]} of {m['outcome']} on {factor} "
+            f"(reference {best})"
             + (f" + {', '.join(spec['controls'])}" if spec["controls"] else "")
-            + f", {' + '.join(spec['fixed_effects'])} effects; {inference}; "
+            + f", {' + '.join(spec['fixed_effects'])} effects; {fitted.inference}; "
             f"the {len(cons)} contrasts {best} − each other level ({unit}); supported only "
             "if every one is above 0 (intersection–union test); the estimate shown is the "
             "contrast nearest to failing",
             contrasts=cons,
-            short=f"{res.estimator.upper()} contrasts, intersection–union",
+            short=f"{estimator.upper()} contrasts, intersection–union",
             details={
-                "model": res.name,
-                "formula": res.formula,
+                "model": spec["name"],
+                "formula": fitted.formula,
                 "binding_rival": binding.second,
-                "notes": res.notes,
+                "notes": fitted.notes,
             },
         )
         out[test.name] = est
@@ -1328,18 +1315,60 @@ def _contrast(res, terms: dict[str, str], best: str, other: str, level: float) -
     return Contrast(best, other, est, se, lo, hi, tails=tails)
 
 
+@dataclass
+class LevelContrasts:
+    """The contrasts of a best-level test and what the table says about their model."""
+
+    contrasts: list[Contrast]
+    inference: str
+    nobs: int
+    n_clusters: int
+    formula: str
+    notes: list[str]
+
+
+def _fitted_contrasts(
+    spec: dict, pan: pd.DataFrame, terms: dict[str, str], best: str, level: float
+) -> LevelContrasts:
+    """``best − other`` for each level of ``terms`` from the model of ``spec`` (the
+    estimator's own cluster-robust variance)."""
+    res = _fit(spec, pan)
+    if any(t not in res.params for t in terms.values()):
+        raise NotTestable(f"a contrast of {list(terms)} is not estimable: {res.dropped_terms}")
+    return LevelContrasts(
+        contrasts=[_contrast(res, terms, best, other, level) for other in terms],
+        inference=f"SE clustered by consortium ({res.small_sample}), "
+        f"{'t(G−1)' if res.df_inference else 'normal'} tests",
+        nobs=res.nobs,
+        n_clusters=int(res.n_clusters.get(CID, 0)),
+        formula=res.formula,
+        notes=res.notes,
+    )
+
+
 def _cr2_contrasts(
     spec: dict, pan: pd.DataFrame, terms: dict[str, str], best: str, level: float
-) -> tuple[list[Contrast], str]:
+) -> LevelContrasts:
     """``best − other`` for each level of ``terms`` from the OLS fit of ``spec`` with CR2
     standard errors and Bell–McCaffrey df (:mod:`.cr2`): a lead type held by a few dozen
-    consortia or fewer makes CR1 with t(G − 1) over-reject. The fixed effects enter as
+    consortia or fewer makes CR1 with t(G − 1) over-reject. The design (sample, dummies,
+    columns the data identify) is the estimation module's; the fixed effects enter as
     dummies, so the hat matrix CR2 adjusts by is the fit's own."""
+    from consortia.estimate import SpecError
     from consortia.estimate.design import build_design
     from consortia.estimate.identification import identify
+    from consortia.estimate.linear import not_identified_notes
     from consortia.estimate.spec import ModelSpec
 
-    design = identify(build_design(ModelSpec.from_dict(spec), pan))
+    try:
+        design = identify(build_design(ModelSpec.from_dict(spec), pan))
+    except SpecError as exc:
+        raise NotTestable(str(exc)) from exc
+    column = {design.labels.get(c, c): c for c in design.X.columns}
+    if any(t not in column for t in terms.values()):
+        raise NotTestable(
+            f"a contrast of {list(terms)} is not estimable: {sorted(design.not_identified)}"
+        )
     effects = [
         pd.get_dummies(design.frame[fe], prefix=fe, drop_first=True, dtype=float)
         for fe in design.absorbed
@@ -1347,12 +1376,11 @@ def _cr2_contrasts(
     X = pd.concat(
         [pd.Series(1.0, index=design.X.index, name="_constant"), design.X, *effects], axis=1
     )
-    fit = CR2Fit(X.to_numpy(dtype=float), design.y.to_numpy(dtype=float), design.clusters[:, 0])
-    column = {design.labels.get(c, c): i for i, c in enumerate(X.columns)}
+    clusters = design.clusters[:, 0]
+    fit = CR2Fit(X.to_numpy(dtype=float), design.y.to_numpy(dtype=float), clusters)
     out = []
     for other, term in terms.items():
-        c = np.zeros(X.shape[1])
-        c[column[term]] = -1.0  # the coefficient is other − best
+        c = -(X.columns == column[term]).astype(float)  # the coefficient is other − best
         se, df = fit.se(c), fit.df(c)
         if not (math.isfinite(se) and se > 0 and math.isfinite(df)):
             raise NotTestable(
@@ -1361,7 +1389,14 @@ def _cr2_contrasts(
         estimate = float(c @ fit.beta)
         tails = WaldTails(estimate, se, df)
         out.append(Contrast(best, other, estimate, se, *tails.interval(level), tails=tails))
-    return out, "CR2 SE clustered by consortium, Bell–McCaffrey df"
+    return LevelContrasts(
+        contrasts=out,
+        inference="CR2 SE clustered by consortium, Bell–McCaffrey df",
+        nobs=len(design.y),
+        n_clusters=len(np.unique(clusters)),
+        formula=design.formula(),
+        notes=design.notes + not_identified_notes(design.not_identified),
+    )
 
 
 def _log_positive(s: pd.Series) -> pd.Series:
