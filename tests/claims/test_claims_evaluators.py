@@ -297,3 +297,18 @@ def test_aft_cluster_vcov_reduces_to_lifelines_robust():
     # clustering pairs of tasks changes the SEs
     Vc = weibull_aft_cluster_vcov(aft, X, T, E, np.arange(n) // 2)
     assert not np.allclose(np.diag(Vc), np.diag(V))
+
+
+def test_a_failed_cox_fit_names_the_thin_levels_of_its_controls():
+    from consortia.claims.evaluators import _thin_levels
+
+    X = pd.DataFrame(
+        {
+            "lead_enterprise": [1.0, 0.0, 1.0, 0.0, 1.0],
+            "industry[b]": [0.0, 1.0, 1.0, 0.0, 0.0],  # 2 tasks
+            "industry[c]": [0.0, 0.0, 0.0, 1.0, 1.0],  # 2 tasks
+            "n_members": [3.0, 4.0, 5.0, 6.0, 7.0],  # not a dummy
+        }
+    )
+    assert "2 level(s) of the controls have at most 2 tasks (e.g. industry[b])" in _thin_levels(X)
+    assert _thin_levels(X, most=1) == ""

@@ -965,6 +965,21 @@ def weibull_aft_cluster_vcov(
     return pd.DataFrame(Vc, index=params.index, columns=params.index)
 
 
+def _thin_levels(X: pd.DataFrame, most: int = 2) -> str:
+    """A hint for a failed Cox fit: dummies of the controls held by at most ``most`` tasks,
+    with which the partial likelihood can keep rising as a coefficient runs off to ±∞
+    (lifelines' estimator stops there too)."""
+    dummies = X.loc[:, ~X.columns.str.startswith("lead_")]
+    counts = dummies.sum()
+    thin = counts[(counts <= most) & dummies.isin([0.0, 1.0]).all()]
+    if thin.empty:
+        return ""
+    return (
+        f"; {len(thin)} level(s) of the controls have at most {most} tasks (e.g. "
+        f"{thin.index[0]}): their coefficients can run off to ±∞"
+    )
+
+
 def _check_breakthrough(claim: ClaimRecord) -> None:
     if claim.comparison == claim.params.get("lead", "enterprise"):
         raise ValueError("the comparison lead type equals the lead type under test")
@@ -1046,7 +1061,7 @@ def eval_breakthrough(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Resu
         try:
             cox = cox_cluster_fit(X, T, E, cl).loc[term]
         except CoxFitError as exc:
-            out["hazard_ratio"] = Unavailable(str(exc))
+            out["hazard_ratio"] = Unavailable(str(exc) + _thin_levels(X))
     if cox is not None:
         b, se = float(cox["coef"]), float(cox["cluster_se"])
         implied = None
