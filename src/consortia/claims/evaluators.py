@@ -1764,7 +1764,9 @@ def eval_mediation(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
             out[name] = Unavailable(str(exc))
             continue
         sample = data.panel[[treatment, mediator, outcome, *controls, *fes]].dropna()
-        scale = _standard_deviation(sample[treatment]) / _standard_deviation(sample[outcome])
+        sd_treatment = _standard_deviation(sample[treatment])
+        sd_outcome = _standard_deviation(sample[outcome])
+        scale = sd_treatment / sd_outcome if sd_outcome > 0 else math.nan
         if not (math.isfinite(scale) and scale > 0):
             out[name] = Unavailable(f"{treatment} or {outcome} does not vary in the sample")
             continue
