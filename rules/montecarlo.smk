@@ -38,7 +38,8 @@ rule montecarlo_batch:
 rule montecarlo_summary:
     """Error rates of the verdicts, coverage of the 95% CIs and power, per truth, size and claim."""
     input:
-        montecarlo_summary_inputs,
+        batches=montecarlo_summary_inputs,
+        registry=MONTECARLO["registry"],
     output:
         table=multiext(results_path("{study}", "coverage"), *wf.TABLE_EXTENSIONS),
         figure=multiext(figure_stem("{study}_error_rates"), *wf.FIGURE_EXTENSIONS),

@@ -26,13 +26,36 @@ def pytest_report_header(config):
     return None
 
 
+SHAPE_SWEEP_TEST = "test_drawn_shapes_run_to_the_end"
+
+
 def pytest_collection_modifyitems(config, items):
+    # last: the shape sweep's processes run beside every other test (pytest_collection_finish)
+    items.sort(key=lambda item: item.name == SHAPE_SWEEP_TEST)
     if slurm_tier_selected(config):
         return
     deselected = [item for item in items if item.get_closest_marker(SLURM_MARKER)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if not item.get_closest_marker(SLURM_MARKER)]
+
+
+def pytest_collection_finish(session):
+    """The shape sweep (tests/test_shapes.py) starts with the session when it was collected
+    and selected, so its processes run beside the rest of the suite; its test collects them."""
+    if not any(item.name == SHAPE_SWEEP_TEST for item in session.items):
+        return
+    from test_shapes import Sweep, sweep_selected
+
+    if sweep_selected(session.config):
+        workdir = Path(session.config._tmp_path_factory.mktemp("shapes_sweep"))
+        session.config.shapes_sweep = Sweep(workdir)
+
+
+def pytest_sessionfinish(session):
+    sweep = getattr(session.config, "shapes_sweep", None)
+    if sweep is not None:
+        sweep.stop()
 
 
 @dataclass(frozen=True)

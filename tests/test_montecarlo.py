@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from consortia import figures
 from consortia import montecarlo as mc
 from consortia.claims import load_registry
 from consortia.simulate import simulate_world
@@ -219,6 +220,7 @@ def test_summary_step_writes_the_table_and_the_error_rate_figure(small_batches, 
         tmp_path / "errors",
         study,
         {"claims_true": config["truths"]["claims_true"]},
+        registry_path=ROOT / config["registry"],
     )
     table = pd.read_csv(tmp_path / "coverage.csv")
     assert len(table) == len(summary) and table["worlds"].eq(4).all()
@@ -230,12 +232,37 @@ def test_summary_step_writes_the_table_and_the_error_rate_figure(small_batches, 
             .stat()
             .st_size
         )
+    # the registry's labels, not ids; a caption instead of a title
+    assert "Transfer rate of enterprise-led consortia" in (tmp_path / "coverage.md").read_text()
+    assert "transfer_rate" not in (tmp_path / "coverage.md").read_text()
+    assert "Supported although" not in (tmp_path / "errors.txt").read_text()
+    assert "supported although it is false" in (tmp_path / "errors.txt").read_text()
+
+
+def test_error_rate_figure_has_room_for_every_label():
+    summary = pd.DataFrame(
+        [
+            {"truth": t, "n_consortia": n, "claim": c, "test": mc.CLAIM_LEVEL, "worlds": 100,
+             "supported_if_false": 0.02, "supported_if_false_worlds": 100,
+             "contradicted_if_true": float("nan"), "contradicted_if_true_worlds": 0}
+            for t in ("a", "b") for n in (120, 1500) for c in ("x", "y")
+        ]
+        + [
+            {"truth": "c", "n_consortia": 120, "claim": "x", "test": mc.CLAIM_LEVEL,
+             "worlds": 100, "supported_if_false": float("nan"), "supported_if_false_worlds": 0,
+             "contradicted_if_true": 0.04, "contradicted_if_true_worlds": 100}
+        ]
+    )  # fmt: skip
+    truths = {t: {"label": f"A truth with a long label {t}"} for t in "abc"}
+    labels = {"x": "Breakthrough cycle, enterprise- vs university-led", "y": "Another claim"}
+    fig = mc.error_rate_figure(summary, truths, labels)
+    assert figures.layout_problems(fig) == []
 
 
 def test_config_names_are_checked(tmp_path):
     config = mc.load_config(CONFIG)
     study = config["studies"]["montecarlo"]
-    assert study["worlds_per_truth"] >= 200 and len(study["truths"]) >= 3
+    assert study["worlds_per_truth"] >= 100 and len(study["truths"]) >= 3
     broken = CONFIG.read_text().replace("target_rate_enterprise_led: 0.45", "target_rate: 0.45")
     (tmp_path / "mc.yaml").write_text(broken)
     with pytest.raises(ValueError, match="truths.no_advantage.overrides: unknown parameter"):

@@ -224,9 +224,11 @@ def cheaper_figure_files():
     """Saving figures is most of a shape's cost (measured: PNG at 300 dpi and PDF with
     TrueType subsets, ~0.5 s a figure, eight figures a full shape), too much for 200
     shapes in the sweep's budget. Every figure is still drawn, in both formats, by the same
-    code; two things change: PNGs are rendered at 60 dpi, and a PDF font subset (fontTools,
+    code; three things change: PNGs are rendered at 60 dpi, a PDF font subset (fontTools,
     ~0.2 s a font and figure) is computed once per font and glyph set and reused, as the
-    same bytes. The default tier and the named tests render as the workflow does."""
+    same bytes, and the layout check (a third drawing, whose findings are log warnings the
+    sweep does not read) is left out. The default tier, the named tests and
+    tests/test_print.py render and check as the workflow does."""
     from fontTools.ttLib import TTFont
     from matplotlib.backends import _backend_pdf_ps
 
@@ -245,12 +247,14 @@ def cheaper_figure_files():
         reloaded = TTFont(io.BytesIO(font), recalcTimestamp=False)
         return _backend_pdf_ps.SubsetResults(reloaded, dict(index_map))._as_cm()
 
-    png_dpi = figures.PNG_DPI
+    png_dpi, check_layout = figures.PNG_DPI, figures.layout_problems
     figures.PNG_DPI, _backend_pdf_ps.get_glyphs_subset = 60, reused_subset
+    figures.layout_problems = lambda fig: []
     try:
         yield
     finally:
         figures.PNG_DPI, _backend_pdf_ps.get_glyphs_subset = png_dpi, subset_of
+        figures.layout_problems = check_layout
 
 
 def sweep_part(part: int, workdir: str) -> str | None:
@@ -271,18 +275,46 @@ def sweep_part(part: int, workdir: str) -> str | None:
     return None
 
 
+def _sweep_worker_setup() -> None:
+    # One BLAS thread per worker (two workers already fill the cores), and a lower
+    # priority: the sweep starts with the session (tests/conftest.py) and uses the core the
+    # rest of the suite leaves idle, without slowing it.
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = "1"
+    os.nice(10)
+
+
+class Sweep:
+    """The sweep's worker processes, started once per session, and their reports."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        # spawn: the environment is set before numpy loads in the worker
+        self.pool = ProcessPoolExecutor(
+            SWEEP_PROCESSES, mp_context=get_context("spawn"), initializer=_sweep_worker_setup
+        )
+        self.parts = [
+            self.pool.submit(sweep_part, part, str(workdir)) for part in range(SWEEP_PROCESSES)
+        ]
+
+    def failures(self) -> list[str]:
+        reports = [part.result() for part in self.parts]
+        return [f"sweep process {k}:\n{report}" for k, report in enumerate(reports) if report]
+
+    def stop(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
 @pytest.mark.shapes_sweep
-def test_drawn_shapes_run_to_the_end(request, tmp_path, monkeypatch):
+def test_drawn_shapes_run_to_the_end(request, tmp_path):
     if not sweep_selected(request.config):
         shape_property(tmp_path, DEFAULT_EXAMPLES, SMALL_WORLDS)()
         return
-    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        # inherited by the sweep's processes: a BLAS pool each would oversubscribe the cores
-        monkeypatch.setenv(variable, "1")
-    with ProcessPoolExecutor(SWEEP_PROCESSES, mp_context=get_context("spawn")) as pool:
-        parts = [pool.submit(sweep_part, part, str(tmp_path)) for part in range(SWEEP_PROCESSES)]
-        reports = [part.result() for part in parts]
-    failed = [f"sweep process {k}:\n{report}" for k, report in enumerate(reports) if report]
+    sweep = getattr(request.config, "shapes_sweep", None)  # started with the session
+    if sweep is None:
+        sweep = Sweep(tmp_path)
+        request.addfinalizer(sweep.stop)
+    failed = sweep.failures()
     if failed:
         pytest.fail("\n\n".join(failed), pytrace=False)
 

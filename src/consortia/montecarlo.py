@@ -662,16 +662,23 @@ def _rate_text(r, column: str) -> str:
     return f"{_pct(p)} ({_pct(se)})"
 
 
-def coverage_table(summary: pd.DataFrame, study: Mapping, truths: Mapping):
+def coverage_table(
+    summary: pd.DataFrame, study: Mapping, truths: Mapping, claim_labels: Mapping[str, str]
+):
     """The error-rate and coverage table (a :class:`consortia.tables.Table`; ``data`` =
-    ``summary``): claim verdicts and primary tests."""
+    ``summary``): claim verdicts and primary tests; ``claim_labels``: the registry's labels
+    by claim id."""
+    from consortia.claims.outputs import test_label
     from consortia.tables import MISSING, Table, format_number
 
     shown = summary[summary["role"].isin(["claim", "primary"])]
     body, index = [], []
     for _, r in shown.iterrows():
+        claim = claim_labels.get(r["claim"], r["claim"])
         name = (
-            f"{r['claim']} (claim)" if r["test"] == CLAIM_LEVEL else f"{r['claim']} · {r['test']}"
+            f"{claim} (verdict)"
+            if r["test"] == CLAIM_LEVEL
+            else f"{claim} · {test_label(r['test'])}"
         )
         true = MISSING
         if r["truth_kind"] == "value":
@@ -753,29 +760,38 @@ ERROR_PANELS = (
 )
 
 
-def error_rate_figure(summary: pd.DataFrame, truths: Mapping, error_rate: float = 0.05):
+def error_rate_figure(
+    summary: pd.DataFrame,
+    truths: Mapping,
+    claim_labels: Mapping[str, str],
+    error_rate: float = 0.05,
+):
     """The two error rates of the claims' verdicts with Wilson 95% bars, per truth, claim and
-    size: supported where the claim is false (left), contradicted where it is true (right);
-    the dashed line is the error rate the rules promise."""
+    size: supported where the claim is false (top), contradicted where it is true (bottom);
+    the dashed line is the error rate the rules promise. The caption says so."""
     from matplotlib.figure import Figure
 
-    from consortia.figures import theme
+    from consortia.figures import set_caption, theme
 
     claims = summary[summary["test"] == CLAIM_LEVEL]
     sizes = sorted(claims["n_consortia"].unique())
     markers = {n: SIZE_MARKERS[k % len(SIZE_MARKERS)] for k, n in enumerate(sizes)}
 
     def label(r) -> str:
-        return f"{truths[r['truth']]['label']} · {r['claim']}"
+        return f"{truths[r['truth']]['label']} · {claim_labels.get(r['claim'], r['claim'])}"
 
     rows_of = {column: claims[claims[column].notna()] for column, _ in ERROR_PANELS}
-    n_rows = max([1] + [len({label(r) for _, r in rows.iterrows()}) for rows in rows_of.values()])
+    labels_of = {
+        column: list(dict.fromkeys(label(r) for _, r in rows.iterrows()))
+        for column, rows in rows_of.items()
+    }
+    heights = [max(1, len(labels)) for labels in labels_of.values()]
     with theme():
-        fig = Figure(figsize=(9.0, max(3.0, 1.2 + 0.3 * n_rows)), layout="constrained")
-        axes = fig.subplots(1, 2)
+        # one panel above the other: the labels (truth · claim) need the width
+        fig = Figure(figsize=(6.5, 1.6 + 0.24 * sum(heights)), layout="constrained")
+        axes = fig.subplots(2, 1, height_ratios=heights, sharex=True)
         for ax, (column, title) in zip(axes, ERROR_PANELS, strict=True):
-            rows = rows_of[column]
-            labels = list(dict.fromkeys(label(r) for _, r in rows.iterrows()))
+            rows, labels = rows_of[column], labels_of[column]
             for _, r in rows.iterrows():
                 k = sizes.index(r["n_consortia"])
                 y = labels.index(label(r)) + (k - (len(sizes) - 1) / 2) * 0.15
@@ -784,19 +800,27 @@ def error_rate_figure(summary: pd.DataFrame, truths: Mapping, error_rate: float 
                 # Wilson bounds at a share of 0 or 1 sit on it up to rounding
                 xerr = [[max(0.0, p - lo)], [max(0.0, hi - p)]]
                 ax.errorbar(p, y, xerr=xerr, fmt=markers[r["n_consortia"]],
-                            ms=4, color="0.15", lw=0.8)
+                            ms=3.5, color="0.15", lw=0.8)
             ax.axvline(error_rate, color="#D55E00", ls="--", lw=1)
             ax.set_yticks(range(len(labels)), labels, fontsize="x-small")
-            ax.set_ylim(len(labels) - 0.5, -0.5)
+            ax.set_ylim(max(1, len(labels)) - 0.5, -0.5)
             ax.set_xlim(-0.01, 0.3)
-            ax.set_xlabel("share of worlds", fontsize="small")
-            ax.set_title(title, fontsize="small")
+            ax.set_title(title, fontsize="small", loc="left")
             ax.tick_params(axis="x", labelsize="x-small")
-        handles = [axes[0].scatter([], [], marker=markers[n], color="0.15", s=16,
+        axes[-1].set_xlabel("share of worlds", fontsize="small")
+        handles = [axes[0].scatter([], [], marker=markers[n], color="0.15", s=14,
                                    label=f"{n:,d} consortia") for n in sizes]
         fig.legend(handles=handles, loc="outside lower center", ncols=max(1, len(handles)),
-                   fontsize="small")
-    return fig
+                   fontsize="x-small")
+    worlds = int(claims["worlds"].max()) if len(claims) else 0
+    return set_caption(
+        fig,
+        "Monte Carlo error rates of the claims' verdicts: the share of simulated worlds "
+        "in which a claim was supported although it is false there (top) or contradicted "
+        f"although it is true (bottom), per truth and claim, {worlds} worlds per truth and "
+        "size (markers: consortia per world), with Wilson 95% intervals; dashed: the "
+        f"{error_rate:.0%} error rate the verdict rules promise.",
+    )
 
 
 def _wilson(p: float, n: int, level: float = 0.95) -> tuple[float, float]:
@@ -854,9 +878,10 @@ def summary_step(
     figure_stem: str | Path,
     study: Mapping,
     truths: Mapping,
+    registry_path: str | Path,
 ) -> pd.DataFrame:
     """Rule ``montecarlo_summary``: the error-rate and coverage table (CSV/MD/HTML/TeX) and
-    the error-rate figure."""
+    the error-rate figure, claims named by the registry's labels."""
     from consortia.figures import save_figure
     from consortia.tables import write_table
 
@@ -869,6 +894,7 @@ def summary_step(
         name: {"label": spec.get("label", name), "description": spec["description"]}
         for name, spec in truths.items()
     }
-    write_table(coverage_table(summary, study, labelled), table_stem)
-    save_figure(error_rate_figure(summary, labelled), figure_stem)
+    claim_labels = {c.id: c.label for c in load_registry(registry_path).claims}
+    write_table(coverage_table(summary, study, labelled, claim_labels), table_stem)
+    save_figure(error_rate_figure(summary, labelled, claim_labels), figure_stem)
     return summary
