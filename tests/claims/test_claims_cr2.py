@@ -223,3 +223,29 @@ def test_best_level_contrasts_match_clubsandwich(club):
         assert contrast.estimate == pytest.approx(estimate, rel=1e-9)
         assert contrast.std_error == pytest.approx(se, rel=1e-9)
         assert contrast.tails.df == pytest.approx(df, rel=1e-9)
+
+
+def test_a_ratio_over_a_group_without_variation_has_an_unbounded_interval_end():
+    """The comparison group's consortia all have the same rate (found by the shape sweep:
+    a ZeroDivisionError). Far from the estimate the normalised restriction leans on that
+    group alone, whose CR2 variance is 0: the t-statistic is infinite there, the p-values
+    are 0 or 1, and an interval end the tests cannot reach is infinite."""
+    rng = np.random.default_rng(3)
+    cl = np.repeat(np.arange(12), 3)
+    group = (cl < 6).astype(float)
+    X = np.column_stack([group, 1 - group])
+    y = np.where(group == 1, 0.5 + rng.normal(0, 0.1, len(cl)), 0.2)
+    fit = CR2Fit(X, y, cl)
+    ratio = fit.beta[0] / fit.beta[1]
+    tails = CR2Tails(fit, ratio, lambda v: (np.array([1.0, -v]), 0.0), spread=0.1, scale="log")
+    lo, hi = tails.interval(0.95)
+    assert 0 < lo < ratio < hi
+    assert tails.p_above(lo) == pytest.approx(0.025, abs=1e-6)
+    assert tails.p_below(1e12) < 1e-12 and tails.p_above(1e-12) < 1e-3
+    # the comparison group's level alone: no variation at all, so an infinite t
+    level = CR2Tails(fit, fit.beta[1], lambda v: (np.array([0.0, 1.0]), v), spread=0.1)
+    assert fit.se(np.array([0.0, 1.0])) < 1e-15  # rounding
+    assert level.p_above(0.1) == 0.0 and level.p_below(0.1) == 1.0
+    assert level.p_above(0.3) == 1.0 and level.p_below(0.3) == 0.0
+    far = CR2Tails(fit, ratio, lambda v: (np.array([1.0, -v]), 0.0), spread=50.0, scale="log")
+    assert far.interval(0.95)[0] > 0  # a bracket beyond the largest float is no error

@@ -106,3 +106,19 @@ def test_a_nonzero_claim_is_powered_at_the_larger_of_the_estimate_and_the_smalle
     p = _power(spec, e, alpha=0.05, power=0.8)
     assert p["distance_to_edge"] == pytest.approx(distance)
     assert p["clusters_needed_to_support"] == pw.clusters_needed(0.02, 200, distance, 0.05, 0.8)
+
+
+def test_a_log_scale_effect_beyond_any_float_ratio_is_unbounded():
+    """A ratio estimated with an enormous SE on the log scale (found by the shape sweep:
+    math.exp overflowed): the smallest detectable ratio is infinite, not an error."""
+    from consortia.claims.evaluators import Estimate, _power
+    from consortia.claims.inference import WaldTails
+    from consortia.claims.registry import TestSpec
+    from consortia.claims.verdict import Claimed
+
+    claimed = Claimed(kind="direction", direction="positive", min_effect=0.1)
+    spec = TestSpec(name="t", role="primary", estimand="e", claimed=claimed, rival=0.0)
+    e = Estimate(estimate=0.2, ci=(0, 0), ci_one_sided=None, tails=WaldTails(0.2, 400.0),
+                 se=400.0, n_obs=9, n_clusters=9, method="m", scale="log")  # fmt: skip
+    p = _power(spec, e, alpha=0.05, power=0.8)
+    assert p["mde"] > 709 and p["mde_ratio"] == math.inf

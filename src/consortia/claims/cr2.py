@@ -33,6 +33,7 @@ G × G matrix: a fit costs O(G·n_g²·k), each further c only O(G·k²).
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -151,6 +152,15 @@ class CR2Fit:
         return trace * trace / trace_sq
 
 
+# A standard error this small relative to the coefficients is rounding, not variation.
+ROUNDING = 1e-12
+
+
+def _exp(x: float) -> float:
+    """exp, infinite beyond the largest float (a ratio's bracket can reach that far)."""
+    return math.exp(x) if x < math.log(sys.float_info.max) else math.inf
+
+
 @dataclass
 class CR2Tails:
     """One-sided tests and intervals of an estimand θ from a :class:`CR2Fit`:
@@ -171,24 +181,30 @@ class CR2Tails:
         # not overflow
         size = float(np.linalg.norm(c))
         c, r = c / size, r / size
-        return (float(c @ self.fit.beta) - r) / self.fit.se(c), self.fit.df(c)
+        distance, se = float(c @ self.fit.beta) - r, self.fit.se(c)
+        if se > ROUNDING * max(1.0, float(np.abs(self.fit.beta).max())):
+            return distance / se, self.fit.df(c)
+        # no sampling variation along c beyond rounding (e.g. a ratio's far θ₀ leans on a
+        # group whose consortia all have the same rate): the t-statistic is infinite, or
+        # undefined at the estimate, and no df is defined
+        return (math.copysign(math.inf, distance) if distance else math.nan), math.nan
 
     def p_above(self, theta0: float) -> float:
         if self.scale == "log" and theta0 <= 0:
             return 0.0
         t, df = self._t_and_df(theta0)
-        return float(stats.t.sf(t, df))
+        return float(t < 0) if math.isinf(t) else float(stats.t.sf(t, df))
 
     def p_below(self, theta0: float) -> float:
         if self.scale == "log" and theta0 <= 0:
             return 1.0
         t, df = self._t_and_df(theta0)
-        return float(stats.t.cdf(t, df))
+        return float(t > 0) if math.isinf(t) else float(stats.t.cdf(t, df))
 
     def interval(self, level: float) -> tuple[float, float]:
         """The θ₀ at which each one-sided p-value is (1 − level)/2 (test inversion)."""
         tail = (1 - level) / 2
-        to, back = (math.log, math.exp) if self.scale == "log" else (float, float)
+        to, back = (math.log, _exp) if self.scale == "log" else (float, float)
         centre = to(self.estimate)
         lower = self._root(lambda x: self.p_above(back(x)) - tail, centre, -1)
         upper = self._root(lambda x: self.p_below(back(x)) - tail, centre, 1)
@@ -196,8 +212,8 @@ class CR2Tails:
 
     def _root(self, excess: Callable[[float], float], centre: float, side: int) -> float:
         """The point on ``side`` of the estimate where ``excess`` (positive near it) turns
-        negative (Brent's method on a bracket found by doubling); ±inf when it never does within 1,000 spreads (a ratio whose
-        denominator could be zero)."""
+        negative (Brent's method on a bracket found by doubling); ±inf when it never does
+        within 1,000 spreads (a ratio whose denominator could be zero)."""
         step = max(self.spread, 1e-12)
         near, far = centre, centre + side * step
         while not excess(far) <= 0:  # NaN: not crossed

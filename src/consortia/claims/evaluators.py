@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import platform
+import sys
 import warnings
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -44,7 +45,7 @@ from consortia.estimate.vcov import cluster_sums, codes
 
 from . import power as pw
 from .cox import CoxFitError, cox_cluster_fit
-from .cr2 import CR2Fit, CR2Tails
+from .cr2 import ROUNDING, CR2Fit, CR2Tails
 from .inference import BinomialTails, BootstrapTails, IntervalTails, Tails, WaldTails
 from .intervals import newcombe_interval
 from .registry import ClaimRecord, Registry, TestSpec, load_registry
@@ -279,8 +280,11 @@ def _rate_groups_test(
     slope = abs(excess(estimate + step) - excess(estimate - step)) / (2 * step)
     se = fit.se(c) / slope / (estimate if scale == "log" else 1.0)
     df = fit.df(c)
-    if not (math.isfinite(se) and se > 0 and math.isfinite(df)):
-        return Unavailable(f"no CR2 standard error (SE {se}, df {df})")
+    if not (math.isfinite(se) and se > ROUNDING * max(1.0, abs(estimate)) and math.isfinite(df)):
+        return Unavailable(
+            f"no CR2 standard error (SE {se:.3g}, df {df:.3g}): the rates do not vary "
+            "within the groups"
+        )
     details = fields.pop("details", {})
     return _with_tails(
         CR2Tails(fit, estimate, restriction, spread=se, scale=scale),
@@ -1965,8 +1969,8 @@ def _power(
     level = alpha if two_sided else 2 * alpha
     m = pw.mde(se, level, power)
     out["mde"] = m
-    if log:
-        out["mde_ratio"] = math.exp(m)
+    if log:  # a log-scale effect beyond any float ratio (a huge SE) is an unbounded one
+        out["mde_ratio"] = math.exp(m) if m < math.log(sys.float_info.max) else math.inf
     if c.kind == "value":
         out["design_value"] = "claimed value (centre of the band)"
         out["clusters_needed_to_support"] = pw.clusters_for_equivalence(
