@@ -277,4 +277,4 @@ def test_slurm_results_equal_the_local_run(slurm_run, local_run):
     rates = ["supported_if_false", "contradicted_if_true", "supported_if_true"]
     assert coverage[0][rates].notna().any().any() and coverage[0]["coverage"].notna().any()
     for suffix in (".png", ".pdf"):
-        assert (slurm_results / "figures" / f"{STUDY}_power{suffix}").stat().st_size > 0
+        assert (slurm_results / "figures" / f"{STUDY}_error_rates{suffix}").stat().st_size > 0

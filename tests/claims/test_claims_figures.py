@@ -142,3 +142,14 @@ def test_plain_transfer_figure_has_no_reference_lines(demo_tables):
     ax = transfer_rate_by_lead_type(pd.DataFrame(demo_tables["panel"])).axes[0]
     assert not [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert ax.get_legend() is None and not ax.texts
+
+
+def test_km_caption_says_unbounded_for_an_interval_end_stored_as_null(demo_tables):
+    """claims.json stores an infinite interval end as null (found by the shape sweep: the
+    caption's format raised a TypeError)."""
+    from consortia.figures import caption
+
+    ratio = {"test": "Median ratio", "label": "enterprise vs university", "estimate": 0.8,
+             "ci_lower": 0.5, "ci_upper": None, "claimed_text": "0.75", "verdict": "inconclusive"}  # fmt: skip
+    text = caption(km_curves(demo_tables["tasks"], time_ratio=ratio))
+    assert "0.800 (95% CI 0.500–unbounded)" in text

@@ -171,10 +171,16 @@ def km_curves(
     if time_ratio and time_ratio.get("estimate") is not None:
         text += (
             f" {time_ratio['test']}, {time_ratio['label']}: {time_ratio['estimate']:.3f} "
-            f"(95% CI {time_ratio['ci_lower']:.3f}–{time_ratio['ci_upper']:.3f}); claimed "
+            f"(95% CI {_interval_end(time_ratio['ci_lower'])}–"
+            f"{_interval_end(time_ratio['ci_upper'])}); claimed "
             f"{time_ratio['claimed_text']}; verdict: {time_ratio['verdict'].replace('_', ' ')}."
         )
     return set_caption(fig, text)
+
+
+def _interval_end(value: float | None) -> str:
+    """An interval end as text; claims.json stores an unbounded or undefined end as null."""
+    return f"{value:.3f}" if value is not None and math.isfinite(value) else "unbounded"
 
 
 def _median(s: pd.Series) -> float:
