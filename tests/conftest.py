@@ -43,7 +43,9 @@ def pytest_collection_modifyitems(config, items):
 def pytest_collection_finish(session):
     """The shape sweep (tests/test_shapes.py) starts with the session when it was collected
     and selected, so its processes run beside the rest of the suite; its test collects them."""
-    if not any(item.name == SHAPE_SWEEP_TEST for item in session.items):
+    if session.config.option.collectonly or not any(
+        item.name == SHAPE_SWEEP_TEST for item in session.items
+    ):
         return
     from test_shapes import Sweep, sweep_selected
 

@@ -26,7 +26,6 @@ import re
 import tempfile
 import traceback
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -288,21 +287,21 @@ class Sweep:
     """The sweep's worker processes, started once per session, and their reports."""
 
     def __init__(self, workdir: Path):
-        self.workdir = workdir
         # spawn: the environment is set before numpy loads in the worker
-        self.pool = ProcessPoolExecutor(
-            SWEEP_PROCESSES, mp_context=get_context("spawn"), initializer=_sweep_worker_setup
-        )
+        self.pool = get_context("spawn").Pool(SWEEP_PROCESSES, initializer=_sweep_worker_setup)
         self.parts = [
-            self.pool.submit(sweep_part, part, str(workdir)) for part in range(SWEEP_PROCESSES)
+            self.pool.apply_async(sweep_part, (part, str(workdir)))
+            for part in range(SWEEP_PROCESSES)
         ]
 
     def failures(self) -> list[str]:
-        reports = [part.result() for part in self.parts]
+        reports = [part.get() for part in self.parts]
         return [f"sweep process {k}:\n{report}" for k, report in enumerate(reports) if report]
 
     def stop(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        """End the workers, finished or not (a session stopped early does not wait)."""
+        self.pool.terminate()
+        self.pool.join()
 
 
 @pytest.mark.shapes_sweep

@@ -249,3 +249,21 @@ def test_a_ratio_over_a_group_without_variation_has_an_unbounded_interval_end():
     assert level.p_above(0.3) == 1.0 and level.p_below(0.3) == 0.0
     far = CR2Tails(fit, ratio, lambda v: (np.array([1.0, -v]), 0.0), spread=50.0, scale="log")
     assert far.interval(0.95)[0] > 0  # a bracket beyond the largest float is no error
+
+
+def test_rounding_is_judged_on_the_terms_of_the_contrast_only():
+    """A covariate with a huge coefficient does not make a rate difference's real SE
+    count as rounding; an infinite θ₀ has p-values 1 and 0 whatever the platform."""
+    rng = np.random.default_rng(5)
+    cl = np.repeat(np.arange(40), 3)
+    group = (cl < 20).astype(float)
+    big = rng.normal(0, 1, len(cl))
+    X = np.column_stack([group, 1 - group, big])
+    y = 0.3 * group + 0.2 * (1 - group) + 1e9 * big + rng.normal(0, 0.05, len(cl))
+    fit = CR2Fit(X, y, cl)
+    c = np.array([1.0, -1.0, 0.0])
+    assert fit.varies(c) and 0 < fit.se(c) < 0.1
+    tails = CR2Tails(fit, float(c @ fit.beta), lambda v: (c, v), spread=fit.se(c))
+    assert 0 < tails.p_above(0.1) < 1 and math.isfinite(tails._t_and_df(0.1)[0])
+    assert tails.p_above(math.inf) == 1.0 and tails.p_below(math.inf) == 0.0
+    assert tails.p_above(-math.inf) == 0.0 and tails.p_below(-math.inf) == 1.0

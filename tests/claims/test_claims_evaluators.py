@@ -312,3 +312,15 @@ def test_a_failed_cox_fit_names_the_thin_levels_of_its_controls():
     )
     assert "2 level(s) of the controls have at most 2 tasks (e.g. industry[b])" in _thin_levels(X)
     assert _thin_levels(X, most=1) == ""
+
+
+def test_a_constant_column_does_not_vary_although_its_sd_is_not_exactly_zero():
+    """The standard deviation of 37 copies of 0.1 is ~1e-17, not 0: the mediation claims'
+    standardisation treats it as no variation (not a scale of 1e16)."""
+    from consortia.claims.evaluators import _standard_deviation, _varies
+
+    constant = pd.Series([0.1] * 37)
+    assert _standard_deviation(constant) != 0.0
+    assert not _varies(constant, _standard_deviation(constant))
+    varying = pd.Series(np.linspace(0.0, 1.0, 37))
+    assert _varies(varying, _standard_deviation(varying))

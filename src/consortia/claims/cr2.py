@@ -120,6 +120,11 @@ class CR2Fit:
     def se(self, c: np.ndarray) -> float:
         return math.sqrt(float(c @ self.vcov @ c))
 
+    def varies(self, c: np.ndarray) -> bool:
+        """Whether c′β has a standard error beyond rounding: larger than ROUNDING times
+        the size of the terms c′β sums (|c|′|β|, at least 1)."""
+        return self.se(c) > ROUNDING * max(1.0, float(np.abs(c) @ np.abs(self.beta)))
+
     @cached_property
     def _per_cluster(self) -> tuple[np.ndarray, np.ndarray] | None:
         """u_g = A_g X_g (X′X)⁻¹ c is linear in c: the k × k matrices of d_g = |u_g|² and
@@ -181,23 +186,28 @@ class CR2Tails:
         # not overflow
         size = float(np.linalg.norm(c))
         c, r = c / size, r / size
-        distance, se = float(c @ self.fit.beta) - r, self.fit.se(c)
-        if se > ROUNDING * max(1.0, float(np.abs(self.fit.beta).max())):
-            return distance / se, self.fit.df(c)
+        distance = float(c @ self.fit.beta) - r
+        if self.fit.varies(c):
+            return distance / self.fit.se(c), self.fit.df(c)
         # no sampling variation along c beyond rounding (e.g. a ratio's far θ₀ leans on a
         # group whose consortia all have the same rate): the t-statistic is infinite, or
-        # undefined at the estimate, and no df is defined
-        return (math.copysign(math.inf, distance) if distance else math.nan), math.nan
+        # undefined where the distance is rounding too, and no df is defined
+        scale = ROUNDING * max(1.0, float(np.abs(c) @ np.abs(self.fit.beta)) + abs(r))
+        return (math.copysign(math.inf, distance) if abs(distance) > scale else math.nan), math.nan
 
     def p_above(self, theta0: float) -> float:
         if self.scale == "log" and theta0 <= 0:
             return 0.0
+        if math.isinf(theta0):  # every estimate is below +inf and above -inf
+            return float(theta0 > 0)
         t, df = self._t_and_df(theta0)
         return float(t < 0) if math.isinf(t) else float(stats.t.sf(t, df))
 
     def p_below(self, theta0: float) -> float:
         if self.scale == "log" and theta0 <= 0:
             return 1.0
+        if math.isinf(theta0):
+            return float(theta0 < 0)
         t, df = self._t_and_df(theta0)
         return float(t > 0) if math.isinf(t) else float(stats.t.cdf(t, df))
 

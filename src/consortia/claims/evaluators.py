@@ -280,7 +280,7 @@ def _rate_groups_test(
     slope = abs(excess(estimate + step) - excess(estimate - step)) / (2 * step)
     se = fit.se(c) / slope / (estimate if scale == "log" else 1.0)
     df = fit.df(c)
-    if not (math.isfinite(se) and se > ROUNDING * max(1.0, abs(estimate)) and math.isfinite(df)):
+    if not (fit.varies(c) and math.isfinite(se) and se > 0 and math.isfinite(df)):
         return Unavailable(
             f"no CR2 standard error (SE {se:.3g}, df {df:.3g}): the rates do not vary "
             "within the groups"
@@ -1401,9 +1401,10 @@ def _cr2_contrasts(
     for other, term in terms.items():
         c = -(X.columns == column[term]).astype(float)  # the coefficient is other − best
         se, df = fit.se(c), fit.df(c)
-        if not (math.isfinite(se) and se > 0 and math.isfinite(df)):
+        if not (fit.varies(c) and math.isfinite(se) and math.isfinite(df)):
             raise NotTestable(
-                f"the {best} − {other} contrast has no positive CR2 standard error ({se})"
+                f"the {best} − {other} contrast has no CR2 standard error beyond rounding "
+                f"({se:.3g})"
             )
         estimate = float(c @ fit.beta)
         tails = WaldTails(estimate, se, df)
@@ -1768,9 +1769,12 @@ def eval_mediation(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
             out[name] = Unavailable(str(exc))
             continue
         sample = data.panel[[treatment, mediator, outcome, *controls, *fes]].dropna()
-        sd_treatment = _standard_deviation(sample[treatment])
-        sd_outcome = _standard_deviation(sample[outcome])
-        scale = sd_treatment / sd_outcome if sd_outcome > 0 else math.nan
+        sd_treatment, sd_outcome = (
+            _standard_deviation(sample[column]) for column in (treatment, outcome)
+        )
+        scale = sd_treatment / sd_outcome if _varies(sample[outcome], sd_outcome) else math.nan
+        if not _varies(sample[treatment], sd_treatment):
+            scale = math.nan
         if not (math.isfinite(scale) and scale > 0):
             out[name] = Unavailable(f"{treatment} or {outcome} does not vary in the sample")
             continue
@@ -1780,6 +1784,12 @@ def eval_mediation(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
 
 def _standard_deviation(values: pd.Series) -> float:
     return float(pd.to_numeric(values, errors="coerce").astype(float).std(ddof=1))
+
+
+def _varies(values: pd.Series, sd: float) -> bool:
+    """A standard deviation beyond rounding (a constant column's SD is ~1e-17, not 0)."""
+    level = float(pd.to_numeric(values, errors="coerce").abs().mean())
+    return math.isfinite(sd) and sd > ROUNDING * max(1.0, level)
 
 
 def _from_mediation(res: Any, ctx: Context, n_boot: int, scale: float) -> Estimate:
@@ -1969,8 +1979,8 @@ def _power(
     level = alpha if two_sided else 2 * alpha
     m = pw.mde(se, level, power)
     out["mde"] = m
-    if log:  # a log-scale effect beyond any float ratio (a huge SE) is an unbounded one
-        out["mde_ratio"] = math.exp(m) if m < math.log(sys.float_info.max) else math.inf
+    if log:  # beyond any float ratio (a huge SE): no detectable ratio, left empty
+        out["mde_ratio"] = math.exp(m) if m < math.log(sys.float_info.max) else None
     if c.kind == "value":
         out["design_value"] = "claimed value (centre of the band)"
         out["clusters_needed_to_support"] = pw.clusters_for_equivalence(
