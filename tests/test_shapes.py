@@ -354,6 +354,15 @@ def assert_finished(run: LibraryRun) -> None:
     assert not run.rules_blocked
 
 
+def run_to_the_end(tables: dict[str, pd.DataFrame], folder: Path, rules: set[str]) -> LibraryRun:
+    """Write ``tables`` as a dataset under ``folder``, run ``rules`` on it, and check that
+    every one finished."""
+    dataset = write_tables(tables, folder / "dataset")
+    run = run_library_steps(dataset, folder / "results", rules=rules)
+    assert_finished(run)
+    return run
+
+
 def fits(run: LibraryRun) -> dict[str, dict]:
     return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in run.records["fits"]}
 
@@ -364,11 +373,7 @@ def test_static_membership_fits_models_and_evaluates_claims(tmp_path):
     collinear" stopped fit_models and claims."""
     tables = demo_tables()
     tables["members"] = tables["members"].drop(columns=["join_year", "exit_year"])
-    dataset = write_tables(tables, tmp_path / "dataset")
-    run = run_library_steps(
-        dataset, tmp_path / "results", rules={"clean", "panel", "tasks", "fit_models", "claims"}
-    )
-    assert_finished(run)
+    run = run_to_the_end(tables, tmp_path, {"clean", "panel", "tasks", "fit_models", "claims"})
     check_records_are_results_or_named_skips(run)
     check_every_claim_has_a_verdict(run)
     # With consortium effects, a model whose regressors are all structure measures (and
@@ -384,11 +389,7 @@ def test_three_consortia_fit_the_fractional_logit_or_say_why_not(tmp_path):
     tables = demo_tables()
     kept = tables["consortia"]["consortium_id"].iloc[:3]
     tables = {t: f[f["consortium_id"].isin(kept)] for t, f in tables.items()}
-    dataset = write_tables(tables, tmp_path / "dataset")
-    run = run_library_steps(
-        dataset, tmp_path / "results", rules={"clean", "panel", "tasks", "fit_models", "claims"}
-    )
-    assert_finished(run)
+    run = run_to_the_end(tables, tmp_path, {"clean", "panel", "tasks", "fit_models", "claims"})
     check_records_are_results_or_named_skips(run)
     check_every_claim_has_a_verdict(run)
     assert {"cp_transfer_fraclogit", "scp_transfer_fraclogit"} <= set(fits(run))
@@ -400,10 +401,8 @@ def test_no_achievements_give_transfer_figures_naming_why(tmp_path):
     "nothing to plot"."""
     tables = demo_tables()
     tables["panel"] = tables["panel"].assign(achievements="0", achievements_transferred="0")
-    dataset = write_tables(tables, tmp_path / "dataset")
     figure_rules = ("figure_transfer_rate", "claims_transfer_rate")
-    run = run_library_steps(dataset, tmp_path / "results", rules={"clean", "panel", *figure_rules})
-    assert_finished(run)
+    run = run_to_the_end(tables, tmp_path, {"clean", "panel", *figure_rules})
     check_declared_outputs_exist(run)
     for rule in figure_rules:  # a placeholder was drawn, and the step says why
         assert str(run.returned[rule] or "").strip(), rule
@@ -415,13 +414,9 @@ def test_header_only_panel_and_tasks_run_to_the_end(tmp_path):
     tables = demo_tables()
     for table in ("panel", "tasks"):
         tables[table] = tables[table].iloc[0:0]
-    dataset = write_tables(tables, tmp_path / "dataset")
-    run = run_library_steps(
-        dataset,
-        tmp_path / "results",
-        rules={"clean", "panel", "tasks", "metadata", "table1", "claims", "claims_km"},
+    run = run_to_the_end(
+        tables, tmp_path, {"clean", "panel", "tasks", "metadata", "table1", "claims", "claims_km"}
     )
-    assert_finished(run)
     check_declared_outputs_exist(run)
     check_every_claim_has_a_verdict(run)
     assert str(run.returned["claims_km"] or "").strip()  # a placeholder, and why
@@ -435,13 +430,9 @@ def test_revenue_overflowing_on_conversion_is_quarantined(tmp_path):
     panel = tables["panel"]
     row = clean_row("panel", panel, panel["new_product_revenue"] != "")
     panel.loc[row, "new_product_revenue"] = "1e305"
-    dataset = write_tables(tables, tmp_path / "dataset")
-    run = run_library_steps(
-        dataset,
-        tmp_path / "results",
-        rules={"clean", "panel", "tasks", "metadata", "table1", "mediation"},
+    run = run_to_the_end(
+        tables, tmp_path, {"clean", "panel", "tasks", "metadata", "table1", "mediation"}
     )
-    assert_finished(run)
     quality = json.loads((run.results / "data" / "quality.json").read_text(encoding="utf-8"))
     expected = {**demo_truth()["tables"]["panel"]["quarantined_by_rule"], "value_overflow": 1}
     assert quality["tables"]["panel"]["quarantined_by_rule"] == expected
@@ -458,18 +449,12 @@ def test_task_dated_2099_is_quarantined_and_the_censoring_date_kept(tmp_path):
     tables = demo_tables()
     tasks = tables["tasks"]
     row = clean_row("tasks", tasks, (tasks["status"] == "achieved") & (tasks["end_date"] != ""))
-    without_task = write_tables(
-        {**tables, "tasks": tasks.drop(index=row)}, tmp_path / "without_task"
-    )
-    tasks.loc[row, "end_date"] = "2099-01-01"
-    mistyped = write_tables(tables, tmp_path / "mistyped")
     rules = {"clean", "panel", "tasks", "metadata"}
-    runs = {
-        name: run_library_steps(folder, tmp_path / f"results_{name}", rules=rules)
-        for name, folder in (("mistyped", mistyped), ("without_task", without_task))
-    }
-    for run in runs.values():
-        assert_finished(run)
+    runs = {"without_task": run_to_the_end(
+        {**tables, "tasks": tasks.drop(index=row)}, tmp_path / "without_task", rules
+    )}  # fmt: skip
+    tasks.loc[row, "end_date"] = "2099-01-01"
+    runs["mistyped"] = run_to_the_end(tables, tmp_path / "mistyped", rules)
     quality, metadata = (
         {name: json.loads((run.results / "data" / f"{what}.json").read_text("utf-8"))
          for name, run in runs.items()}

@@ -121,6 +121,23 @@ def test_a_ratio_interval_inverts_its_tests():
     assert tails.p_above(ratio) == pytest.approx(0.5, abs=1e-9)
 
 
+def best_level_contrasts(data, outcome, lead, control, cluster):
+    """The best-level claim's OLS contrasts, enterprise against government and university:
+    ``outcome`` on ``lead`` + ``control`` + year effects, clustered by ``cluster``."""
+    spec = {
+        "name": "best",
+        "outcome": outcome,
+        "regressors": [lead],
+        "controls": [control],
+        "estimator": "ols",
+        "fixed_effects": ["year"],
+        "cluster": [cluster],
+        "reference_levels": {lead: "enterprise"},
+    }
+    terms = {level: f"{lead}[{level}]" for level in ("government", "university")}
+    return _cr2_contrasts(spec, data, terms, "enterprise", 0.95).contrasts
+
+
 def test_best_level_contrasts_are_cr2_of_the_ols_fit_with_its_fixed_effects():
     """The best-level claim's OLS contrasts: the coefficients of OLS with year dummies
     (statsmodels), the CR2 variance and df of the dense formula on that design; with 5
@@ -142,18 +159,9 @@ def test_best_level_contrasts_are_cr2_of_the_ols_fit_with_its_fixed_effects():
         + pan["u"]
         + rng.normal(0, 0.1, len(pan))
     )
-    spec = {
-        "name": "best",
-        "outcome": "transfer_rate",
-        "regressors": ["lead_type"],
-        "controls": ["n_members"],
-        "estimator": "ols",
-        "fixed_effects": ["year"],
-        "cluster": ["consortium_id"],
-        "reference_levels": {"lead_type": "enterprise"},
-    }
-    terms = {lv: f"lead_type[{lv}]" for lv in ("government", "university")}
-    contrasts = _cr2_contrasts(spec, pan, terms, "enterprise", 0.95).contrasts
+    contrasts = best_level_contrasts(
+        pan, "transfer_rate", "lead_type", "n_members", "consortium_id"
+    )
     ols = smf.ols(
         "transfer_rate ~ C(lead_type, Treatment('enterprise')) + n_members + C(year)", pan
     ).fit()
@@ -207,18 +215,7 @@ def test_best_level_contrasts_match_clubsandwich(club):
     and 10 government-led clusters) against clubSandwich's CR2 and Satterthwaite df."""
     data, reference = club
     ref = reference["best_level"]
-    spec = {
-        "name": "best",
-        "outcome": "y",
-        "regressors": ["lead"],
-        "controls": ["x"],
-        "estimator": "ols",
-        "fixed_effects": ["year"],
-        "cluster": ["cluster"],
-        "reference_levels": {"lead": "enterprise"},
-    }
-    terms = {lv: f"lead[{lv}]" for lv in ("government", "university")}
-    contrasts = _cr2_contrasts(spec, data, terms, "enterprise", 0.95).contrasts
+    contrasts = best_level_contrasts(data, "y", "lead", "x", "cluster")
     for contrast, estimate, se, df in zip(contrasts, ref["estimate"], ref["se"], ref["df"]):
         assert contrast.estimate == pytest.approx(estimate, rel=1e-9)
         assert contrast.std_error == pytest.approx(se, rel=1e-9)

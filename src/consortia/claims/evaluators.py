@@ -1772,9 +1772,10 @@ def eval_mediation(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Result:
         sd_treatment, sd_outcome = (
             _standard_deviation(sample[column]) for column in (treatment, outcome)
         )
-        scale = sd_treatment / sd_outcome if _varies(sample[outcome], sd_outcome) else math.nan
-        if not _varies(sample[treatment], sd_treatment):
-            scale = math.nan
+        both_vary = _varies(sample[treatment], sd_treatment) and _varies(
+            sample[outcome], sd_outcome
+        )
+        scale = sd_treatment / sd_outcome if both_vary else math.nan
         if not (math.isfinite(scale) and scale > 0):
             out[name] = Unavailable(f"{treatment} or {outcome} does not vary in the sample")
             continue
