@@ -1,6 +1,7 @@
 """Snakemake entry point of rule `scp_coefficient_plots`: logic in consortia.estimate.pipeline."""
 
-from consortia.estimate.pipeline import coefficient_plots_step, stems_by_name
+from consortia.estimate.pipeline import coefficient_plots_step
+from consortia.files import stems_by_name
 from consortia.workflow import logged_step
 
 with logged_step(snakemake.log[0]):  # noqa: F821 (injected by Snakemake)

@@ -1,6 +1,7 @@
 """Snakemake entry point of rule `scp_path_diagram`: logic in consortia.estimate.pipeline."""
 
-from consortia.estimate.pipeline import path_diagram_step, stems_by_name
+from consortia.estimate.pipeline import path_diagram_step
+from consortia.files import stems_by_name
 from consortia.workflow import logged_step
 
 with logged_step(snakemake.log[0]):  # noqa: F821 (injected by Snakemake)

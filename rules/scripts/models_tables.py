@@ -1,6 +1,7 @@
 """Snakemake entry point of rule `scp_tables`: all logic is in consortia.estimate.pipeline."""
 
-from consortia.estimate.pipeline import stems_by_name, tables_step
+from consortia.estimate.pipeline import tables_step
+from consortia.files import stems_by_name
 from consortia.workflow import logged_step
 
 with logged_step(snakemake.log[0]):  # noqa: F821 (injected by Snakemake)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from consortia import io, measures
+from consortia.files import read_parquet_columns, shared_stem
 
 TABLE_EXTENSIONS = (".csv", ".md", ".html", ".tex")
 # PNG and PDF of a figure and its caption (consortia.figures.save_figure)
@@ -230,7 +231,7 @@ def table1_step(
         for v in tables.TABLE1_VARIABLES
     ]
     wanted = {"consortium_id", "lead_type", *(v.column for v in variables)}
-    panel = _read_columns(panel_path, wanted)
+    panel = read_parquet_columns(panel_path, wanted)
     metadata = json.loads(Path(metadata_path).read_text())
     table = tables.descriptives_by_lead_type(
         panel,
@@ -238,17 +239,17 @@ def table1_step(
         currency=metadata["money"]["currency"],
         base_year=metadata["money"]["base_year"],
     )
-    tables.write_table(table, _common_stem(outputs))
+    tables.write_table(table, shared_stem(outputs))
 
 
 def figure_transfer_rate_step(panel_path: str, outputs: list[str], seed: int) -> str | None:
     """The transfer-rate figure, or a placeholder naming why it cannot be drawn (returned)."""
     from consortia import figures
 
-    panel = _read_columns(panel_path, {"consortium_id", "lead_type", "year", "transfer_rate"})
+    panel = read_parquet_columns(panel_path, {"consortium_id", "lead_type", "year", "transfer_rate"})
     return figures.draw_or_placeholder(
         lambda: figures.transfer_rate_by_lead_type(panel, seed=seed),
-        _common_stem(outputs),
+        shared_stem(outputs),
         "Technology-transfer rate by lead type",
     )
 
@@ -286,21 +287,6 @@ def outputs_summary(results: str | Path) -> str:
         f"{results / 'report.html'} (with the run's --config)"
     )
     return "\n".join(lines)
-
-
-def _read_columns(path: str, wanted: set[str]) -> pd.DataFrame:
-    """The columns of a Parquet file that are in ``wanted`` (in the file's order): a step
-    that uses a few columns of the panel does not read its forty."""
-    import pyarrow.parquet as pq
-
-    return pd.read_parquet(path, columns=[c for c in pq.read_schema(path).names if c in wanted])
-
-
-def _common_stem(outputs: list[str]) -> Path:
-    stems = {str(Path(path).with_suffix("")) for path in outputs}
-    if len(stems) != 1:
-        raise ValueError(f"outputs do not share one stem: {sorted(outputs)}")
-    return Path(stems.pop())
 
 
 def _write_json(payload: dict, path: str | Path) -> None:

@@ -443,12 +443,6 @@ def test_figures_from_the_stored_fits(sim_run, sim_plan, tmp_path):
         assert (tmp_path / f"{stem}.pdf").read_bytes().startswith(b"%PDF")
 
 
-def test_stems_by_name_needs_one_stem_per_output():
-    assert scp.stems_by_name({"t": ["a/t.csv", "a/t.md"]}) == {"t": Path("a/t")}
-    with pytest.raises(ValueError, match="one stem"):
-        scp.stems_by_name({"t": ["a/t.csv", "a/u.md"]})
-
-
 # --------------------------------------------------------------------------- #
 # specifications are data: editing config/models.yaml changes the fit
 # --------------------------------------------------------------------------- #

@@ -28,7 +28,6 @@ Inference conventions (see docs/claims.md):
 from __future__ import annotations
 
 import math
-import platform
 import sys
 import warnings
 import zlib
@@ -42,6 +41,7 @@ from scipy import stats
 
 from consortia.estimate.spec import ESTIMATOR_LABELS
 from consortia.estimate.vcov import cluster_sums, codes
+from consortia.files import json_safe, software_versions
 
 from . import power as pw
 from .cox import CoxFitError, cox_cluster_fit
@@ -62,6 +62,8 @@ from .verdict import (
 )
 
 CID = "consortium_id"
+# The packages whose versions claims.json records.
+CLAIMS_SOFTWARE = ("numpy", "pandas", "scipy", "statsmodels", "lifelines", "pyfixest")
 
 
 # --------------------------------------------------------------------------- data types
@@ -2024,21 +2026,6 @@ def _power(
     return out
 
 
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, Mapping):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        v = float(x)
-        return v if math.isfinite(v) else None
-    if isinstance(x, np.bool_):
-        return bool(x)
-    return x
-
-
 def _claim_seed(seed: int, claim_id: str) -> np.random.SeedSequence:
     """Per-claim stream: adding or removing another claim does not change this one's draws."""
     return np.random.SeedSequence([int(seed), zlib.crc32(claim_id.encode("utf-8"))])
@@ -2166,7 +2153,7 @@ def _judge(
         "n_clusters": e.n_clusters,
         "method": e.method,
         "method_short": e.short,
-        "details": _jsonable(e.details),
+        "details": json_safe(e.details),
     }
     if c.kind == "best":
         p_support, p_contradict = judge_contrasts(c, e.contrasts or [])
@@ -2182,7 +2169,7 @@ def _judge(
         p_contradict=decision.p_contradict,
         contradict_level=contradict_level,
         power=_power(t, e, registry.error_rate, registry.power, n_total),
-        contrasts=None if e.contrasts is None else [_jsonable(k.record()) for k in e.contrasts],
+        contrasts=None if e.contrasts is None else [json_safe(k.record()) for k in e.contrasts],
     )
 
 
@@ -2254,7 +2241,7 @@ def evaluate_claims(
             "tasks_rows": None if tasks is None else len(tasks),
             "consortia_rows": None if consortia is None else len(consortia),
         },
-        software=_software(),
+        software=software_versions(CLAIMS_SOFTWARE, python=True),
     )
 
 
@@ -2279,18 +2266,6 @@ def adjust_across_registry(claims: Sequence[ClaimResult]) -> None:
     tested = [c for c in claims if c.p_value is not None]
     for c, p in zip(tested, holm([c.p_value for c in tested]), strict=True):
         c.p_holm = p
-
-
-def _software() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version()}
-    for pkg in ("numpy", "pandas", "scipy", "statsmodels", "lifelines", "pyfixest"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:  # pragma: no cover
-            out[pkg] = "absent"
-    return out
 
 
 __all__ = [

@@ -32,6 +32,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
+from consortia.files import read_parquet_columns
 from consortia.figures import (
     LEAD_TYPE_LABELS,
     LEAD_TYPE_ORDER,
@@ -314,15 +315,6 @@ def time_ratio_summary(json_path: str | Path | None) -> dict | None:
     }
 
 
-def _read_columns(path: str | Path, columns: Sequence[str]) -> pd.DataFrame:
-    """The ``columns`` of a parquet file that it has (a figure reads a few of many
-    columns; an absent one is reported by the figure function that needs it)."""
-    import pyarrow.parquet as pq
-
-    present = set(pq.read_schema(path).names)
-    return pd.read_parquet(path, columns=[c for c in columns if c in present])
-
-
 def km_figure_step(
     tasks_path: str | Path,
     figure_stem: str | Path,
@@ -333,7 +325,7 @@ def km_figure_step(
     or a placeholder naming why it cannot be drawn (the reason is returned). ``labels``:
     the config's, whose ``task_time`` and ``task_survival`` word the axes."""
     labels = labels or {}
-    tasks = _read_columns(tasks_path, KM_COLUMNS)
+    tasks = read_parquet_columns(tasks_path, KM_COLUMNS)
     return draw_or_placeholder(
         lambda: km_curves(
             tasks,
@@ -351,7 +343,7 @@ def transfer_figure_step(
 ) -> str | None:
     """Read the registry and ``panel.parquet``; write the transfer-rate-vs-claim figure, or
     a placeholder naming why it cannot be drawn (the reason is returned)."""
-    panel = _read_columns(panel_path, TRANSFER_FIGURE_COLUMNS)
+    panel = read_parquet_columns(panel_path, TRANSFER_FIGURE_COLUMNS)
     registry = load_registry(registry_path)
     return draw_or_placeholder(
         lambda: transfer_rate_vs_claim(panel, registry, seed),

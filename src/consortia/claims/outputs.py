@@ -23,7 +23,6 @@ layout does not re-run the evaluators.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -34,9 +33,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from consortia.figures import save_figure, set_caption, theme
+from consortia.files import json_safe, json_text, read_json
 from consortia.tables import MISSING, STUB, Table, format_count, format_number, write_table
 
-from .evaluators import ClaimResult, ClaimsResults, TestResult, _jsonable
+from .evaluators import ClaimResult, ClaimsResults, TestResult
 from .history import HISTORY_FILE, record_verdicts
 from .verdict import CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE, STATISTICAL_VERDICTS, SUPPORTED
 
@@ -72,14 +72,13 @@ def results_to_dict(results: ClaimsResults) -> dict[str, Any]:
     d = dataclasses.asdict(results)
     d["schema_version"] = SCHEMA_VERSION
     d["verdicts"] = results.verdicts
-    return _jsonable(d)
+    return json_safe(d)
 
 
 def write_results_json(results: ClaimsResults, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(results_to_dict(results), indent=1, ensure_ascii=False, allow_nan=False)
-    path.write_text(text + "\n", encoding="utf-8")
+    path.write_text(json_text(results_to_dict(results)) + "\n", encoding="utf-8")
     return path
 
 
@@ -110,7 +109,7 @@ def results_from_dict(d: dict[str, Any]) -> ClaimsResults:
 
 
 def read_results(path: str | Path) -> ClaimsResults:
-    return results_from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+    return results_from_dict(read_json(path))
 
 
 def claimed_value(t: TestResult) -> float | None:

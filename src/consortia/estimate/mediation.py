@@ -66,7 +66,6 @@ after the cross-products touches the n rows again.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import time as _time
@@ -80,22 +79,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from consortia.files import json_safe
+
 from .design import build_design, safe_name
-from .results import _clean, inference
-from .results import software_versions as _software_versions
+from .results import inference, software_versions
 from .spec import ModelSpec, SpecError, VcovOptions
 from .vcov import clustering_text, cr_factor, small_sample_text
-
-
-@functools.lru_cache(maxsize=1)
-def _versions() -> tuple[tuple[str, str], ...]:
-    return tuple(_software_versions().items())
-
-
-def _software() -> dict[str, str]:
-    """Package versions for the record (looked up once per process: it is slow)."""
-    return dict(_versions())
-
 
 __all__ = [
     "QUANTITIES",
@@ -207,7 +196,7 @@ class MediationResult:
         d = asdict(self)
         if not include_replicates:
             d["replicates"] = None
-        return _clean(d)
+        return json_safe(d)
 
     def to_json(
         self, path: str | Path | None = None, indent: int = 1, include_replicates: bool = True
@@ -842,7 +831,7 @@ def _assemble(
         timings=timings,
         method=method,
         replicates={q: boot[q].tolist() for q in QUANTITIES},
-        software=_software(),
+        software=software_versions(),
     )
 
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 import copy
 import gc
 import itertools
-import json
 import logging
 import math
 import re
@@ -49,6 +48,7 @@ import pandas as pd
 import yaml
 
 from consortia import measures
+from consortia.files import parquet_columns, read_json, write_json
 
 from .spec import ModelSpec, NotEstimable, SpecError
 
@@ -76,7 +76,6 @@ __all__ = [
     "read_panel",
     "regression_table_step",
     "specification_tests_step",
-    "stems_by_name",
     "sur_is_ols",
     "system_step",
     "system_table_step",
@@ -676,7 +675,7 @@ def read_panel(
         for name in wanted:  # grows: the source of a derived variable may be derived too
             if name in derived:
                 wanted += [c for c in derived[name].values() if c not in wanted]
-        present = set(_parquet_columns(panel_path))
+        present = set(parquet_columns(panel_path))
         columns = [c for c in wanted if c in present]
         derived = {k: v for k, v in derived.items() if k in wanted}
     panel = pd.read_parquet(panel_path, columns=columns)
@@ -686,13 +685,6 @@ def read_panel(
                 panel[c] = panel[c].astype("category")
     _derive_into(panel, derived)
     return panel
-
-
-def _parquet_columns(path: str | Path) -> list[str]:
-    """The column names of a Parquet file (its schema only is read)."""
-    import pyarrow.parquet as pq
-
-    return list(pq.read_schema(path).names)
 
 
 def _model_columns(entries: Iterable[Mapping[str, Any]]) -> list[str] | None:
@@ -716,38 +708,11 @@ def _mediation_columns(entries: Iterable[Mapping[str, Any]]) -> list[str] | None
     return list(dict.fromkeys(columns))
 
 
-def _write_json(payload: Any, path: str | Path) -> None:
-    from .results import _clean
-
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(_clean(payload), indent=1, ensure_ascii=False, allow_nan=False)
-    Path(path).write_text(text + "\n", encoding="utf-8")
-
-
-def stems_by_name(outputs) -> dict[str, Path]:
-    """{name: the stem its files share} of a rule's named outputs (Snakemake's named output
-    list, or any mapping name -> file or files): where the table or figure steps write."""
-    out = {}
-    for name, files in outputs.items():
-        files = [files] if isinstance(files, (str, Path)) else list(files)
-        stems = {str(Path(f).with_suffix("")) for f in files}
-        if len(stems) != 1:
-            raise ValueError(
-                f"the outputs {name!r} do not share one stem: {sorted(map(str, files))}"
-            )
-        out[name] = Path(stems.pop())
-    return out
-
-
-def _read_json(path: str | Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
-
-
 def load_result(path: str | Path):
     """A stored fit: :class:`FitResult`, or the skipped record (a dict) written instead."""
     from .results import FitResult
 
-    payload = _read_json(path)
+    payload = read_json(path)
     if payload.get("status") == SKIPPED:
         return payload
     return FitResult.from_dict(payload)
@@ -784,14 +749,14 @@ def fit_model_step(
             stage="fit",
             missing_columns=absent,
         )
-        _write_json(record, out_json)
+        write_json(record, out_json)
         return record
     start = time.perf_counter()
     try:
         result = fit(spec, panel)
     except SpecError as exc:
         record = skipped_record("model", name, str(exc), stage=_failed_stage(exc))
-        _write_json(record, out_json)
+        write_json(record, out_json)
         log.warning("model %s skipped: %s", name, exc)
         return record
     result.to_json(out_json)
@@ -836,7 +801,7 @@ def fit_models_step(
         "models": records,
         "skipped": [*planned_skips, *(r for r in records if r["status"] == SKIPPED)],
     }
-    _write_json(manifest, manifest_path)
+    write_json(manifest, manifest_path)
     return manifest
 
 
@@ -905,7 +870,7 @@ def specification_tests_step(
         record = re_fe_tests_from_fits(
             name, pair, load_result(re_fits[name]), load_result(mundlak_fits[name])
         )
-        _write_json(record, out_paths[name])
+        write_json(record, out_paths[name])
 
 
 def mediation_step(
@@ -925,7 +890,7 @@ def mediation_step(
             result = mediation_from_dict({**entry, "seed": int(seed)}, panel)
         except SpecError as exc:
             record = skipped_record("mediation", name, str(exc), stage=_failed_stage(exc))
-            _write_json(record, out_paths[name])
+            write_json(record, out_paths[name])
             log.warning("mediation %s skipped: %s", name, exc)
             continue
         log.info(
@@ -956,7 +921,7 @@ def system_step(
             [dict(e) for e in equations], panel, method=system.get("method", "auto"), name=name
         )
     except SpecError as exc:
-        _write_json(skipped_record("system", name, str(exc), stage=_failed_stage(exc)), out_json)
+        write_json(skipped_record("system", name, str(exc), stage=_failed_stage(exc)), out_json)
         log.warning("system %s skipped: %s", name, exc)
         return
     payload = {
@@ -966,7 +931,7 @@ def system_step(
         "title": system.get("title", ""),
         "equations": [r.to_dict() for r in results],
     }
-    _write_json(payload, out_json)
+    write_json(payload, out_json)
 
 
 # --------------------------------------------------------------------------- #
@@ -1314,7 +1279,7 @@ def regression_table_step(
     loaded = [load_result(p) for p in fit_jsons]
     fits = [x for x in loaded if not _is_skipped(x)]
     skipped = [*skipped, *(x for x in loaded if _is_skipped(x))]
-    tests = [_read_json(p) for p in test_jsons]
+    tests = [read_json(p) for p in test_jsons]
     table = build_regression_table(
         fits,
         tests,
@@ -1343,7 +1308,7 @@ def mediation_table_step(
     from .mediation import MediationResult
     from .tables import mediation_table
 
-    payloads = [_read_json(p) for p in mediation_jsons]
+    payloads = [read_json(p) for p in mediation_jsons]
     results = [MediationResult.from_dict(p) for p in payloads if p.get("status") != SKIPPED]
     skipped = [*skipped, *(p for p in payloads if p.get("status") == SKIPPED)]
     label = f"tab:{Path(stem).name}"
@@ -1398,7 +1363,7 @@ def system_table_step(
 
     from .results import FitResult
 
-    payload = _read_json(system_json)
+    payload = read_json(system_json)
     label = f"tab:{Path(stem).name}"
     if payload.get("status") == SKIPPED:
         table = _not_estimated_table(payload["name"], [payload], label)
@@ -1596,7 +1561,7 @@ def path_diagram_step(
     from .figures import scp_path_diagram
     from .mediation import MediationResult
 
-    payloads = [_read_json(p) for p in mediation_jsons]
+    payloads = [read_json(p) for p in mediation_jsons]
     results = [MediationResult.from_dict(p) for p in payloads if p.get("status") != SKIPPED]
     if results:
         kwargs = {"title": title} if title else {}

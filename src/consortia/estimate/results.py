@@ -13,6 +13,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from consortia.files import json_safe
+from consortia.files import software_versions as installed_versions
+
 SCHEMA_VERSION = 1
 
 
@@ -110,7 +113,7 @@ class FitResult:
 
     # ----------------------------------------------------------------- JSON
     def to_dict(self) -> dict[str, Any]:
-        return _clean(asdict(self))
+        return json_safe(asdict(self))
 
     def to_json(self, path: str | Path | None = None, indent: int = 1) -> str:
         text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
@@ -134,24 +137,8 @@ class FitResult:
         return cls.from_dict(json.loads(text))
 
 
-def _clean(obj: Any) -> Any:
-    """JSON-safe: NaN/inf -> None, numpy scalars -> Python."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        f = float(obj)
-        return None if not math.isfinite(f) else f
-    if isinstance(obj, np.ndarray):
-        return _clean(obj.tolist())
-    return obj
-
-
 def _restore(obj: Any) -> Any:
-    """None inside numeric containers back to NaN (inverse of _clean)."""
+    """None inside numeric containers back to NaN (inverse of json_safe)."""
     num_maps = ("params", "std_errors", "stats", "pvalues", "r2")
     for k in num_maps:
         if k in obj and obj[k] is not None:
@@ -186,13 +173,9 @@ def inference(
     return se, stat, p, params - q * se, params + q * se
 
 
-def software_versions() -> dict[str, str]:
-    import importlib.metadata as md
+FIT_SOFTWARE = ("pyfixest", "linearmodels", "statsmodels", "pandas", "numpy")
 
-    out = {}
-    for pkg in ("pyfixest", "linearmodels", "statsmodels", "pandas", "numpy"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:  # pragma: no cover
-            out[pkg] = "absent"
-    return out
+
+def software_versions() -> dict[str, str]:
+    """The versions a fit records of the packages that fit it."""
+    return installed_versions(FIT_SOFTWARE)

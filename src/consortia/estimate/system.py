@@ -53,15 +53,14 @@ import pandas as pd
 
 from .design import Design, build_design
 from .identification import identify
+from .linear import not_identified_notes
 from .mediation import (
     _group_demean,
     _independent_columns,
     _nested,
-    _software,
     _variable_matrix,
 )
-from .linear import not_identified_notes
-from .results import FitResult, inference
+from .results import FitResult, inference, software_versions
 from .spec import ModelSpec, SpecError
 from .vcov import clustering_text, cr_factor, small_sample_text
 
@@ -364,7 +363,7 @@ def system_fit(
                     "equation_index": j,
                 },
                 spec=s.to_dict(),
-                software=_software(),
+                software=software_versions(),
             )
         )
     if any(not math.isfinite(x) for r in out for x in r.params.values()):
