@@ -12,18 +12,40 @@ import pytest
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 ROOT = Path(__file__).resolve().parents[1]
 SLURM_MARKER = "slurm"
+# What a plain `pytest` leaves out, so that it is a quick loop (about two minutes on two
+# cores): the whole-workflow runs and the long simulation studies. CI runs them all.
+LONG_TIERS = ("workflow", "slow", SLURM_MARKER)
+
+
+def full_suite() -> bool:
+    """CI (CI=true, as .ci/run sets) runs every tier."""
+    return os.environ.get("CI") == "true"
 
 
 def slurm_tier_selected(config) -> bool:
     """The SLURM tier installs system packages and starts daemons (tests/test_slurm.py), so
-    it runs only when asked for: a -m expression naming it, or CI (CI=true, as .ci/run sets)."""
-    return SLURM_MARKER in (config.option.markexpr or "") or os.environ.get("CI") == "true"
+    it runs only when asked for: a -m expression naming it, or CI."""
+    return SLURM_MARKER in (config.option.markexpr or "") or full_suite()
+
+
+def left_out_tiers(config) -> tuple[str, ...]:
+    """The markers whose tests this run deselects: the long tiers for a plain `pytest`,
+    the SLURM tier unless asked for, nothing in CI."""
+    if full_suite():
+        return ()
+    if not config.option.markexpr:
+        return LONG_TIERS
+    return () if slurm_tier_selected(config) else (SLURM_MARKER,)
 
 
 def pytest_report_header(config):
-    if not slurm_tier_selected(config):
-        return f"{SLURM_MARKER} tests deselected: run them with -m {SLURM_MARKER} (root, apt-get)"
-    return None
+    left_out = left_out_tiers(config)
+    if not left_out:
+        return None
+    return (
+        f"tests marked {' / '.join(left_out)} deselected: CI=true runs every tier, "
+        f"-m {left_out[0]!r} (or any -m expression) selects them"
+    )
 
 
 SHAPE_SWEEP_TEST = "test_drawn_shapes_run_to_the_end"
@@ -32,12 +54,14 @@ SHAPE_SWEEP_TEST = "test_drawn_shapes_run_to_the_end"
 def pytest_collection_modifyitems(config, items):
     # last: the shape sweep's processes run beside every other test (pytest_collection_finish)
     items.sort(key=lambda item: item.name == SHAPE_SWEEP_TEST)
-    if slurm_tier_selected(config):
-        return
-    deselected = [item for item in items if item.get_closest_marker(SLURM_MARKER)]
+    left_out = left_out_tiers(config)
+    kept, deselected = [], []
+    for item in items:
+        left = any(item.get_closest_marker(marker) for marker in left_out)
+        (deselected if left else kept).append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not item.get_closest_marker(SLURM_MARKER)]
+        items[:] = kept
 
 
 def pytest_collection_finish(session):

@@ -304,6 +304,7 @@ class Sweep:
         self.pool.join()
 
 
+@pytest.mark.slow
 @pytest.mark.shapes_sweep
 def test_drawn_shapes_run_to_the_end(request, tmp_path):
     if not sweep_selected(request.config):
