@@ -3,9 +3,10 @@ and behind a re-layout of the package ("every output byte-identical to before th
 
     python benchmarks/same_outputs.py BEFORE AFTER
 
-Tables and figures are compared byte for byte; every other output (JSON, CSV, Parquet)
-the same way once two things that describe the run rather than its results are taken
-out: the results folder's own path, and JSON keys ending in ``_seconds``. Not compared:
+Tables and figures are compared byte for byte but for the results folder's own path (a
+claims table names the registry it read, which may sit in the results folder); every
+other output (JSON, CSV, Parquet) the same way once JSON keys ending in ``_seconds`` are
+also taken out: both describe the run rather than its results. Not compared:
 logs/, benchmarks/ (timings), provenance.json (time, machine, timings), REPLICATION.md
 (rendered from it), the verdict history and the run lock. Exits 1 and lists the files
 that differ, or that one folder has and the other lacks.
@@ -43,13 +44,14 @@ def without_timings(payload):
     return payload
 
 
-def comparable(path: Path, results: Path):
-    """A file's content with the results folder's path and (JSON) timing fields taken out."""
+def comparable(path: Path, results: Path, timings: bool = True):
+    """A file's content with the results folder's path and (JSON, unless ``timings`` is
+    false) timing fields taken out."""
     data = path.read_bytes()
     if path.suffix not in TEXT_SUFFIXES:
         return data
     text = data.decode("utf-8").replace(str(results), RESULTS_PLACEHOLDER)
-    return without_timings(json.loads(text)) if path.suffix == ".json" else text
+    return without_timings(json.loads(text)) if timings and path.suffix == ".json" else text
 
 
 def differences(before: Path, after: Path) -> list[str]:
@@ -58,11 +60,8 @@ def differences(before: Path, after: Path) -> list[str]:
     lines = [f"only in {before}: {name}" for name in sorted(set(first) - set(second))]
     lines += [f"only in {after}: {name}" for name in sorted(set(second) - set(first))]
     for name in sorted(set(first) & set(second)):
-        if name.split("/")[0] in BYTE_IDENTICAL:
-            same = first[name].read_bytes() == second[name].read_bytes()
-        else:
-            same = comparable(first[name], before) == comparable(second[name], after)
-        if not same:
+        timings = name.split("/")[0] not in BYTE_IDENTICAL
+        if comparable(first[name], before, timings) != comparable(second[name], after, timings):
             lines.append(f"differs: {name}")
     return lines
 
