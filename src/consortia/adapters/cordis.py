@@ -48,7 +48,6 @@ and dates.
 
 from __future__ import annotations
 
-import copy
 import fnmatch
 import hashlib
 import json
@@ -58,9 +57,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from consortia.contract import TABLES
+from consortia.workflow import DatasetPlan
 
 # activityType codes of the EC -> the contract's organisation types.
 ACTIVITY_TYPES: dict[str, str] = {
@@ -897,12 +896,11 @@ def _file_record(path: str | Path, records: int) -> dict:
     return {"path": str(path), "sha256": digest.hexdigest(), "records": records}
 
 
-def dataset_plan(dataset: str | Path, table_format: str = WORKFLOW_TABLE_FORMAT):
-    """The workflow's plan of the folder :func:`ingest_cordis` will write, before it exists
-    (the Snakefile plans at parse time; the ingest rule writes the folder later)."""
-    from consortia.workflow import DatasetPlan
-
-    dataset = Path(dataset)
+def plan(config: Mapping, table_format: str = WORKFLOW_TABLE_FORMAT) -> DatasetPlan:
+    """The workflow's plan of the folder :func:`ingest` will write into ``config["dataset"]``,
+    before it exists (the Snakefile plans at parse time; the ingest rule writes the folder
+    later)."""
+    dataset = Path(config["dataset"])
     return DatasetPlan(
         dataset=str(dataset),
         files={table: str(dataset / name) for table, name in contract_files(table_format).items()},
@@ -914,179 +912,16 @@ def dataset_plan(dataset: str | Path, table_format: str = WORKFLOW_TABLE_FORMAT)
     )
 
 
-# --------------------------------------------------------------------------- claims registry
-
-# What a dataset config may change in a claim record: how the claim is measured on its
-# data, never what the review claims (quote, tests, claimed values, rivals).
-OVERRIDABLE = ("label", "estimand", "notes", "params", "requires")
-
-
-def registry_with_overrides(base: Mapping, overrides: Mapping[str, Mapping]) -> dict:
-    """The claims registry ``base`` with per-claim overrides applied: ``params`` merged key
-    by key, the other fields of :data:`OVERRIDABLE` replaced."""
-    registry = copy.deepcopy(dict(base))
-    records = {record["id"]: record for record in registry["claims"]}
-    for claim_id, change in (overrides or {}).items():
-        if claim_id not in records:
-            raise ValueError(f"claims_overrides: no claim {claim_id!r} in the registry")
-        unknown = sorted(set(change) - set(OVERRIDABLE))
-        if unknown:
-            raise ValueError(
-                f"claims_overrides.{claim_id}: {unknown} cannot be overridden (only "
-                f"{', '.join(OVERRIDABLE)}: a dataset changes how a claim is measured, not "
-                f"what the review claims)"
-            )
-        record = records[claim_id]
-        for key, value in change.items():
-            if key == "params":
-                record["params"] = {**(record.get("params") or {}), **dict(value)}
-            else:
-                record[key] = copy.deepcopy(value)
-    return registry
-
-
-def claims_registry_step(base_path: str | Path, overrides: Mapping, out_path: str | Path) -> None:
-    """Write the registry the claims rule reads for this dataset, validated like any other."""
-    from consortia.claims import load_registry
-
-    base_text = Path(base_path).read_text(encoding="utf-8")
-    registry = registry_with_overrides(yaml.safe_load(base_text), overrides)
-    load_registry(registry)
-    header = (
-        f"# Derived from {base_path} (sha256 "
-        f"{hashlib.sha256(base_text.encode('utf-8')).hexdigest()}) with the claims_overrides "
-        f"of the cordis config block: {', '.join(sorted(overrides)) or 'none'}.\n"
+def ingest(config: Mapping, out_dir: str | Path, table_format: str = "csv") -> dict:
+    """:func:`ingest_cordis` with the exports, selection and encoding of the config's
+    ``cordis`` block."""
+    cordis = config["cordis"]
+    return ingest_cordis(
+        cordis["projects"],
+        cordis["organizations"],
+        out_dir,
+        selection=cordis.get("selection"),
+        encoding=cordis.get("encoding", "utf-8"),
+        table_format=table_format,
+        programme_parts_path=cordis.get("programme_parts"),
     )
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(out_path).write_text(
-        header + yaml.safe_dump(registry, sort_keys=False, allow_unicode=True, width=100),
-        encoding="utf-8",
-    )
-
-
-# --------------------------------------------------------------------------- accounting
-
-
-# Oddities passed to cleaning as found: summary key, what it is, what cleaning does with it.
-PASSED_ODDITIES = (
-    ("member_rows_exact_copies", "member rows identical to an earlier row",
-     "collapsed (duplicates_collapsed)"),
-    ("member_rows_repeating_a_key_with_other_values",
-     "member rows repeating a project × organisation key with other values",
-     "every copy quarantined (conflicting_duplicate, or missing_required first)"),
-    ("member_rows_without_activity_type", "member rows without activityType",
-     "quarantined (missing_required)"),
-    ("member_rows_with_unknown_activity_type", "member rows with an unknown activityType",
-     "quarantined (unknown_org_type)"),
-    ("member_rows_without_contribution", "member rows without ecContribution",
-     "no rule broken: funding and decision_weight left empty"),
-    ("projects_without_lead_type", "projects without a lead type",
-     "quarantined (missing_required); their members and task too (unknown_consortium_key)"),
-)  # fmt: skip
-
-
-def accounting_markdown(source: Mapping, quality: Mapping) -> str:
-    """From the EC's rows to the clean tables: the adapter's outcomes and the cleaning's,
-    in one page."""
-    summary = source["summary"]
-    projects, rows = summary["projects"], summary["organization_rows"]
-    selection, weights = source["selection"], summary["decision_weight"]
-    inputs = [
-        f"| {f['path']} | {f['records']} | `{f['sha256'][:16]}…` |"
-        for name, f in source["inputs"].items()
-        if name in ("projects", "organizations", "programme_parts")
-    ]
-    selected = [
-        ("read", projects["read"]),
-        *((f"excluded: {rule}", n) for rule, n in projects["excluded_by_rule"].items()),
-        (f"written to {source['files']['consortia']}", projects["written"]),
-    ]
-    roles = ", ".join(
-        f"{role} {r['rows']} ({'counted' if r['counted_as_participant'] else 'not counted'})"
-        for role, r in rows["by_role"].items()
-    )
-    kind = summary["scheme_or_part"]
-    passed = summary["passed_to_cleaning"]
-    cleaning = [
-        f"| {table} | {t['rows_read']} | {t['rows_kept']} | {t['rows_quarantined']} | "
-        f"{t['duplicates_collapsed']} | "
-        f"{', '.join(f'{k} {v}' for k, v in t['quarantined_by_rule'].items()) or '–'} |"
-        for table, t in quality["tables"].items()
-    ]
-    leads = ", ".join(f"{k} {v}" for k, v in sorted(projects["lead_resolution"].items()))
-    rows_text = (
-        f"Organisation rows: {rows['read']} read = {rows['written']} written to "
-        f"{source['files']['members']} + "
-        f"{rows['of_excluded_projects']} of excluded projects; "
-        f"{rows['without_project_in_project_file']} written rows name a project absent from "
-        f"the project file. Every excluded project is listed with its reasons in "
-        f"{source['files']['excluded_projects']}."
-    )
-    weight_text = (
-        f"Projects with weights: {weights['projects_with_weights']}; with a weight for every "
-        f"row: {weights['projects_with_a_weight_for_every_row']}; whose lead rows have one: "
-        f"{weights['projects_whose_lead_rows_have_a_weight']}."
-    )
-    lines = [
-        "# CORDIS: from the EC's rows to the analysis sample",
-        "",
-        f"Source: {source['source']}.",
-        "",
-        "| file | records | sha256 |",
-        "|---|---:|---|",
-        *inputs,
-        "",
-        "## Selection (what counts as a consortium)",
-        "",
-        f"At least {selection['min_participants']} distinct participants (organisationIDs in "
-        + f"the roles {', '.join(selection['counted_roles'])}) and a collaborative kind of "
-        + "grant. Kind of grant: "
-        + kind["rule"]
-        + f" ({kind['projects_without_one']} projects have none). Excluded funding schemes: "
-        + ", ".join(selection["exclude_funding_schemes"])
-        + "; excluded programme parts: "
-        + ", ".join(selection["exclude_programme_parts"])
-        + ".",
-        "",
-        f"Organisation rows by role: {roles}. Every row of a selected project is written "
-        + "as a member; only the counted roles make a project a consortium.",
-        "",
-        "| projects | count |",
-        "|---|---:|",
-        *(f"| {label} | {count} |" for label, count in selected),
-        "",
-        rows_text,
-        "",
-        "## Passed to cleaning as found",
-        "",
-        "| oddity | count | outcome in cleaning |",
-        "|---|---:|---|",
-        *(f"| {label} | {passed[key]} | {outcome} |" for key, label, outcome in PASSED_ODDITIES),
-        "",
-        f"How the lead was chosen (projects written): {leads}. Values rewritten: "
-        + f"{summary['rewritten'] or 'none'} (listed in {source['files']['log']}).",
-        "",
-        "## Cleaning (quality.json)",
-        "",
-        "| table | read | kept | quarantined | collapsed | by rule |",
-        "|---|---:|---:|---:|---:|---|",
-        *cleaning,
-        "",
-        "## What the data are, and are not",
-        "",
-        f"- Decision weight (a proxy). {source['decision_weight_proxy']} {weight_text}",
-        f"- Durations. {source['tasks_caveat']}",
-        f"- Money. {source['money']}",
-        f"- Outputs. {NO_OUTPUTS_NOTE}",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def accounting_step(
-    source_path: str | Path, quality_path: str | Path, out_path: str | Path
-) -> None:
-    source = json.loads(Path(source_path).read_text(encoding="utf-8"))
-    quality = json.loads(Path(quality_path).read_text(encoding="utf-8"))
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(out_path).write_text(accounting_markdown(source, quality), encoding="utf-8")
