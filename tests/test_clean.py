@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 
 from consortia.clean import (
-    FIX_COLUMNS,
     QUARANTINE_COLUMNS,
     AccountingError,
     TableAccount,
     check_accounting,
     clean_dataset,
 )
+from consortia.contract import FIX_COLUMNS
 from consortia.io import ContractError
 from consortia.report import quality_report, summary_text, write_quality
 

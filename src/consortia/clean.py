@@ -38,6 +38,7 @@ from pandas.api.extensions import ExtensionDtype, take
 
 from consortia import money
 from consortia.contract import (
+    FIX_COLUMNS,
     RULE_PRIORITY,
     TABLES,
     Bound,
@@ -46,6 +47,7 @@ from consortia.contract import (
     Ordering,
     Rule,
     TableSpec,
+    inferred_task_status,
     normalise_label,
     normalise_org_type,
 )
@@ -55,7 +57,6 @@ if TYPE_CHECKING:
     import pandera.pandas as pa
 
 QUARANTINE_COLUMNS = ["table", "source_file", "source_row", "rule", "column", "detail", "record"]
-FIX_COLUMNS = ["table", "source_file", "source_row", "fix", "column", "detail", "record"]
 
 # Flags are matched trimmed and lower-cased; "1.0"/"0.0" are flags stored as numbers by
 # tools that turn a column with gaps into floats.
@@ -864,9 +865,8 @@ def _apply_industry_map(
 
 
 def _infer_task_status(work: _TableWork, tasks: pd.DataFrame) -> pd.DataFrame:
-    """A task without status is achieved if it has an end date and ongoing otherwise."""
-    has_end = tasks["end_date"].notna() if "end_date" in tasks else pd.Series(False, tasks.index)
-    inferred = pd.Series(np.where(has_end, "achieved", "ongoing"), index=tasks.index, dtype=object)
+    """A task without status gets the one :func:`contract.inferred_task_status` gives."""
+    inferred, has_end = inferred_task_status(tasks)
     if "status" not in tasks:
         _count_fix(
             work,
