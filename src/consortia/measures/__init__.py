@@ -64,7 +64,7 @@ event 0), and a task starting after it was not yet at risk (no exit date, no dur
 event 0). A closed (achieved/abandoned) task without an end date has no exit date and
 no duration. ``duration_days`` = exit - start in days (float64), ``duration_years`` =
 days / 365.25. A missing status is inferred (``achieved`` with an end date, ``ongoing``
-without) and recorded as a ``task_status_inferred`` fix (clean.py already does this, so
+without) and recorded as a ``task_status_inferred`` fix (consortia.clean already does this, so
 after cleaning there is nothing left to infer): ``build_tasks(..., return_fixes=True)``
 returns ``(tasks, fixes)``; ``tasks_metadata`` counts censoring reasons.
 
