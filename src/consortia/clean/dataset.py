@@ -101,7 +101,9 @@ def clean_dataset(
     weight_warnings = decision_weight_warnings(kept["members"]) if "members" in kept else []
     quarantine = concatenated([quarantine_rows(item) for item in work.values()], QUARANTINE_COLUMNS)
     fixes = concatenated([fix for item in work.values() for fix in item.fixes], FIX_COLUMNS)
-    accounting = {table: table_account(item, kept[table], quarantine) for table, item in work.items()}
+    accounting = {
+        table: table_account(item, kept[table], quarantine) for table, item in work.items()
+    }
     check_accounting(accounting)
     return CleanDataset(
         tables={table: frame.reset_index(drop=True) for table, frame in kept.items()},

@@ -48,7 +48,11 @@ def apply_industry_map(
     pairs = pd.DataFrame({"label": kept.loc[changed, "industry"], "to": harmonised[changed]})
     for (label, target), count in pairs.value_counts(sort=True).items():
         count_fix(
-            work, Fix.INDUSTRY_LABEL, "industry", count, f"{rows_text(count)}: '{label}' -> '{target}'"
+            work,
+            Fix.INDUSTRY_LABEL,
+            "industry",
+            count,
+            f"{rows_text(count)}: '{label}' -> '{target}'",
         )
     return kept.assign(industry=harmonised.where(changed, kept["industry"]))
 

@@ -122,7 +122,9 @@ def member_spells(members: pd.DataFrame, founded_year: np.ndarray) -> tuple[np.n
     """First and last year of each member's spell: join_year (empty = the consortium's
     ``founded_year``, given per member row) to exit_year (empty = still a member)."""
     founded_year = np.asarray(founded_year, dtype=np.int64)
-    start = filled_years(members["join_year"], founded_year) if "join_year" in members else founded_year
+    start = (
+        filled_years(members["join_year"], founded_year) if "join_year" in members else founded_year
+    )
     end = (
         filled_years(members["exit_year"], OPEN_END)
         if "exit_year" in members
@@ -285,7 +287,9 @@ def _structure(
     require_columns(members, "members", ("consortium_id", "member_id", "member_type"))
     member_code = consortium_codes(members["consortium_id"], cons, "members")
     require_unique_keys(
-        [member_code, pd.factorize(members["member_id"])[0]], "members", "(consortium_id, member_id)"
+        [member_code, pd.factorize(members["member_id"])[0]],
+        "members",
+        "(consortium_id, member_id)",
     )
     mtype = members["member_type"]
     unknown = ~mtype.isin(ORG_TYPES)
@@ -494,11 +498,10 @@ def panel_metadata(
     }
 
 
-
-
 def consortium_measures(consortia: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """:data:`consortia.network.NETWORK_MEASURES` of every consortium in the year it was founded, from clean
-    ``consortia`` and ``members`` tables; indexed by consortium_id (sorted)."""
+    """:data:`~consortia.network.NETWORK_MEASURES` of every consortium in the year it was
+    founded, from clean ``consortia`` and ``members`` tables; indexed by consortium_id
+    (sorted)."""
     cons, member_code, start, end, lead = network_inputs(consortia, members)
     net = network.member_network(
         member_code, pd.factorize(members["member_id"])[0], start, end, lead,
