@@ -2,22 +2,14 @@
 # The logic lives in consortia.workflow; this file only names paths.
 from pathlib import Path
 
+from consortia import adapters
 from consortia import workflow as wf
 
 RESULTS = Path(config["results"])
-if "cordis" in config:
-    # rules/cordis.smk writes the dataset folder in a rule: plan from the tables the
-    # adapter promises, since their headers cannot be read before the run.
-    from consortia.adapters.cordis import dataset_plan
-
-    PLAN = dataset_plan(config["dataset"])
-else:
-    PLAN = wf.plan_dataset(
-        dataset=config["dataset"],
-        tables_cfg=config.get("tables", {}),
-        columns_cfg=config.get("columns", {}),
-    )
-
+# The plan of the dataset folder: a data adapter's promise (config key `adapter`, e.g.
+# rules/cordis.smk writes the folder in a rule, so its headers cannot be read before the
+# run), or the headers of a folder that already follows the contract.
+PLAN = adapters.plan_for(config)
 
 # Each rule file appends the files its rules make to `rule all` here, so that
 # adding a family of outputs touches only its own rule file.

@@ -1,8 +1,8 @@
 # EU framework-programme consortia from the EC's CORDIS exports (docs/cordis.md).
-# Active when the config has a `cordis:` block (config/cordis.yaml): the dataset
-# folder is then written by rule ingest_cordis, and rules/common.smk plans it
-# from the tables the adapter promises (consortia.adapters.cordis.dataset_plan).
-if "cordis" in config:
+# Active when the config selects the adapter, `adapter: cordis` (config/cordis.yaml):
+# the dataset folder is then written by rule ingest_cordis, and rules/common.smk plans
+# it from the tables the adapter promises (consortia.adapters.cordis.plan).
+if config.get("adapter") == "cordis":
     from consortia.adapters import cordis as cordis_adapter
 
     CORDIS = config["cordis"]
@@ -39,6 +39,7 @@ if "cordis" in config:
             registry=config["claims"],
         params:
             overrides=CORDIS.get("claims_overrides", {}),
+            config_block="cordis",
         log:
             log_path("cordis_claims_registry"),
         conda:

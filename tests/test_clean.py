@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 
 from consortia.clean import (
-    FIX_COLUMNS,
     QUARANTINE_COLUMNS,
     AccountingError,
     TableAccount,
     check_accounting,
     clean_dataset,
 )
+from consortia.contract import FIX_COLUMNS
 from consortia.io import ContractError
 from consortia.report import quality_report, summary_text, write_quality
 
@@ -603,7 +603,7 @@ def test_lead_flags_are_reconciled_in_one_consortium_and_set_aside_in_another():
 def test_trimming_distinct_values_matches_str_strip():
     # The vectorised pre-check must never skip a value that Python's str.strip would change
     # (ASCII and Unicode blanks, control separators), nor alter one it would leave alone.
-    from consortia.clean import _stripped_text
+    from consortia.clean.parsing import _stripped_text
 
     values = [
         "12", " 12", "12 ", "\t1\n", "企业", " 企业 ", "a\u3000", "\u00a0x", "", "   ",

@@ -7,6 +7,8 @@ import jsonschema
 import pytest
 import yaml
 
+from consortia.config import ConfigError, load_config, load_yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = yaml.safe_load((ROOT / "config" / "schemas" / "config.schema.yaml").read_text())
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -39,3 +41,19 @@ def test_schema_rejects_invalid_values(path, bad_value):
 def test_unknown_top_level_key_is_rejected():
     with pytest.raises(jsonschema.ValidationError, match="datset"):
         jsonschema.validate({**CONFIG, "datset": "typo"}, SCHEMA)
+
+
+def test_load_yaml_names_every_violation_in_one_message(tmp_path):
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump({**CONFIG, "datset": "typo", "seed": -1}), encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_yaml(path, "config.schema.yaml")
+    message = str(raised.value)
+    assert message.startswith(f"{path} does not follow config.schema.yaml:")
+    assert "datset" in message and "seed: -1" in message
+
+
+def test_load_config_overrides_and_fills_the_schema_defaults():
+    config = load_config(ROOT / "config" / "config.yaml", {"dataset": "elsewhere"})
+    assert config["dataset"] == "elsewhere"
+    assert config["models"] == SCHEMA["properties"]["models"]["default"]

@@ -22,6 +22,7 @@ import yaml
 
 from consortia import measures, workflow
 from consortia.adapters import cordis
+from consortia.adapters.overrides import registry_with_overrides
 from consortia.claims import evaluate_claims
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -306,7 +307,7 @@ def test_source_json_records_provenance_proxy_caveat_and_selection(fixture_folde
 
 def test_workflow_plan_of_the_promised_folder_matches_the_written_one(fixture_folder):
     out, _ = fixture_folder
-    assert cordis.dataset_plan(out, "csv") == workflow.plan_dataset(out, {}, {})
+    assert cordis.plan({"dataset": out}, "csv") == workflow.plan_dataset(out, {}, {})
 
 
 def test_parquet_folder_cleans_exactly_as_the_csv_folder(tmp_path, fixture_cleaned):
@@ -314,7 +315,7 @@ def test_parquet_folder_cleans_exactly_as_the_csv_folder(tmp_path, fixture_clean
     out = tmp_path / "parquet"
     cordis.ingest_cordis(FIXTURES / "project.csv", FIXTURES / "organization.csv", out,
                          selection=SELECTION, table_format="parquet")  # fmt: skip
-    assert cordis.dataset_plan(out) == workflow.plan_dataset(out, {}, {})
+    assert cordis.plan({"dataset": out}) == workflow.plan_dataset(out, {}, {})
     from_parquet = clean_folder(out)
     for table, frame in fixture_cleaned.tables.items():
         pd.testing.assert_frame_equal(from_parquet.tables[table], frame)
@@ -381,7 +382,7 @@ def test_cli_ingests_with_the_config_selection_and_names_format_errors(tmp_path,
 def test_registry_overrides_change_measurement_not_claims():
     base = yaml.safe_load((ROOT / "config" / "claims.yaml").read_text(encoding="utf-8"))
     overrides = CORDIS_CONFIG["cordis"]["claims_overrides"]
-    derived = cordis.registry_with_overrides(base, overrides)
+    derived = registry_with_overrides(base, overrides)
     before = {c["id"]: c for c in base["claims"]}
     after = {c["id"]: c for c in derived["claims"]}
     speed = after["breakthrough_speed"]
@@ -392,9 +393,9 @@ def test_registry_overrides_change_measurement_not_claims():
     untouched = set(before) - set(overrides)
     assert all(after[i] == before[i] for i in untouched)
     with pytest.raises(ValueError, match="cannot be overridden"):
-        cordis.registry_with_overrides(base, {"lead_decision_weight": {"tests": []}})
+        registry_with_overrides(base, {"lead_decision_weight": {"tests": []}})
     with pytest.raises(ValueError, match="no claim"):
-        cordis.registry_with_overrides(base, {"no_such_claim": {"label": "x"}})
+        registry_with_overrides(base, {"no_such_claim": {"label": "x"}})
 
 
 def test_kind_of_grant_control_removes_a_confounded_lead_gap():
@@ -425,7 +426,7 @@ def test_kind_of_grant_control_removes_a_confounded_lead_gap():
 
     def time_ratio(controls):
         change = {**overrides["breakthrough_speed"], "params": {"controls": controls}}
-        registry = cordis.registry_with_overrides(base, {"breakthrough_speed": change})
+        registry = registry_with_overrides(base, {"breakthrough_speed": change})
         results = evaluate_claims(registry, panel, tasks, consortia=consortia, seed=1,
                                   only=["breakthrough_speed"])  # fmt: skip
         test = next(t for t in results.claims[0].tests if t.name == "time_ratio")

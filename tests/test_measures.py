@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 from consortia import measures, network
-from consortia.contract import ORG_TYPES
+from consortia.contract import FIX_COLUMNS, ORG_TYPES
 
 NA = pd.NA
 
@@ -764,7 +764,7 @@ def test_tasks_censored_at_the_latest_date_by_default():
     # two statuses inferred, each recorded as a fix
     assert fixes["fix"].tolist() == ["task_status_inferred"] * 2
     assert fixes["source_row"].tolist() == [1, 5]
-    assert fixes.columns.tolist() == measures.FIX_COLUMNS
+    assert fixes.columns.tolist() == FIX_COLUMNS
     assert "achieved (end_date given)" in fixes["detail"].iloc[0]
     assert json.loads(fixes["record"].iloc[0])["task_id"] == "T2"
     # consortium attributes attached

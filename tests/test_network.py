@@ -95,7 +95,7 @@ def reference(consortia, members):
 @pytest.mark.parametrize("spells", [True, False])
 def test_measures_equal_networkx_and_hand_counts(seed, spells):
     consortia, members = world(seed, spells=spells)
-    got = network.consortium_measures(consortia, members)
+    got = measures.consortium_measures(consortia, members)
     expected = reference(consortia, members)
     pd.testing.assert_frame_equal(
         got[list(network.NETWORK_MEASURES)], expected[list(network.NETWORK_MEASURES)],
@@ -122,7 +122,7 @@ def test_a_hand_made_world():
          "member_type": "university",
          "is_lead": [True, False, False, True, False, False, True, False, False, False]}
     )  # fmt: skip
-    got = network.consortium_measures(consortia, members)
+    got = measures.consortium_measures(consortia, members)
     k3 = got.loc["k3"]
     assert (k3["lead_prior_led"], k3["lead_prior_joined"], k3["lead_prior_partners"]) == (1, 0, 2)
     assert k3["lead_effective_size"] == 1.0
@@ -152,8 +152,8 @@ def test_later_consortia_never_change_earlier_measures(seed):
     more_c = pd.concat([consortia, later_c], ignore_index=True)
     more_m = pd.concat([members, later_m], ignore_index=True)
 
-    before = network.consortium_measures(consortia, members)
-    after = network.consortium_measures(more_c, more_m)
+    before = measures.consortium_measures(consortia, members)
+    after = measures.consortium_measures(more_c, more_m)
     pd.testing.assert_frame_equal(after.loc[before.index], before)
     assert not after.loc[later_c["consortium_id"]].isna().all().all()
 

@@ -1,6 +1,6 @@
-"""Snakemake entry point of rule `cordis_accounting`: logic in consortia.adapters.cordis."""
+"""Snakemake entry point of rule `cordis_accounting`: logic in consortia.adapters.accounting."""
 
-from consortia.adapters.cordis import accounting_step
+from consortia.adapters.accounting import accounting_step
 from consortia.workflow import logged_step
 
 with logged_step(snakemake.log[0]):  # noqa: F821 (injected by Snakemake)

@@ -1,33 +1,82 @@
-"""Loading the study configuration outside Snakemake (CLI, notebooks, tests).
+"""YAML files checked against their JSON schema, and the study configuration.
 
-The Snakefile validates the same file against the same schema with
-``snakemake.utils.validate``; this module does it with jsonschema and fills
-the schema's defaults the same way, so both callers see one configuration.
+:func:`load_yaml` is the one loader of a schema-validated YAML file: it finds the schema
+(``<file's dir>/schemas/<schema name>``, else the repository's ``config/schemas/``),
+reports every violation at once in one format (:class:`ConfigError`) and can fill the
+schema's ``default`` values the way Snakemake's ``validate`` does. :func:`load_config`
+reads the study configuration with it outside Snakemake (CLI, notebooks, tests); the
+Snakefile validates the same file against the same schema with
+``snakemake.utils.validate``, so both callers see one configuration.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import yaml
 
+REPO_SCHEMAS = Path(__file__).resolve().parents[2] / "config" / "schemas"
+STUDY_SCHEMA = "config.schema.yaml"
 
-def schema_path_for(config_path: str | Path) -> Path:
-    """The schema travels with the config: ``<config dir>/schemas/config.schema.yaml``."""
-    return Path(config_path).parent / "schemas" / "config.schema.yaml"
+
+class ConfigError(ValueError):
+    """A YAML file that does not follow its schema; the message lists every violation."""
+
+
+def schema_path(schema_name: str, yaml_path: str | Path | None = None) -> Path:
+    """The schema travels with the file, ``<file's dir>/schemas/<schema_name>``; without
+    one there, the repository's ``config/schemas/<schema_name>``."""
+    if yaml_path is not None:
+        sibling = Path(yaml_path).parent / "schemas" / schema_name
+        if sibling.exists():
+            return sibling
+    return REPO_SCHEMAS / schema_name
+
+
+def schema_errors(data: Any, schema: Mapping, fill_defaults: bool = False) -> list[str]:
+    """Every violation of ``schema`` by ``data`` as 'path: message', ordered by path (empty:
+    valid). With ``fill_defaults`` the schema's ``default`` values are set in ``data``."""
+    validator_class = jsonschema.validators.validator_for(schema)
+    if fill_defaults:
+        validator_class = _with_defaults(validator_class)
+    errors = sorted(
+        validator_class(schema).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]
+    )
+    return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors]
+
+
+def load_yaml(
+    path: str | Path,
+    schema_name: str,
+    overrides: Mapping | None = None,
+    fill_defaults: bool = False,
+) -> Any:
+    """Read a YAML file, replace its top-level keys by ``overrides`` (like ``snakemake
+    --config key=value``), validate it against ``schema_name`` (:func:`schema_path`) and,
+    with ``fill_defaults``, fill the schema's defaults. Raises :class:`ConfigError`."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise ConfigError(f"{path} does not exist") from error
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from error
+    if overrides:
+        data = {**(data or {}), **overrides}
+    schema_file = schema_path(schema_name, path)
+    schema = yaml.safe_load(schema_file.read_text(encoding="utf-8"))
+    errors = schema_errors(data, schema, fill_defaults)
+    if errors:
+        raise ConfigError(f"{path} does not follow {schema_file.name}:\n  " + "\n  ".join(errors))
+    return data
 
 
 def load_config(config_path: str | Path, overrides: dict | None = None) -> dict:
-    """Read, override (like ``snakemake --config key=value``), validate and default a config."""
-    config_path = Path(config_path)
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-    config.update(overrides or {})
-    schema = yaml.safe_load(schema_path_for(config_path).read_text(encoding="utf-8"))
-    validator_class = jsonschema.validators.validator_for(schema)
-    validator = _with_defaults(validator_class)(schema)
-    validator.validate(config)
-    return config
+    """Read, override, validate and default a study config (``config.schema.yaml``)."""
+    return load_yaml(config_path, STUDY_SCHEMA, overrides, fill_defaults=True) or {}
 
 
 def _with_defaults(validator_class):

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import numpy as np
 import pandas as pd
 
 
@@ -46,6 +47,10 @@ class Fix(StrEnum):
     DEFLATED = "deflated"
     LEAD_FLAG_RECONCILED = "lead_flag_reconciled"
     TASK_STATUS_INFERRED = "task_status_inferred"
+
+
+# The columns of fixes.csv: cleaning's fixes and the statuses the task measures infer.
+FIX_COLUMNS = ["table", "source_file", "source_row", "fix", "column", "detail", "record"]
 
 
 class Kind(StrEnum):
@@ -210,6 +215,14 @@ _TASKS_COLUMNS = {
 
 CHAIN_POSITIONS = ("upstream", "midstream", "downstream")
 TASK_STATUSES = ("achieved", "ongoing", "abandoned")
+
+
+def inferred_task_status(tasks: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """The status of a task without one: ``achieved`` if it has an end date, ``ongoing``
+    otherwise. Returns the inferred status of every row and whether it has an end date."""
+    has_end = tasks["end_date"].notna() if "end_date" in tasks else pd.Series(False, tasks.index)
+    inferred = pd.Series(np.where(has_end, "achieved", "ongoing"), index=tasks.index, dtype=object)
+    return inferred, has_end
 
 TABLES: dict[str, TableSpec] = {
     "consortia": TableSpec(

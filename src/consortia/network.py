@@ -48,7 +48,6 @@ __all__ = [
     "LEAD_MEASURES",
     "NETWORK_MEASURES",
     "MemberNetwork",
-    "consortium_measures",
     "lead_measures",
     "member_network",
     "repeat_tie_sums",
@@ -224,27 +223,3 @@ def repeat_tie_sums(net: MemberNetwork) -> dict[str, np.ndarray]:
         "pairs": np.ones(net.pair_start.size),
         "repeat_pairs": (net.pair_first_tie < founded).astype(float),
     }
-
-
-def consortium_measures(consortia: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """:data:`NETWORK_MEASURES` of every consortium in the year it was founded, from clean
-    ``consortia`` and ``members`` tables; indexed by consortium_id (sorted)."""
-    from consortia import measures
-
-    cons, member_code, start, end, lead = measures.network_inputs(consortia, members)
-    net = member_network(
-        member_code, pd.factorize(members["member_id"])[0], start, end, lead,
-        cons["founded_year"].to_numpy(dtype=np.int64),
-    )  # fmt: skip
-    out = lead_measures(net)
-    founded = net.founded[net.pair_consortium]
-    active = (net.pair_start <= founded) & (founded <= net.pair_end)
-    sums = repeat_tie_sums(net)
-    n = net.founded.size
-    pairs = np.bincount(net.pair_consortium[active], weights=sums["pairs"][active], minlength=n)
-    repeat = np.bincount(
-        net.pair_consortium[active], weights=sums["repeat_pairs"][active], minlength=n
-    )
-    out["repeat_tie_share"] = measures.safe_ratio(repeat, pairs).to_numpy()
-    out.index = pd.Index(cons["consortium_id"].to_numpy(), name="consortium_id")
-    return out
