@@ -51,6 +51,7 @@ if workflow.is_main_process and not workflow.output_settings.dryrun:
 
 
 include: "rules/common.smk"
+include: "rules/ingest.smk"
 include: "rules/data.smk"
 include: "rules/outputs.smk"
 include: "rules/claims.smk"

@@ -1,7 +1,7 @@
 # EU framework-programme consortia from the EC's CORDIS exports (docs/cordis.md).
 # Active when the config selects the adapter, `adapter: cordis` (config/cordis.yaml):
-# the dataset folder is then written by rule ingest_cordis, and rules/common.smk plans
-# it from the tables the adapter promises (consortia.adapters.cordis.plan).
+# rule ingest (rules/ingest.smk) writes the dataset folder, and these rules add the
+# dataset's claims registry, the accounting page and the CORDIS findings.
 if config.get("adapter") == "cordis":
     from consortia.adapters import cordis as cordis_adapter
 
@@ -10,26 +10,6 @@ if config.get("adapter") == "cordis":
     CORDIS_ACCOUNTING = results_path("data", "cordis_accounting.md")
     CORDIS_EXPORTS = {key: CORDIS[key] for key in ("projects", "organizations", "programme_parts")
                       if key in CORDIS}  # fmt: skip
-
-    rule ingest_cordis:
-        """Read the EC's project.csv and organization.csv (and a programme-parts file); write the contract tables, source.json and the adapter's log."""
-        input:
-            **CORDIS_EXPORTS,
-        output:
-            **PLAN.files,
-            source=str(CORDIS_DATASET / cordis_adapter.SOURCE_FILE),
-            adapter_log=str(CORDIS_DATASET / cordis_adapter.LOG_FILE),
-            excluded=str(CORDIS_DATASET / cordis_adapter.EXCLUDED_FILE),
-        params:
-            selection=CORDIS.get("selection", {}),
-            encoding=CORDIS.get("encoding", "utf-8"),
-            table_format=cordis_adapter.WORKFLOW_TABLE_FORMAT,
-        log:
-            log_path("ingest_cordis"),
-        conda:
-            "../environment.yml"
-        script:
-            "scripts/ingest_cordis.py"
 
     rule cordis_claims_registry:
         """The claims registry for CORDIS: the base registry with the cordis block's claims_overrides."""

@@ -21,7 +21,7 @@ def workflow_rules() -> set[str]:
 
 def test_every_working_rule_has_threads_memory_and_runtime():
     rules = workflow_rules() - OWN_OR_NONE
-    assert {"clean", "fit_models", "claims", "ingest_cordis"} <= rules  # the regex finds rules
+    assert {"clean", "fit_models", "claims", "ingest"} <= rules  # the regex finds rules
     assert rules == set(PROFILE["set-resources"]), "profile and rules disagree"
     assert rules == set(PROFILE["set-threads"]), "profile and rules disagree"
     for rule, resources in PROFILE["set-resources"].items():

@@ -7,17 +7,23 @@ the contract's cleaning rules handle are passed on unchanged, so that the
 run's quality report counts them; what the adapter itself decides is logged
 row by row.
 
-An adapter is one module with two functions:
+An adapter is one module with two functions, and two optional ones:
 
 ``plan(config) -> consortia.workflow.DatasetPlan``
     the tables and contract columns it will write into ``config["dataset"]``, so that
     the workflow is planned before the folder exists;
-``ingest(config, out_dir, table_format="csv") -> dict``
-    write the contract-conforming folder; returns the summary of what it did.
+``ingest(config, out_dir) -> dict``
+    write the folder :func:`plan` promised; returns the summary of what it did;
+``sources(config) -> {name: path}`` (optional)
+    the files it reads, so that the workflow re-ingests when one changes;
+``sidecars(config) -> {name: path}`` (optional)
+    the files it writes beside the contract tables (e.g. ``source.json``).
 
 A config selects one by name, ``adapter: NAME``: the module ``consortia.adapters.NAME``,
-or a module outside the package named by its dotted path. Without the key the dataset
-folder already follows the contract, and the workflow plans from its headers.
+or a module outside the package named by its dotted path; the adapter's own settings sit
+under a key of the same name (``cordis:``). The workflow's one ``ingest`` rule
+(rules/ingest.smk) writes the folder for any adapter. Without the key the dataset folder
+already follows the contract, and the workflow plans from its headers.
 
 * :mod:`consortia.adapters.cordis` — EU framework-programme projects (FP7,
   H2020, Horizon Europe) from the European Commission's CORDIS exports.
@@ -59,6 +65,26 @@ def adapter_for(config: Mapping) -> ModuleType | None:
     """The adapter the config's ``adapter`` key selects; None for a contract folder."""
     name = config.get("adapter")
     return adapter_named(name) if name else None
+
+
+def sources(adapter: ModuleType, config: Mapping) -> dict[str, str]:
+    """{name: path} of the files the adapter reads (none if it does not say)."""
+    return dict(adapter.sources(config)) if hasattr(adapter, "sources") else {}
+
+
+def sidecars(adapter: ModuleType, config: Mapping) -> dict[str, str]:
+    """{name: path} of the files the adapter writes beside the contract tables."""
+    return dict(adapter.sidecars(config)) if hasattr(adapter, "sidecars") else {}
+
+
+def settings(config: Mapping) -> Mapping:
+    """The selected adapter's own settings: the config's block named like the adapter."""
+    return config.get(config["adapter"].rsplit(".", 1)[-1], {})
+
+
+def ingest(config: Mapping) -> dict:
+    """Write the dataset folder (``config["dataset"]``) with the adapter the config selects."""
+    return adapter_for(config).ingest(config, config["dataset"])
 
 
 def plan_for(config: Mapping) -> DatasetPlan:

@@ -67,6 +67,8 @@ from consortia.adapters.cordis.folder import (
     ingest,
     ingest_cordis,
     plan,
+    sidecars,
+    sources,
 )
 from consortia.adapters.cordis.mapping import (
     ACTIVITY_TYPES,
@@ -98,5 +100,7 @@ __all__ = [
     "ingest",
     "ingest_cordis",
     "plan",
+    "sidecars",
+    "sources",
     "read_export",
 ]

@@ -40,6 +40,8 @@ LOG_FILE = "adapter_log.csv"
 
 
 EXCLUDED_FILE = "excluded_projects.csv"
+# The EC's files a config's cordis block names (programme_parts is optional).
+EXPORTS = ("projects", "organizations", "programme_parts")
 
 
 def contract_files(table_format: str = "csv") -> dict[str, str]:
@@ -157,9 +159,27 @@ def plan(config: Mapping, table_format: str = WORKFLOW_TABLE_FORMAT) -> DatasetP
     )
 
 
-def ingest(config: Mapping, out_dir: str | Path, table_format: str = "csv") -> dict:
+def sources(config: Mapping) -> dict[str, str]:
+    """The EC's files the config's ``cordis`` block names."""
+    cordis = config["cordis"]
+    return {key: cordis[key] for key in EXPORTS if key in cordis}
+
+
+def sidecars(config: Mapping) -> dict[str, str]:
+    """What :func:`ingest` writes beside the contract tables."""
+    dataset = Path(config["dataset"])
+    return {
+        "source": str(dataset / SOURCE_FILE),
+        "adapter_log": str(dataset / LOG_FILE),
+        "excluded": str(dataset / EXCLUDED_FILE),
+    }
+
+
+def ingest(
+    config: Mapping, out_dir: str | Path, table_format: str = WORKFLOW_TABLE_FORMAT
+) -> dict:
     """:func:`ingest_cordis` with the exports, selection and encoding of the config's
-    ``cordis`` block."""
+    ``cordis`` block, in the format :func:`plan` promises."""
     cordis = config["cordis"]
     return ingest_cordis(
         cordis["projects"],
