@@ -34,7 +34,7 @@ from run import FIRST_YEAR, SEED, TRUTH_OVERRIDES  # noqa: E402 (the same world 
 CHILD = """
 import json, sys, time
 sys.path.insert(0, {src!r})
-from consortia.claims import claims_step
+from consortia.claims.outputs import claims_step
 start = time.perf_counter()
 results = claims_step(
     registry_path={registry!r}, panel_path={panel!r}, json_path={out!r} + "/claims.json",

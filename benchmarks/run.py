@@ -393,7 +393,7 @@ def stage_mediation(work: Path, size: int, refit_reps: int = 3, **_) -> dict:
 def stage_claims(work: Path, size: int, **_) -> dict:
     import logging
 
-    from consortia.claims import claims_step
+    from consortia.claims.outputs import claims_step
 
     logging.getLogger("consortia").setLevel(logging.WARNING)
     data = _paths(work, size)["stage"] / "data"

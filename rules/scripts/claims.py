@@ -1,6 +1,6 @@
 """Snakemake entry point of rule `claims`: all logic is in consortia.claims.claims_step."""
 
-from consortia.claims import claims_step
+from consortia.claims.outputs import claims_step
 from consortia.workflow import logged_step
 
 with logged_step(snakemake.log[0]):  # noqa: F821 (injected by Snakemake)

@@ -105,7 +105,7 @@ def test_outputs_are_deterministic(demo_results, tmp_path):
 def test_claims_step_over_paths(demo_tables, tmp_path):
     from pathlib import Path
 
-    from consortia.claims import claims_step
+    from consortia.claims.outputs import claims_step
 
     root = Path(__file__).resolve().parents[2]
     demo_tables["panel"].to_parquet(tmp_path / "panel.parquet", index=False)

@@ -36,8 +36,8 @@ from consortia.figures import save_figure, set_caption, theme
 from consortia.files import json_safe, json_text, read_json
 from consortia.tables import MISSING, STUB, Table, format_count, format_number, write_table
 
-from .evaluators import ClaimResult, ClaimsResults, TestResult
 from .history import HISTORY_FILE, record_verdicts
+from .results import ClaimResult, ClaimsResults, TestResult
 from .verdict import CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE, STATISTICAL_VERDICTS, SUPPORTED
 
 SCHEMA_VERSION = 2
@@ -590,7 +590,7 @@ def claims_step(
     share). Writes ``json_path`` and, from it, ``csv_path`` (one row per claim),
     ``table_stem``.{tex,html,md,csv} (one row per test) and ``figure_stem``.{png,pdf}.
     """
-    from .evaluators import evaluate_claims
+    from .driver import evaluate_claims
 
     panel = pd.read_parquet(panel_path)
     tasks = pd.read_parquet(tasks_path) if tasks_path is not None else None
