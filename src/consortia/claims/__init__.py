@@ -6,7 +6,7 @@ Public API::
 
     registry = load_registry("config/claims.yaml")          # validated (schema + methods)
     results = evaluate_claims(registry, panel, tasks, consortia=None, seed=20251220)
-    results.verdicts                 # {claim id: supported | contradicted | inconclusive | not_testable}
+    results.verdicts    # {claim id: supported | contradicted | inconclusive | not_testable}
 
 The workflow step (``claims_step``) and the writers of the outputs (``write_outputs``)
 are in :mod:`.outputs`.

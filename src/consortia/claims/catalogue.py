@@ -350,3 +350,42 @@ def coefficient_estimate(
         short=short,
     )
 
+
+def marginal_effect_estimate(
+    res, term: str, ctx: Context, method: str, details: dict | None = None
+) -> Estimate | Unavailable:
+    """The fractional-logit average marginal effect of ``term`` in ``res`` (its delta-method
+    SE clustered by consortium, normal CI), or why there is none; ``details`` adds to the
+    model's."""
+    if isinstance(res, Unavailable):
+        return res
+    me = (res.marginal_effects or {}).get(term)
+    if me is None:
+        return Unavailable(f"no marginal effect for {term}")
+    return wald_estimate(
+        me["estimate"],
+        me["std_error"],
+        None,
+        ctx,
+        n_obs=res.nobs,
+        n_clusters=int(res.n_clusters.get(CID, 0)),
+        method=method,
+        details={
+            "model": res.name,
+            "formula": res.formula,
+            "coefficient": res.params.get(term),
+            "notes": res.notes,
+            **(details or {}),
+        },
+        short="Fractional logit AME, controls",
+    )
+
+
+def add_transfer_rate(pan: pd.DataFrame) -> None:
+    """The consortium-year transfer rate (transferred / achievements; missing without an
+    achievement) as a column of ``pan``, where the panel does not carry it."""
+    if "transfer_rate" not in pan:
+        ach = pd.to_numeric(pan["achievements"])
+        pan["transfer_rate"] = (pd.to_numeric(pan["achievements_transferred"]) / ach).where(
+            ach > 0
+        )

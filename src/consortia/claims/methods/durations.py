@@ -383,7 +383,8 @@ def eval_organised_cycle(claim: ClaimRecord, data: ClaimData, ctx: Context) -> R
 
     flag = claim.params.get("flag", "in_consortium")
     controls = list(claim.params.get("controls", []))
-    d = select_columns(data.tasks, [CID, "duration_years", "event", flag, *controls]).dropna().copy()
+    columns = [CID, "duration_years", "event", flag, *controls]
+    d = select_columns(data.tasks, columns).dropna().copy()
     inside = as_bool(d[flag])
     if inside.all() or not inside.any():
         raise NotTestable(

@@ -14,14 +14,14 @@ from ..catalogue import (
     Context,
     NotTestable,
     Result,
-    Unavailable,
+    add_transfer_rate,
     as_bool,
     coefficient_estimate,
     evaluator,
     fit_model,
     fit_or_unavailable,
+    marginal_effect_estimate,
     model_columns,
-    wald_estimate,
 )
 from ..records import ClaimRecord
 
@@ -164,9 +164,8 @@ def eval_rate_effect(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Resul
     pan = model_columns(
         data.panel, [regressor, outcome, "achievements", "achievements_transferred"], controls, fes
     )
-    if outcome == "transfer_rate" and "transfer_rate" not in pan:
-        ach = pd.to_numeric(pan["achievements"])
-        pan["transfer_rate"] = (pd.to_numeric(pan["achievements_transferred"]) / ach).where(ach > 0)
+    if outcome == "transfer_rate":
+        add_transfer_rate(pan)
     x = pd.to_numeric(pan[regressor], errors="coerce")
     if x.dropna().nunique() < 2:
         raise NotTestable(f"{regressor} does not vary: no effect to estimate")
@@ -184,31 +183,15 @@ def eval_rate_effect(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Resul
             },
             pan,
         )
-        me = None if isinstance(res, Unavailable) else (res.marginal_effects or {}).get(regressor)
-        if isinstance(res, Unavailable):
-            out["ame"] = res
-        elif me is None:
-            out["ame"] = Unavailable(f"no marginal effect for {regressor}")
-        else:
-            out["ame"] = wald_estimate(
-                me["estimate"],
-                me["std_error"],
-                None,
-                ctx,
-                n_obs=res.nobs,
-                n_clusters=int(res.n_clusters.get(CID, 0)),
-                method=f"fractional logit (Papke–Wooldridge QMLE) of the consortium-year {outcome} "
-                f"on {regressor} + {', '.join(controls)}, {' + '.join(fes)} effects; average "
-                f"marginal effect of {regressor} (derivative averaged over the sample, per unit), "
-                "delta-method SE clustered by consortium (CR1)",
-                details={
-                    "model": res.name,
-                    "formula": res.formula,
-                    "coefficient": res.params.get(regressor),
-                    "notes": res.notes,
-                },
-                short="Fractional logit AME, controls",
-            )
+        out["ame"] = marginal_effect_estimate(
+            res,
+            regressor,
+            ctx,
+            method=f"fractional logit (Papke–Wooldridge QMLE) of the consortium-year {outcome} "
+            f"on {regressor} + {', '.join(controls)}, {' + '.join(fes)} effects; average "
+            f"marginal effect of {regressor} (derivative averaged over the sample, per unit), "
+            "delta-method SE clustered by consortium (CR1)",
+        )
     if "within" in ctx.wanted:
         within_controls = [c for c in controls if c in ("n_members",)]
         res = fit_or_unavailable(

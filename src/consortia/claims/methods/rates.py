@@ -19,10 +19,12 @@ from ..catalogue import (
     NotTestable,
     Result,
     Unavailable,
+    add_transfer_rate,
     as_bool,
     evaluator,
     fit_or_unavailable,
     linearised_se,
+    marginal_effect_estimate,
     model_columns,
     ratio_influence,
     select_columns,
@@ -105,7 +107,9 @@ def _rate_groups_test(
 
 
 def _transfer_frame(panel: pd.DataFrame, extra: Sequence[str] = ()) -> pd.DataFrame:
-    d = select_columns(panel, [CID, "lead_type", "achievements", "achievements_transferred", *extra])
+    d = select_columns(
+        panel, [CID, "lead_type", "achievements", "achievements_transferred", *extra]
+    )
     d = d.dropna(subset=[CID, "lead_type", "achievements", "achievements_transferred"])
     d = d[pd.to_numeric(d["achievements"]) > 0].copy()
     d["achievements"] = pd.to_numeric(d["achievements"]).astype(float)
@@ -213,11 +217,7 @@ def eval_transfer_rate(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Res
             fes,
         )
         pan["lead_is_" + lead] = (pan["lead_type"].astype(str) == lead).astype(float)
-        if "transfer_rate" not in pan:
-            ach = pd.to_numeric(pan["achievements"])
-            pan["transfer_rate"] = (pd.to_numeric(pan["achievements_transferred"]) / ach).where(
-                ach > 0
-            )
+        add_transfer_rate(pan)
         term = "lead_is_" + lead
         spec = {
             "name": f"claim_{claim.id}_fraclogit",
@@ -228,41 +228,25 @@ def eval_transfer_rate(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Res
             "fixed_effects": fes,
             "cluster": [CID],
         }
-        res = fit_or_unavailable(spec, pan)
-        me = None if isinstance(res, Unavailable) else (res.marginal_effects or {}).get(term)
-        if isinstance(res, Unavailable):
-            out["gap_adjusted"] = res
-        elif me is None:
-            out["gap_adjusted"] = Unavailable(f"no marginal effect for {term}")
-        else:
-            note = (
-                ""
-                if comparison == "other_led"
-                else " (the AME always compares with all other-led consortia, whatever the "
-                "comparison group of the raw gap)"
-            )
-            g = int(res.n_clusters.get(CID, 0))
-            out["gap_adjusted"] = wald_estimate(
-                me["estimate"],
-                me["std_error"],
-                None,
-                ctx,
-                n_obs=res.nobs,
-                n_clusters=g,
-                method="fractional logit (Papke–Wooldridge QMLE) of the consortium-year transfer "
-                f"rate on a {lead}-led dummy + {', '.join(controls)}, "
-                f"{' + '.join(fes)} effects; average discrete change 0→1 (AME), "
-                "delta-method SE clustered by consortium (CR1)" + note,
-                details={
-                    "model": res.name,
-                    "formula": res.formula,
-                    "coefficient": res.params.get(term),
-                    "notes": res.notes,
-                    "weighting": "one observation per consortium-year with ≥ 1 "
-                    "achievement (not achievement-weighted)",
-                },
-                short="Fractional logit AME, controls",
-            )
+        note = (
+            ""
+            if comparison == "other_led"
+            else " (the AME always compares with all other-led consortia, whatever the "
+            "comparison group of the raw gap)"
+        )
+        out["gap_adjusted"] = marginal_effect_estimate(
+            fit_or_unavailable(spec, pan),
+            term,
+            ctx,
+            method="fractional logit (Papke–Wooldridge QMLE) of the consortium-year transfer "
+            f"rate on a {lead}-led dummy + {', '.join(controls)}, "
+            f"{' + '.join(fes)} effects; average discrete change 0→1 (AME), "
+            "delta-method SE clustered by consortium (CR1)" + note,
+            details={
+                "weighting": "one observation per consortium-year with ≥ 1 "
+                "achievement (not achievement-weighted)",
+            },
+        )
     return out
 
 
