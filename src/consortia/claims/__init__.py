@@ -8,8 +8,9 @@ Public API::
     results = evaluate_claims(registry, panel, tasks, consortia=None, seed=20251220)
     results.verdicts    # {claim id: supported | contradicted | inconclusive | not_testable}
 
-The workflow step (``claims_step``) and the writers of the outputs (``write_outputs``)
-are in :mod:`.outputs`.
+The workflow's steps are in :mod:`.steps` (``claims_step`` evaluates and writes
+``claims.json``; ``claims_tables_step`` renders the CSV, table and forest plot from it);
+the writers of those outputs (``write_outputs``) are in :mod:`.outputs`.
 
 Modules: :mod:`.records` (the registry's records), :mod:`.registry` (load + validate),
 :mod:`.catalogue` (the catalogue of methods and their shared inference helpers),
@@ -17,8 +18,8 @@ Modules: :mod:`.records` (the registry's records), :mod:`.registry` (load + vali
 power, Holm across the registry), :mod:`.results` (the result types), :mod:`.verdict`
 (the verdict rules), :mod:`.intervals` (Wilson and Newcombe score intervals),
 :mod:`.power` (minimum detectable effects, consortia needed), :mod:`.outputs` (claims
-CSV and table, forest plot, JSON), :mod:`.figures` (Kaplan–Meier curves, transfer rate vs
-the claim). See ``docs/claims.md``.
+CSV and table, forest plot, JSON), :mod:`.steps` (the workflow's steps), :mod:`.figures`
+(Kaplan–Meier curves, transfer rate vs the claim). See ``docs/claims.md``.
 """
 
 from __future__ import annotations

@@ -125,6 +125,12 @@ def weibull_aft_cluster_vcov(
     return pd.DataFrame(Vc, index=params.index, columns=params.index)
 
 
+def _survival_ratio(coefficient: float, se: float, ctx: Context, **fields) -> Estimate:
+    """A survival model's ratio exp(β) (time or hazard), with its normal interval on the
+    log scale; ``fields``: the rest of the :class:`Estimate`."""
+    return wald_estimate(math.exp(coefficient), se, None, ctx, scale="log", **fields)
+
+
 def _thin_levels(X: pd.DataFrame, most: int = 2) -> str:
     """A hint for a failed Cox fit: dummies of the controls held by at most ``most`` tasks,
     with which the partial likelihood can keep rising as a coefficient runs off to ±∞
@@ -197,14 +203,12 @@ def eval_breakthrough(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Resu
             )
         elif "time_ratio" in ctx.wanted:
             se = math.sqrt(variance)
-            out["time_ratio"] = wald_estimate(
-                math.exp(b),
+            out["time_ratio"] = _survival_ratio(
+                b,
                 se,
-                None,
                 ctx,
                 n_obs=len(d),
                 n_clusters=g_all,
-                scale="log",
                 method=f"Weibull AFT (lifelines) of time to breakthrough, abandoned/ongoing tasks "
                 f"right-censored; time ratio exp(β) of {lead}- vs {ref}-led tasks"
                 + (f", controls: {', '.join(controls)}" if controls else "")
@@ -235,14 +239,12 @@ def eval_breakthrough(claim: ClaimRecord, data: ClaimData, ctx: Context) -> Resu
                 None,
             )
             implied = None if tr is None else float(tr ** (-shape))
-        out["hazard_ratio"] = wald_estimate(
-            math.exp(b),
+        out["hazard_ratio"] = _survival_ratio(
+            b,
             se,
-            None,
             ctx,
             n_obs=len(d),
             n_clusters=g_all,
-            scale="log",
             method=f"Cox proportional hazards (Efron ties, lifelines' estimator); hazard ratio of "
             f"{lead}- vs {ref}-led tasks; sandwich SE clustered by consortium "
             "(G/(G−1)), normal CI",
@@ -415,14 +417,12 @@ def eval_organised_cycle(claim: ClaimRecord, data: ClaimData, ctx: Context) -> R
     V = weibull_aft_cluster_vcov(aft, X, T, E, cl)
     b = float(aft.params_.loc[("lambda_", flag)])
     return {
-        "time_ratio": wald_estimate(
-            math.exp(b),
+        "time_ratio": _survival_ratio(
+            b,
             math.sqrt(V.loc[("lambda_", flag), ("lambda_", flag)]),
-            None,
             ctx,
             n_obs=len(d),
             n_clusters=int(pd.Series(cl).nunique()),
-            scale="log",
             method="Weibull AFT (lifelines) of time to breakthrough, abandoned/ongoing tasks "
             f"right-censored; time ratio exp(β) of consortium vs non-consortium tasks ({flag})"
             + (f", controls: {', '.join(controls)}" if controls else "")
