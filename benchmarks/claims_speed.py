@@ -43,7 +43,7 @@ results = claims_step(
 )
 claims_tables_step(
     json_path={out!r} + "/claims.json", table_stem={out!r} + "/claims",
-    figure_stem={out!r} + "/forest", csv_path={out!r} + "/claims_by_claim.csv",
+    figure_stem={out!r} + "/forest",
 )
 print(json.dumps({{"seconds": time.perf_counter() - start, "verdicts": results.verdicts}}))
 """

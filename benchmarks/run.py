@@ -411,7 +411,6 @@ def stage_claims(work: Path, size: int, **_) -> dict:
         json_path=out / "claims.json",
         table_stem=out / "claims",
         figure_stem=out / "claims_forest",
-        csv_path=out / "claims_by_claim.csv",
     )
     seconds = time.perf_counter() - start
     verdicts = getattr(results, "verdicts", {})

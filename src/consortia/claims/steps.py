@@ -57,9 +57,9 @@ def claims_tables_step(
     json_path: str | Path,
     table_stem: str | Path,
     figure_stem: str | Path,
-    csv_path: str | Path,
+    csv_path: str | Path | None = None,
 ) -> dict[str, Any]:
     """From ``json_path`` (written by :func:`claims_step`): ``csv_path`` (one row per
-    claim), ``table_stem``.{tex,html,md,csv} (one row per test) and the forest plot
-    ``figure_stem``.{png,pdf}."""
+    claim; not written when None), ``table_stem``.{tex,html,md,csv} (one row per test) and
+    the forest plot ``figure_stem``.{png,pdf}."""
     return write_outputs(read_results(json_path), table_stem, figure_stem, csv_path=csv_path)
