@@ -4,8 +4,9 @@
                                                 [--repeats 2] [--work DIR]
 
 Simulates one world (``--size`` consortia × 10 years, the truth ``benchmarks/run.py``
-uses), builds its panel and task table once, then runs the claims step
-(``consortia.claims.claims_step``, each tree with its own ``config/claims.yaml``) in a
+uses), builds its panel and task table once, then runs the claims steps
+(``consortia.claims.steps.claims_step`` and ``claims_tables_step``, each tree with its own
+``config/claims.yaml``; a reference tree needs both, i.e. a commit after the two were split) in a
 fresh process per run, alternating reference and current so that the load of a shared
 machine falls on both alike. The reference tree is a ``git worktree`` of the reference
 commit (removed at the end). Prints and writes ``benchmarks/results/claims_speed.md``:
@@ -34,12 +35,15 @@ from run import FIRST_YEAR, SEED, TRUTH_OVERRIDES  # noqa: E402 (the same world 
 CHILD = """
 import json, sys, time
 sys.path.insert(0, {src!r})
-from consortia.claims import claims_step
+from consortia.claims.steps import claims_step, claims_tables_step
 start = time.perf_counter()
 results = claims_step(
     registry_path={registry!r}, panel_path={panel!r}, json_path={out!r} + "/claims.json",
-    table_stem={out!r} + "/claims", figure_stem={out!r} + "/forest",
     tasks_path={tasks!r}, consortia_path={consortia!r}, seed={seed},
+)
+claims_tables_step(
+    json_path={out!r} + "/claims.json", table_stem={out!r} + "/claims",
+    figure_stem={out!r} + "/forest",
 )
 print(json.dumps({{"seconds": time.perf_counter() - start, "verdicts": results.verdicts}}))
 """

@@ -393,7 +393,7 @@ def stage_mediation(work: Path, size: int, refit_reps: int = 3, **_) -> dict:
 def stage_claims(work: Path, size: int, **_) -> dict:
     import logging
 
-    from consortia.claims import claims_step
+    from consortia.claims.steps import claims_step, claims_tables_step
 
     logging.getLogger("consortia").setLevel(logging.WARNING)
     data = _paths(work, size)["stage"] / "data"
@@ -403,11 +403,14 @@ def stage_claims(work: Path, size: int, **_) -> dict:
         registry_path=ROOT / "config" / "claims.yaml",
         panel_path=data / "panel.parquet",
         json_path=out / "claims.json",
-        table_stem=out / "claims",
-        figure_stem=out / "claims_forest",
         tasks_path=data / "tasks.parquet",
         consortia_path=data / "clean" / "consortia.parquet",
         seed=SEED,
+    )
+    claims_tables_step(
+        json_path=out / "claims.json",
+        table_stem=out / "claims",
+        figure_stem=out / "claims_forest",
     )
     seconds = time.perf_counter() - start
     verdicts = getattr(results, "verdicts", {})

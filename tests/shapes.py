@@ -48,8 +48,8 @@ import pandas as pd
 from hypothesis import strategies as st
 
 from consortia import workflow as wf
-from consortia.claims import claims_step
 from consortia.claims.figures import km_figure_step, transfer_figure_step
+from consortia.claims.steps import claims_step, claims_tables_step
 from consortia.config import load_config
 from consortia.contract import CHAIN_POSITIONS, ORG_TYPES, TABLES
 from consortia.estimate import pipeline as scp
@@ -477,6 +477,7 @@ RULES = (
     "table1",
     "figure_transfer_rate",
     "claims",
+    "claims_tables",
     "claims_km",
     "claims_transfer_rate",
     "fit_models",
@@ -553,7 +554,8 @@ def run_library_steps(
     metadata                          workflow.metadata_step
     table1                            workflow.table1_step
     figure_transfer_rate              workflow.figure_transfer_rate_step
-    claims                            claims.claims_step
+    claims                            claims.steps.claims_step
+    claims_tables                     claims.steps.claims_tables_step
     claims_km                         claims.figures.km_figure_step
     claims_transfer_rate              claims.figures.transfer_figure_step
     fit_models                        estimate.pipeline.fit_models_step
@@ -711,8 +713,6 @@ def _run_steps(dataset_dir: Path, results: Path, rules: set[str]) -> LibraryRun:
         )
     claims_json = str(results / "claims" / "claims.json")
     if "claims" in rules:
-        (claims_table,) = steps.table_stems("claims")
-        (forest,) = steps.figure_stems("claims_forest")
         step(
             "claims",
             [data("panel.parquet"), clean_paths["consortia"]]
@@ -721,12 +721,21 @@ def _run_steps(dataset_dir: Path, results: Path, rules: set[str]) -> LibraryRun:
             registry_path=registry_path,
             panel_path=data("panel.parquet"),
             json_path=claims_json,
-            table_stem=claims_table,
-            figure_stem=forest,
-            csv_path=str(results / "claims" / "claims.csv"),
             tasks_path=data("tasks.parquet") if has_tasks else None,
             consortia_path=clean_paths["consortia"],
             seed=seed,
+        )
+    if "claims_tables" in rules:
+        (claims_table,) = steps.table_stems("claims")
+        (forest,) = steps.figure_stems("claims_forest")
+        step(
+            "claims_tables",
+            [claims_json],
+            claims_tables_step,
+            json_path=claims_json,
+            table_stem=claims_table,
+            figure_stem=forest,
+            csv_path=str(results / "claims" / "claims.csv"),
         )
     if has_tasks and "start_date" in plan.columns["tasks"] and "claims_km" in rules:
         (km,) = steps.figure_stems("claims_km")

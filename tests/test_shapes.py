@@ -163,7 +163,8 @@ OTHER_OUTPUTS = {
     "panel": ["data/panel.parquet", "data/panel_measures.json"],
     "tasks": ["data/tasks.parquet"],
     "metadata": ["data/metadata.json"],
-    "claims": ["claims/claims.json", "claims/claims.csv"],
+    "claims": ["claims/claims.json"],
+    "claims_tables": ["claims/claims.csv"],
     "fit_models": ["models/manifest.json"],
 }
 

@@ -51,7 +51,7 @@ from scipy import stats
 
 from consortia import measures, simulate
 from consortia.claims import evaluate_claims, load_registry
-from consortia.claims.registry import ClaimRecord, Registry
+from consortia.claims.records import ClaimRecord, Registry
 from consortia.claims.verdict import (
     CONTRADICTED,
     INCONCLUSIVE,

@@ -18,7 +18,7 @@ import pytest
 from scipy import stats
 
 from consortia.claims.cr2 import CR2Fit, CR2Tails
-from consortia.claims.evaluators import _cr2_contrasts
+from consortia.claims.methods.levels import _cr2_contrasts
 
 
 def dense_bm(X, y, clusters, c, w=None):

@@ -174,7 +174,8 @@ def test_load_from_path_equals_loaded(registry, small_world):
 
 
 def test_a_cross_check_that_disagrees_is_named_and_a_secondary_reading_is_not():
-    from consortia.claims.evaluators import TestResult, cross_check_disagreements
+    from consortia.claims.driver import cross_check_disagreements
+    from consortia.claims.results import TestResult
 
     def result(name, role, verdict):
         return TestResult(name=name, role=role, estimand="", claimed={}, claimed_text="",

@@ -10,12 +10,10 @@ import pandas as pd
 import pytest
 
 from consortia.claims import evaluate_claims
-from consortia.claims.evaluators import (
-    linearised_se,
-    ratio_influence,
-    weibull_aft_cluster_vcov,
-)
+from consortia.claims.catalogue import linearised_se, ratio_influence
+from consortia.claims.methods.durations import weibull_aft_cluster_vcov
 from consortia.claims.survival import standardised_median_draws
+from consortia.claims.verdict import CONTRADICTED, STATISTICAL_VERDICTS, SUPPORTED
 
 
 def km_median(t, e) -> float:
@@ -26,7 +24,6 @@ def km_median(t, e) -> float:
     curve = KaplanMeierFitter().fit(t, e).survival_function_.iloc[:, 0]
     reached = curve[curve <= 0.5 + 1e-12]
     return float(reached.index[0]) if len(reached) else math.inf
-from consortia.claims.verdict import CONTRADICTED, STATISTICAL_VERDICTS, SUPPORTED
 
 
 def covers(test, value) -> bool:
@@ -300,7 +297,7 @@ def test_aft_cluster_vcov_reduces_to_lifelines_robust():
 
 
 def test_a_failed_cox_fit_names_the_thin_levels_of_its_controls():
-    from consortia.claims.evaluators import _thin_levels
+    from consortia.claims.methods.durations import _thin_levels
 
     X = pd.DataFrame(
         {
@@ -317,7 +314,7 @@ def test_a_failed_cox_fit_names_the_thin_levels_of_its_controls():
 def test_a_constant_column_does_not_vary_although_its_sd_is_not_exactly_zero():
     """The standard deviation of 37 copies of 0.1 is ~1e-17, not 0: the mediation claims'
     standardisation treats it as no variation (not a scale of 1e16)."""
-    from consortia.claims.evaluators import _standard_deviation, _varies
+    from consortia.claims.methods.mediation import _standard_deviation, _varies
 
     constant = pd.Series([0.1] * 37)
     assert _standard_deviation(constant) != 0.0

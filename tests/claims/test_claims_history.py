@@ -6,8 +6,9 @@ import copy
 
 import yaml
 
-from consortia.claims.history import read_verdict_history, record_verdicts
-from consortia.claims.outputs import HISTORY_FILE, claims_step, claims_table
+from consortia.claims.history import HISTORY_FILE, read_verdict_history, record_verdicts
+from consortia.claims.outputs import claims_table
+from consortia.claims.steps import claims_step
 from consortia.replication import _claims_registries
 
 
@@ -22,8 +23,6 @@ def run(tmp_path, registry_raw, demo_tables, name):
         registry,
         tmp_path / "panel.parquet",
         out / "claims.json",
-        tmp_path / "tables" / "claims",
-        tmp_path / "figures" / "forest",
         tasks_path=tmp_path / "tasks.parquet",
         consortia_path=tmp_path / "consortia.parquet",
         seed=1,

@@ -105,7 +105,7 @@ def test_outputs_are_deterministic(demo_results, tmp_path):
 def test_claims_step_over_paths(demo_tables, tmp_path):
     from pathlib import Path
 
-    from consortia.claims import claims_step
+    from consortia.claims.steps import claims_step, claims_tables_step
 
     root = Path(__file__).resolve().parents[2]
     demo_tables["panel"].to_parquet(tmp_path / "panel.parquet", index=False)
@@ -114,11 +114,14 @@ def test_claims_step_over_paths(demo_tables, tmp_path):
         root / "config" / "claims.yaml",
         tmp_path / "panel.parquet",
         tmp_path / "out" / "claims.json",
+        tasks_path=tmp_path / "tasks.parquet",
+        seed=demo_tables["seed"],
+    )
+    claims_tables_step(
+        tmp_path / "out" / "claims.json",
         tmp_path / "out" / "claims",
         tmp_path / "out" / "claims_forest",
-        tasks_path=tmp_path / "tasks.parquet",
-        csv_path=tmp_path / "out" / "claims_by_claim.csv",
-        seed=demo_tables["seed"],
+        tmp_path / "out" / "claims_by_claim.csv",
     )
     assert (tmp_path / "out" / "claims.md").exists()
     assert (tmp_path / "out" / "claims_by_claim.csv").exists()

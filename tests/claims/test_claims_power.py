@@ -86,7 +86,8 @@ def test_a_nonzero_claim_is_powered_at_the_larger_of_the_estimate_and_the_smalle
 ):
     """Either sign supports "nonzero": the design value is ±max(|estimate|, δ) whatever the
     estimate's sign, and the test is two-sided."""
-    from consortia.claims.evaluators import Estimate, _power
+    from consortia.claims.catalogue import Estimate
+    from consortia.claims.driver import _power
     from consortia.claims.inference import WaldTails
     from consortia.claims.registry import TestSpec
     from consortia.claims.verdict import Claimed
@@ -112,7 +113,8 @@ def test_a_log_scale_effect_beyond_any_float_ratio_is_unbounded():
     """A ratio estimated with an enormous SE on the log scale (found by the shape sweep:
     math.exp overflowed): no smallest detectable ratio (empty, as in claims.csv), not an
     error."""
-    from consortia.claims.evaluators import Estimate, _power
+    from consortia.claims.catalogue import Estimate
+    from consortia.claims.driver import _power
     from consortia.claims.inference import WaldTails
     from consortia.claims.registry import TestSpec
     from consortia.claims.verdict import Claimed

@@ -21,7 +21,8 @@ import pandas as pd
 import pytest
 
 from consortia.claims import evaluate_claims, load_registry
-from consortia.claims.evaluators import adjust_across_registry, cox_cluster_fit
+from consortia.claims.cox import cox_cluster_fit
+from consortia.claims.driver import adjust_across_registry
 from consortia.claims.figures import kaplan_meier, number_at_risk
 from consortia.claims.intervals import newcombe_interval, wilson_interval
 

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from lifelines import KaplanMeierFitter
 
-from consortia.claims.evaluators import Context, Unavailable, _standardised_median_ratio
+from consortia.claims.catalogue import Context, Unavailable
+from consortia.claims.methods.durations import _standardised_median_ratio
 from consortia.claims.survival import standardised_median_draws
 
 

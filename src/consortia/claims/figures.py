@@ -24,7 +24,6 @@ reason when the data hold nothing to draw).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +31,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from consortia.files import read_parquet_columns
 from consortia.figures import (
     LEAD_TYPE_LABELS,
     LEAD_TYPE_ORDER,
@@ -42,11 +40,13 @@ from consortia.figures import (
     set_caption,
     theme,
 )
+from consortia.files import read_parquet_columns
 
+from .catalogue import CID, wald
 from .cr2 import CR2Fit
-from .evaluators import CID, wald
 from .outputs import headline_test, read_results, test_label
-from .registry import Registry, load_registry
+from .records import Registry
+from .registry import load_registry
 
 KM_COLUMNS = ("lead_type", "duration_years", "event")
 # what transfer_rate_vs_claim draws and pools (year: consortium-year level only)

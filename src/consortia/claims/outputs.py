@@ -36,8 +36,7 @@ from consortia.figures import save_figure, set_caption, theme
 from consortia.files import json_safe, json_text, read_json
 from consortia.tables import MISSING, STUB, Table, format_count, format_number, write_table
 
-from .evaluators import ClaimResult, ClaimsResults, TestResult
-from .history import HISTORY_FILE, record_verdicts
+from .results import ClaimResult, ClaimsResults, TestResult
 from .verdict import CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE, STATISTICAL_VERDICTS, SUPPORTED
 
 SCHEMA_VERSION = 2
@@ -568,39 +567,3 @@ def write_outputs(
     if figure_stem is not None:
         out["figure"] = save_figure(forest_plot(stored), figure_stem)
     return out
-
-
-def claims_step(
-    registry_path: str | Path,
-    panel_path: str | Path,
-    json_path: str | Path,
-    table_stem: str | Path,
-    figure_stem: str | Path,
-    *,
-    tasks_path: str | Path | None = None,
-    consortia_path: str | Path | None = None,
-    csv_path: str | Path | None = None,
-    seed: int = 0,
-) -> ClaimsResults:
-    """The workflow step over paths: read the clean data, evaluate, write the outputs.
-
-    ``panel_path`` / ``tasks_path``: ``panel.parquet`` / ``tasks.parquet`` of the
-    measures step (``tasks_path`` None when the dataset has no tasks table);
-    ``consortia_path``: the clean consortia table (optional, for the lead-type
-    share). Writes ``json_path`` and, from it, ``csv_path`` (one row per claim),
-    ``table_stem``.{tex,html,md,csv} (one row per test) and ``figure_stem``.{png,pdf}.
-    """
-    from .evaluators import evaluate_claims
-
-    panel = pd.read_parquet(panel_path)
-    tasks = pd.read_parquet(tasks_path) if tasks_path is not None else None
-    consortia = pd.read_parquet(consortia_path) if consortia_path is not None else None
-    results = evaluate_claims(registry_path, panel, tasks, consortia=consortia, seed=seed)
-    write_outputs(results, table_stem, figure_stem, json_path, csv_path)
-    record_verdicts(
-        results.registry["sha256"],
-        results.registry["source"],
-        results.verdicts,
-        Path(json_path).with_name(HISTORY_FILE),
-    )
-    return results
