@@ -50,7 +50,7 @@ import yaml
 from consortia import measures
 from consortia.files import parquet_columns, read_json, write_json
 
-from .spec import ModelSpec, NotEstimable, SpecError
+from .spec import ESTIMATORS, ModelSpec, NotEstimable, SpecError
 
 __all__ = [
     "CONSORTIUM_ATTRIBUTES",
@@ -97,7 +97,6 @@ CONSORTIUM_ATTRIBUTES: tuple[str, ...] = tuple(
     for m, inputs in measures.MEASURE_INPUTS.items()
     if list(inputs) == ["consortia"] and inputs["consortia"] == (m,)
 )
-_FAMILY = {"ppml": "counts", "fraclogit": "rates"}  # every other estimator: linear
 
 
 class ModelsConfigError(ValueError):
@@ -165,7 +164,7 @@ def _by_name(entries: Iterable[dict], section: str, problems: list[str]) -> dict
 
 def family(estimator: str) -> str:
     """``linear``, ``counts`` or ``rates``: the scale a model's coefficients are on."""
-    return _FAMILY.get(estimator, "linear")
+    return ESTIMATORS[estimator].family
 
 
 def load_models_config(
@@ -1473,9 +1472,7 @@ def _plot_terms(fits: Sequence, variables: Sequence[str] | None, quantity: str) 
 def _model_names(fits: Sequence, labels: Mapping[str, str]) -> list[str]:
     """Legend entries: the models' descriptions, or what tells them apart (estimator,
     outcome, both), else their names."""
-    from .tables import ESTIMATOR_SHORT
-
-    short = [ESTIMATOR_SHORT.get(r.estimator, r.estimator) for r in fits]
+    short = [ESTIMATORS[r.estimator].short for r in fits]
     outcomes = [labels.get(r.outcome, r.outcome) for r in fits]
     described = [r.spec.get("description") or "" for r in fits]
     candidates = (
