@@ -15,7 +15,7 @@ from conftest import simulate_panel
 from consortia.estimate import ESTIMATORS, Estimator, fit, register
 from consortia.estimate.figures import model_family
 from consortia.estimate.linear import fit_ols
-from consortia.estimate.pipeline import load_models_config
+from consortia.estimate.models_config import load_models_config
 from consortia.estimate.spec import ESTIMATOR_LABELS
 from consortia.estimate.tables import regression_table
 
