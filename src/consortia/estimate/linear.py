@@ -25,7 +25,7 @@ import pandas as pd
 from .design import Design
 from .results import FitResult, inference, software_versions
 from .spec import ESTIMATOR_LABELS, ModelSpec, SpecError, VcovOptions
-from .vcov import clustering_text, sandwich, small_sample_text
+from .vcov import cluster_sums, clustering_text, sandwich, small_sample_text
 
 
 # ----------------------------------------------------------------- pyfixest
@@ -228,7 +228,7 @@ def group_sums(A: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
     """Sums of the rows of ``A`` (n or n × k) within each group (codes 0..n_groups−1).
 
     Rows sorted by group (the panel's order) are added by ``np.add.reduceat`` in one pass;
-    otherwise column by column with ``np.bincount``.
+    otherwise column by column (:func:`.vcov.cluster_sums`).
     """
     A2 = A[:, None] if A.ndim == 1 else A
     if len(group) and np.all(group[1:] >= group[:-1]) and group[-1] == n_groups - 1:
@@ -236,9 +236,7 @@ def group_sums(A: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
         if len(starts) == n_groups:  # every group present once, in order
             out = np.add.reduceat(A2, starts, axis=0)
             return out[:, 0] if A.ndim == 1 else out
-    out = np.empty((n_groups, A2.shape[1]))
-    for j in range(A2.shape[1]):
-        out[:, j] = np.bincount(group, weights=A2[:, j], minlength=n_groups)
+    out = cluster_sums(A2, group, n_groups)
     return out[:, 0] if A.ndim == 1 else out
 
 

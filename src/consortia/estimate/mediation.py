@@ -84,7 +84,7 @@ from consortia.files import json_safe
 from .design import build_design, safe_name
 from .results import inference, software_versions
 from .spec import ModelSpec, SpecError, VcovOptions
-from .vcov import clustering_text, cr_factor, small_sample_text
+from .vcov import cluster_sums, clustering_text, cr_factor, small_sample_text
 
 __all__ = [
     "QUANTITIES",
@@ -539,9 +539,7 @@ def _cluster_crossproducts(Z: np.ndarray, codes: np.ndarray, G: int) -> tuple[np
     """Upper triangles of Z_g′Z_g for every cluster g: a G × q(q+1)/2 array."""
     q = Z.shape[1]
     iu = np.triu_indices(q)
-    C = np.empty((G, len(iu[0])))
-    for k, (i, j) in enumerate(zip(*iu, strict=True)):
-        C[:, k] = np.bincount(codes, weights=Z[:, i] * Z[:, j], minlength=G)
+    C = cluster_sums((Z[:, i] * Z[:, j] for i, j in zip(*iu, strict=True)), codes, G)
     return C, iu
 
 

@@ -62,7 +62,7 @@ from .mediation import (
 )
 from .results import FitResult, inference, software_versions
 from .spec import ModelSpec, SpecError
-from .vcov import clustering_text, cr_factor, small_sample_text
+from .vcov import cluster_sums, clustering_text, cr_factor, small_sample_text
 
 __all__ = ["SUR_SE_TEXT", "system_fit"]
 
@@ -159,14 +159,6 @@ def _within_tss(eq: dict[str, Any], spec: ModelSpec) -> float:
     return float(y @ y)
 
 
-def _cluster_score_sums(X: np.ndarray, u: np.ndarray, clusters: np.ndarray, G: int) -> np.ndarray:
-    """G × k sums over each cluster of the score rows x_n·u_n (never forms the n × k scores)."""
-    sums = np.empty((G, X.shape[1]))
-    for j in range(X.shape[1]):
-        sums[:, j] = np.bincount(clusters, weights=X[:, j] * u, minlength=G)
-    return sums
-
-
 def _sur(
     eqs: list[dict[str, Any]], clusters: np.ndarray, G: int, *, gls: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -224,7 +216,13 @@ def _sur(
         beta = np.linalg.solve(bread, rhs)
         resid = np.column_stack([y[:, i] - X[i] @ beta[at[i] : at[i + 1]] for i in range(m)])
         u = resid @ weights
-    sums = np.hstack([_cluster_score_sums(X[i], u[:, i], clusters, G) for i in range(m)])
+    # G × k sums over each cluster of the score rows x_n·u_n (never forms the n × k scores)
+    sums = np.hstack(
+        [
+            cluster_sums((X[i][:, j] * u[:, i] for j in range(X[i].shape[1])), clusters, G)
+            for i in range(m)
+        ]
+    )
     bread_inv = np.linalg.inv(bread)
     cov = bread_inv @ (sums.T @ sums) @ bread_inv
     return beta, (cov + cov.T) / 2, resid, sigma
