@@ -40,7 +40,7 @@ from .spec import (
     register,
     validate_spec,
 )
-from .specification_tests import TestResult, hausman, mundlak_test, re_vs_fe_tests
+from .specification_tests import SpecificationTest, hausman, mundlak_test, re_vs_fe_tests
 from .system import system_fit
 from .tables import mediation_table, regression_table
 from .vcov import CR1_TEXT
@@ -55,7 +55,7 @@ __all__ = [
     "NotEstimable",
     "SampleReport",
     "SpecError",
-    "TestResult",
+    "SpecificationTest",
     "VcovOptions",
     "build_design",
     "fit",
