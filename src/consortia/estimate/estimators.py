@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from .counts import fit_ppml
 from .fractional import fit_fraclogit
-from .linear import fit_mundlak, fit_ols, fit_re, fit_twfe
+from .linear import fit_ols, fit_twfe
+from .random_effects import fit_mundlak, fit_re
 from .spec import Estimator, register
 
 register(

@@ -81,6 +81,7 @@ from scipy import stats
 
 from consortia.files import json_safe
 
+from .algebra import group_demean, independent_columns, nested, variable_matrix
 from .design import build_design, safe_name
 from .results import inference, software_versions
 from .spec import ModelSpec, SpecError, VcovOptions
@@ -321,72 +322,6 @@ def _spec(
     )
 
 
-def _nested(fe_codes: np.ndarray, cl_codes: np.ndarray) -> bool:
-    """Does every group of the fixed effect lie inside one cluster?"""
-    s = pd.Series(cl_codes).groupby(fe_codes).nunique()
-    return bool((s <= 1).all())
-
-
-def _group_demean(A: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    n_groups = int(codes.max()) + 1
-    counts = np.bincount(codes, minlength=n_groups).astype(float)
-    out = np.empty_like(A)
-    for j in range(A.shape[1]):
-        means = np.bincount(codes, weights=A[:, j], minlength=n_groups) / counts
-        out[:, j] = A[:, j] - means[codes]
-    return out
-
-
-def _independent_columns(
-    S: np.ndarray, order: Sequence[int], tol: float, scale: np.ndarray
-) -> list[int]:
-    """Columns (in ``order``) kept by sequential Gram–Schmidt on the cross-product S.
-
-    A column is kept if its residual sum of squares, given the columns kept
-    before it, exceeds ``tol`` times ``scale[j]`` (its sum of squares before
-    any demeaning, so that a column the demeaning wipes out is dropped).
-    """
-    keep: list[int] = []
-    for j in order:
-        ss = S[j, j]
-        if ss <= tol * scale[j] or scale[j] <= 0:
-            continue
-        if keep:
-            K = np.asarray(keep)
-            coef = np.linalg.lstsq(S[np.ix_(K, K)], S[K, j], rcond=None)[0]
-            resid = ss - S[K, j] @ coef
-        else:
-            resid = ss
-        if resid > tol * scale[j]:
-            keep.append(j)
-    return keep
-
-
-def _variable_matrix(
-    X: pd.DataFrame,
-    dummies: Sequence[tuple[np.ndarray, Any]],
-    y: pd.Series,
-    *,
-    intercept: bool,
-) -> np.ndarray:
-    """[1 | X | dummies | y] as one float array (the intercept only if ``intercept``).
-
-    ``dummies``: (values, level) pairs, each the column values == level.  Filled in
-    place: one copy of the data, where stacking pandas blocks made several; column
-    major, as every later step works column by column (bincount of products, demeaning).
-    """
-    n, k = X.shape
-    lead = int(intercept)
-    out = np.empty((n, lead + k + len(dummies) + 1), order="F")
-    if intercept:
-        out[:, 0] = 1.0
-    out[:, lead : lead + k] = X.to_numpy(dtype=float)
-    for j, (values, level) in enumerate(dummies, start=lead + k):
-        out[:, j] = values == level
-    out[:, -1] = y.to_numpy(dtype=float)
-    return out
-
-
 def _prepare(spec: ModelSpec, data: pd.DataFrame, treatment: str, mediator: str) -> _Prepared:
     if not data.index.equals(pd.RangeIndex(len(data))):
         data = data.reset_index(drop=True)
@@ -413,7 +348,7 @@ def _prepare(spec: ModelSpec, data: pd.DataFrame, treatment: str, mediator: str)
     within, within_codes, dummy_fe = None, None, []
     for fe in fes:
         codes = pd.factorize(data.loc[frame.index, fe])[0]
-        if within is None and _nested(codes, cl_codes):
+        if within is None and nested(codes, cl_codes):
             within, within_codes = fe, codes
         else:
             dummy_fe.append(fe)
@@ -440,7 +375,7 @@ def _prepare(spec: ModelSpec, data: pd.DataFrame, treatment: str, mediator: str)
             dummies.append((vals, lev))
             names.append(col)
             labels[col] = f"{fe}[{lev}]"
-    raw = _variable_matrix(
+    raw = variable_matrix(
         design.X[[tcol, mcol, *others]], dummies, design.y, intercept=within is None
     )
     if within is None:
@@ -448,7 +383,7 @@ def _prepare(spec: ModelSpec, data: pd.DataFrame, treatment: str, mediator: str)
         labels["const"] = "(Intercept)"
         Z = raw
     else:
-        Z = _group_demean(raw, within_codes)
+        Z = group_demean(raw, within_codes)
     names.append("__y__")
     labels["__y__"] = spec.outcome
 
@@ -461,13 +396,13 @@ def _prepare(spec: ModelSpec, data: pd.DataFrame, treatment: str, mediator: str)
     # then M is added last: X or M collinear with the rest is an error, not a drop
     order = [j for j in range(q - 1) if j not in (ix, im)]
     order = sorted(order, key=lambda j: 0 if names[j] == "const" else 1) + [ix]
-    kept_a = _independent_columns(S, order, _COLLINEAR_TOL, scale)
+    kept_a = independent_columns(S, order, _COLLINEAR_TOL, scale)
     if ix not in kept_a:
         raise SpecError(
             f"mediation {spec.name!r}: the treatment {treatment!r} has no variation left after "
             "the fixed effects and controls"
         )
-    kept_b = _independent_columns(S, [*kept_a, im], _COLLINEAR_TOL, scale)
+    kept_b = independent_columns(S, [*kept_a, im], _COLLINEAR_TOL, scale)
     if im not in kept_b:
         raise SpecError(
             f"mediation {spec.name!r}: the mediator {mediator!r} is collinear with the "
@@ -1014,7 +949,7 @@ def _refit_one(R: _Raw, rows: np.ndarray, copy: np.ndarray) -> dict[str, float]:
     else:
         g = copy.astype(np.int64) * R.n_within + R.within[rows]
         _, g = np.unique(g, return_inverse=True)
-        Xy = _group_demean(np.column_stack([X, y]), g.ravel())
+        Xy = group_demean(np.column_stack([X, y]), g.ravel())
         X, y = Xy[:, :-1], Xy[:, -1]
     ba = np.linalg.lstsq(np.delete(X, 1, axis=1), X[:, 1], rcond=None)[0]
     bb = np.linalg.lstsq(X, y, rcond=None)[0]

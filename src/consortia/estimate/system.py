@@ -51,15 +51,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .algebra import group_demean, independent_columns, nested, variable_matrix
 from .design import Design, build_design
 from .identification import identify
 from .linear import not_identified_notes
-from .mediation import (
-    _group_demean,
-    _independent_columns,
-    _nested,
-    _variable_matrix,
-)
 from .results import FitResult, inference, software_versions
 from .spec import ModelSpec, SpecError
 from .vcov import cluster_sums, clustering_text, cr_factor, small_sample_text
@@ -102,7 +97,7 @@ def _equation(design: Design, data: pd.DataFrame) -> dict[str, Any]:
     for fe in spec.fixed_effects:
         codes = pd.factorize(data.loc[idx, fe])[0]
         if fe == spec.entity:
-            if not _nested(codes, cl):
+            if not nested(codes, cl):
                 raise SpecError(
                     f"system: the {fe!r} effects of {spec.name!r} are not nested in the "
                     f"clusters {spec.cluster_vars[0]!r}"
@@ -121,16 +116,16 @@ def _equation(design: Design, data: pd.DataFrame) -> dict[str, Any]:
             levels_of.append((vals, lev))
             names.append(col)
             labels[col] = f"{fe}[{lev}]"
-    raw = _variable_matrix(design.X, levels_of, design.y, intercept=within is None)
+    raw = variable_matrix(design.X, levels_of, design.y, intercept=within is None)
     if within is None:
         names = ["const", *names]
         labels["const"] = "(Intercept)"
         Z = raw
     else:
-        Z = _group_demean(raw, within)
+        Z = group_demean(raw, within)
     Ad, yd, y = Z[:, :-1], Z[:, -1], raw[:, -1]
     scale = np.einsum("ij,ij->j", raw[:, :-1], raw[:, :-1])
-    keep = _independent_columns(Ad.T @ Ad, range(Ad.shape[1]), _TOL, scale)
+    keep = independent_columns(Ad.T @ Ad, range(Ad.shape[1]), _TOL, scale)
     dropped = [labels[names[j]] for j in range(len(names)) if j not in keep]
     return {
         "X": Ad[:, keep] if len(keep) < Ad.shape[1] else Ad,
