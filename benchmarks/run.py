@@ -355,7 +355,8 @@ def stage_model_reference(work: Path, size: int, **_) -> dict:
 def stage_mediation(work: Path, size: int, refit_reps: int = 3, **_) -> dict:
     import warnings
 
-    from consortia.estimate.mediation import mediation, mediation_refit
+    from consortia.estimate.mediation import mediation
+    from consortia.estimate.mediation_refit import mediation_refit
 
     warnings.simplefilter("ignore")
     _, _, cfg = _models_config()

@@ -22,12 +22,9 @@ import pandas as pd
 from . import estimators  # noqa: F401  (registers the built-in estimators)
 from .design import Design, SampleReport, build_design
 from .identification import identify
-from .mediation import (
-    MediationResult,
-    mediation,
-    mediation_from_dict,
-    mediation_refit,
-)
+from .mediation import mediation, mediation_from_dict
+from .mediation_refit import mediation_refit
+from .mediation_result import MediationResult
 from .results import FitResult
 from .spec import (
     ESTIMATORS,

@@ -35,7 +35,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from consortia.figures import set_caption, theme
 
-from .mediation import MediationResult
+from .mediation_result import MediationResult
 from .results import FitResult
 from .spec import ESTIMATORS
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .design import Design
-from .results import FitResult, inference, software_versions
+from .results import FitResult, inference, software_versions, term_estimates
 from .spec import ESTIMATOR_LABELS, ModelSpec, VcovOptions
 from .vcov import clustering_text, small_sample_text
 
@@ -125,11 +125,7 @@ def assemble(
         outcome=spec.outcome,
         formula=formula,
         terms=lab,
-        params=dict(zip(lab, map(float, beta))),
-        std_errors=dict(zip(lab, map(float, se))),
-        stats=dict(zip(lab, map(float, stat))),
-        pvalues=dict(zip(lab, map(float, p))),
-        conf_int={t: [float(a), float(b)] for t, a, b in zip(lab, lo, hi)},
+        **term_estimates(lab, beta, se, stat, p, lo, hi),
         vcov=np.asarray(V, dtype=float).tolist(),
         stat_kind="t" if df else "z",
         df_inference=df,

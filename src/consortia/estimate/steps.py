@@ -377,7 +377,7 @@ def mediation_table_step(
     """Write the mediation table (direct, indirect, total effects) of the stored analyses."""
     from consortia.tables import write_table
 
-    from .mediation import MediationResult
+    from .mediation_result import MediationResult
     from .tables import mediation_table
 
     payloads = [read_json(p) for p in mediation_jsons]
@@ -627,7 +627,7 @@ def path_diagram_step(
     from consortia.figures import placeholder_figure, save_figure
 
     from .figures import scp_path_diagram
-    from .mediation import MediationResult
+    from .mediation_result import MediationResult
 
     payloads = [read_json(p) for p in mediation_jsons]
     results = [MediationResult.from_dict(p) for p in payloads if p.get("status") != SKIPPED]

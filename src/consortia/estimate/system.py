@@ -55,7 +55,7 @@ from .algebra import group_demean, independent_columns, nested, variable_matrix
 from .design import Design, build_design
 from .identification import identify
 from .linear import not_identified_notes
-from .results import FitResult, inference, software_versions
+from .results import FitResult, inference, software_versions, term_estimates
 from .spec import ModelSpec, SpecError
 from .vcov import cluster_sums, clustering_text, cr_factor, small_sample_text
 
@@ -329,11 +329,7 @@ def system_fit(
                 outcome=s.outcome,
                 formula=formula + f"  [SUR system: {system_name}]",
                 terms=terms,
-                params=dict(zip(terms, map(float, beta))),
-                std_errors=dict(zip(terms, map(float, se))),
-                stats=dict(zip(terms, map(float, stat))),
-                pvalues=dict(zip(terms, map(float, p))),
-                conf_int={t: [float(a), float(b)] for t, a, b in zip(terms, lo, hi)},
+                **term_estimates(terms, beta, se, stat, p, lo, hi),
                 vcov=V.tolist(),
                 stat_kind="t",
                 df_inference=df,

@@ -36,7 +36,7 @@ import pandas as pd
 
 from consortia.tables import MISSING, Table, format_count, format_number
 
-from .mediation import QUANTITY_LABELS, MediationResult
+from .mediation_result import QUANTITY_LABELS, MediationResult
 from .results import FitResult
 from .spec import ESTIMATORS
 
