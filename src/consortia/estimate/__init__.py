@@ -75,27 +75,14 @@ def fit(spec: ModelSpec | dict, data: pd.DataFrame) -> FitResult:
     return ESTIMATORS[spec.estimator].fit(design)
 
 
-# --- mediation, the SUR system view, regression / mediation tables, figures (issue 3) ---
-_FIGURES = ("coefficient_plot", "coefficient_plots", "scp_path_diagram")
-
+# --- mediation, the SUR system view, regression / mediation tables (issue 3); the figures
+# are in consortia.estimate.figures (imported on its own: it loads matplotlib)
 __all__ += [
     "MediationResult",
-    "coefficient_plot",
-    "coefficient_plots",
     "mediation",
     "mediation_from_dict",
     "mediation_refit",
     "mediation_table",
     "regression_table",
-    "scp_path_diagram",
     "system_fit",
 ]
-
-
-def __getattr__(name: str):
-    """The figure functions are imported on first use (matplotlib is not loaded otherwise)."""
-    if name in _FIGURES:
-        from . import figures
-
-        return getattr(figures, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
