@@ -52,7 +52,16 @@ from consortia.claims import claims_step
 from consortia.claims.figures import km_figure_step, transfer_figure_step
 from consortia.config import load_config
 from consortia.contract import CHAIN_POSITIONS, ORG_TYPES, TABLES
-from consortia.estimate import models_config, planning, steps
+from consortia.estimate import models_config, planning
+from consortia.estimate.steps import (
+    coefficient_plots_step,
+    fit_models_step,
+    mediation_step,
+    path_diagram_step,
+    specification_tests_step,
+    system_step,
+    tables_step,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY_CONFIG = ROOT / "config" / "config.yaml"
@@ -777,7 +786,7 @@ def _run_model_steps(steps: _Steps, models: planning.ModelPlan, seed: int) -> No
         step(
             "fit_models",
             [panel],
-            steps.fit_models_step,
+            fit_models_step,
             entries=list(models.models.values()),
             derived=models.derived,
             panel_path=panel,
@@ -789,7 +798,7 @@ def _run_model_steps(steps: _Steps, models: planning.ModelPlan, seed: int) -> No
         step(
             "specification_tests",
             [fits[pair[kind]] for pair in models.tests.values() for kind in ("re", "mundlak")],
-            steps.specification_tests_step,
+            specification_tests_step,
             pairs=models.tests,
             re_fits={name: fits[pair["re"]] for name, pair in models.tests.items()},
             mundlak_fits={name: fits[pair["mundlak"]] for name, pair in models.tests.items()},
@@ -800,7 +809,7 @@ def _run_model_steps(steps: _Steps, models: planning.ModelPlan, seed: int) -> No
             step(
                 "mediation",
                 [panel],
-                steps.mediation_step,
+                mediation_step,
                 entries=[entry],
                 derived=models.derived,
                 panel_path=panel,
@@ -830,7 +839,7 @@ def _run_model_steps(steps: _Steps, models: planning.ModelPlan, seed: int) -> No
         step(
             "scp_tables",
             [*fits.values(), *tests.values(), *mediations.values(), *systems.values()],
-            steps.tables_step,
+            tables_step,
             plan_tables=models.tables,
             fit_jsons=fits,
             test_jsons=tests,
@@ -846,7 +855,7 @@ def _run_model_steps(steps: _Steps, models: planning.ModelPlan, seed: int) -> No
         step(
             "scp_coefficient_plots",
             list(fits.values()),
-            steps.coefficient_plots_step,
+            coefficient_plots_step,
             figures=models.figures,
             fit_jsons=fits,
             figure_stems=dict(
@@ -861,7 +870,7 @@ def _run_model_steps(steps: _Steps, models: planning.ModelPlan, seed: int) -> No
         step(
             "scp_path_diagram",
             inputs,
-            steps.path_diagram_step,
+            path_diagram_step,
             mediation_jsons=inputs,
             stem=stem,
             title=diagram.get("title"),
@@ -872,7 +881,7 @@ def _run_model_steps(steps: _Steps, models: planning.ModelPlan, seed: int) -> No
 def _system_fits(systems, equations, derived, panel_path, out_paths) -> None:
     """rules/scripts/models_system.py: one ``system_step`` call per system of the plan."""
     for system in systems:
-        steps.system_step(
+        system_step(
             system=system,
             equations=equations[system["name"]],
             derived=derived,
