@@ -193,36 +193,36 @@ def stage_measures(work: Path, size: int, **_) -> dict:
 
 def _models_config():
     """(model entries, derived variables, table entries) of config/models.yaml."""
-    from consortia.estimate import pipeline
+    from consortia.estimate import models_config
 
-    cfg = pipeline.load_models_config(ROOT / "config" / "models.yaml")
+    cfg = models_config.load_models_config(ROOT / "config" / "models.yaml")
     return list(cfg.models.values()), cfg.derived, cfg
 
 
 def _panel_with_derived(work: Path, size: int, narrow: bool = False):
     """The panel with the derived variables; ``narrow``: as rule fit_models reads it (only
     the specs' columns, text as categoricals), the fair input for direct pyfixest too."""
-    from consortia.estimate import pipeline
+    from consortia.estimate import steps
 
     entries, derived, _ = _models_config()
     path = _paths(work, size)["stage"] / "data" / "panel.parquet"
     if not narrow:
-        return pipeline.read_panel(path, derived)
-    return pipeline.read_panel(path, derived, columns=pipeline._model_columns(entries),
-                               categorical=True)
+        return steps.read_panel(path, derived)
+    return steps.read_panel(path, derived, columns=steps.model_columns(entries),
+                            categorical=True)
 
 
 def stage_models(work: Path, size: int, **_) -> dict:
     import logging
 
-    from consortia.estimate import pipeline
+    from consortia.estimate import steps
 
     logging.getLogger("consortia").setLevel(logging.WARNING)
     entries, derived, _ = _models_config()
     out = _paths(work, size)["stage"] / "models"
     fit_paths = {e["name"]: str(out / "fits" / f"{e['name']}.json") for e in entries}
     start = time.perf_counter()
-    manifest = pipeline.fit_models_step(
+    manifest = steps.fit_models_step(
         entries, derived, _paths(work, size)["stage"] / "data" / "panel.parquet", fit_paths,
         out / "manifest.json",
     )
@@ -355,7 +355,8 @@ def stage_model_reference(work: Path, size: int, **_) -> dict:
 def stage_mediation(work: Path, size: int, refit_reps: int = 3, **_) -> dict:
     import warnings
 
-    from consortia.estimate.mediation import mediation, mediation_refit
+    from consortia.estimate.mediation import mediation
+    from consortia.estimate.mediation_refit import mediation_refit
 
     warnings.simplefilter("ignore")
     _, _, cfg = _models_config()
@@ -419,7 +420,7 @@ def stage_claims(work: Path, size: int, **_) -> dict:
 
 def stage_tables_figures(work: Path, size: int, **_) -> dict:
     from consortia import workflow as wf
-    from consortia.estimate import pipeline
+    from consortia.estimate import steps
 
     data = _paths(work, size)["stage"] / "data"
     out = _paths(work, size)["stage"] / "outputs"
@@ -437,8 +438,8 @@ def stage_tables_figures(work: Path, size: int, **_) -> dict:
     for name, entry in cfg.tables.items():
         paths = [fits / f"{m}.json" for m in entry["models"]]
         if all(path.exists() for path in paths):
-            pipeline.regression_table_step(paths, out / name, title=entry.get("title", ""),
-                                           labels=cfg.labels)
+            steps.regression_table_step(paths, out / name, title=entry.get("title", ""),
+                                        labels=cfg.labels)
             made += 1
     return {"seconds": time.perf_counter() - start, "outputs": made}
 

@@ -1,10 +1,10 @@
 # Helpers of rules/models.smk: the plan of the SCP models for this dataset (from
 # config/models.yaml and the dataset's headers), where their files go, and the
 # report flags of the tables and figures.
-from consortia.estimate import pipeline as scp
+from consortia.estimate import models_config, planning
 
-SCP = scp.plan_models(
-    scp.load_models_config(config["models"]), scp.panel_availability(PLAN)
+SCP = planning.plan_models(
+    models_config.load_models_config(config["models"]), planning.panel_availability(PLAN)
 )
 EXTRA_PLAN_LINES.append(SCP.describe())
 SCP_CATEGORY = "SCP models"

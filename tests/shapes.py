@@ -52,7 +52,16 @@ from consortia.claims.figures import km_figure_step, transfer_figure_step
 from consortia.claims.steps import claims_step, claims_tables_step
 from consortia.config import load_config
 from consortia.contract import CHAIN_POSITIONS, ORG_TYPES, TABLES
-from consortia.estimate import pipeline as scp
+from consortia.estimate import models_config, planning
+from consortia.estimate.steps import (
+    coefficient_plots_step,
+    fit_models_step,
+    mediation_step,
+    path_diagram_step,
+    specification_tests_step,
+    system_step,
+    tables_step,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY_CONFIG = ROOT / "config" / "config.yaml"
@@ -511,7 +520,7 @@ class LibraryRun:
     declare as outputs (from the same plan as the workflow's)."""
 
     dataset_plan: wf.DatasetPlan
-    model_plan: scp.ModelPlan
+    model_plan: planning.ModelPlan
     results: Path
     tables: list[Path] = field(default_factory=list)  # every file of every table
     figures: list[Path] = field(default_factory=list)  # every PNG and PDF
@@ -541,7 +550,7 @@ def run_library_steps(
 
     Planning is the workflow's own, with config/config.yaml, config/models.yaml and
     config/claims.yaml: ``workflow.plan_dataset`` from the headers (as
-    rules/common.smk) and ``estimate.pipeline.plan_models`` with ``panel_availability``
+    rules/common.smk) and ``estimate.planning.plan_models`` with ``panel_availability``
     (as rules/models_helpers.smk). Each call stands for one rule, run under the
     condition its rule file puts on it, with the arguments its script passes:
 
@@ -558,13 +567,13 @@ def run_library_steps(
     claims_tables                     claims.steps.claims_tables_step
     claims_km                         claims.figures.km_figure_step
     claims_transfer_rate              claims.figures.transfer_figure_step
-    fit_models                        estimate.pipeline.fit_models_step
-    specification_tests               estimate.pipeline.specification_tests_step
-    mediation (one per mediation)     estimate.pipeline.mediation_step
-    system_fit                        estimate.pipeline.system_step, per system
-    scp_tables                        estimate.pipeline.tables_step
-    scp_coefficient_plots             estimate.pipeline.coefficient_plots_step
-    scp_path_diagram                  estimate.pipeline.path_diagram_step
+    fit_models                        estimate.steps.fit_models_step
+    specification_tests               estimate.steps.specification_tests_step
+    mediation (one per mediation)     estimate.steps.mediation_step
+    system_fit                        estimate.steps.system_step, per system
+    scp_tables                        estimate.steps.tables_step
+    scp_coefficient_plots             estimate.steps.coefficient_plots_step
+    scp_path_diagram                  estimate.steps.path_diagram_step
     ================================  ===========================================
 
     Not run: provenance and replication (they describe the Snakemake run itself).
@@ -627,8 +636,8 @@ def _run_steps(dataset_dir: Path, results: Path, rules: set[str]) -> LibraryRun:
         tables_cfg=config.get("tables", {}),
         columns_cfg=config.get("columns", {}),
     )
-    models = scp.plan_models(
-        scp.load_models_config(ROOT / config["models"]), scp.panel_availability(plan)
+    models = planning.plan_models(
+        models_config.load_models_config(ROOT / config["models"]), planning.panel_availability(plan)
     )
     run = LibraryRun(dataset_plan=plan, model_plan=models, results=results)
     steps = _Steps(run, rules)
@@ -763,7 +772,7 @@ def _run_steps(dataset_dir: Path, results: Path, rules: set[str]) -> LibraryRun:
     return run
 
 
-def _run_model_steps(steps: _Steps, models: scp.ModelPlan, seed: int) -> None:
+def _run_model_steps(steps: _Steps, models: planning.ModelPlan, seed: int) -> None:
     """The rules of rules/models.smk, each under the condition that file puts on it."""
     rules, step, model_json = steps.rules, steps.step, steps.model_json
     panel = steps.data("panel.parquet")
@@ -786,7 +795,7 @@ def _run_model_steps(steps: _Steps, models: scp.ModelPlan, seed: int) -> None:
         step(
             "fit_models",
             [panel],
-            scp.fit_models_step,
+            fit_models_step,
             entries=list(models.models.values()),
             derived=models.derived,
             panel_path=panel,
@@ -798,7 +807,7 @@ def _run_model_steps(steps: _Steps, models: scp.ModelPlan, seed: int) -> None:
         step(
             "specification_tests",
             [fits[pair[kind]] for pair in models.tests.values() for kind in ("re", "mundlak")],
-            scp.specification_tests_step,
+            specification_tests_step,
             pairs=models.tests,
             re_fits={name: fits[pair["re"]] for name, pair in models.tests.items()},
             mundlak_fits={name: fits[pair["mundlak"]] for name, pair in models.tests.items()},
@@ -809,7 +818,7 @@ def _run_model_steps(steps: _Steps, models: scp.ModelPlan, seed: int) -> None:
             step(
                 "mediation",
                 [panel],
-                scp.mediation_step,
+                mediation_step,
                 entries=[entry],
                 derived=models.derived,
                 panel_path=panel,
@@ -839,7 +848,7 @@ def _run_model_steps(steps: _Steps, models: scp.ModelPlan, seed: int) -> None:
         step(
             "scp_tables",
             [*fits.values(), *tests.values(), *mediations.values(), *systems.values()],
-            scp.tables_step,
+            tables_step,
             plan_tables=models.tables,
             fit_jsons=fits,
             test_jsons=tests,
@@ -855,7 +864,7 @@ def _run_model_steps(steps: _Steps, models: scp.ModelPlan, seed: int) -> None:
         step(
             "scp_coefficient_plots",
             list(fits.values()),
-            scp.coefficient_plots_step,
+            coefficient_plots_step,
             figures=models.figures,
             fit_jsons=fits,
             figure_stems=dict(
@@ -870,7 +879,7 @@ def _run_model_steps(steps: _Steps, models: scp.ModelPlan, seed: int) -> None:
         step(
             "scp_path_diagram",
             inputs,
-            scp.path_diagram_step,
+            path_diagram_step,
             mediation_jsons=inputs,
             stem=stem,
             title=diagram.get("title"),
@@ -881,7 +890,7 @@ def _run_model_steps(steps: _Steps, models: scp.ModelPlan, seed: int) -> None:
 def _system_fits(systems, equations, derived, panel_path, out_paths) -> None:
     """rules/scripts/models_system.py: one ``system_step`` call per system of the plan."""
     for system in systems:
-        scp.system_step(
+        system_step(
             system=system,
             equations=equations[system["name"]],
             derived=derived,

@@ -37,7 +37,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from consortia.claims.verdict import NOT_TESTABLE, VERDICTS
-from consortia.estimate.mediation import MediationResult
+from consortia.estimate.mediation_result import MediationResult
 from consortia.estimate.results import FitResult
 from shapes import (
     ROOT,

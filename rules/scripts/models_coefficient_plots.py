@@ -1,6 +1,6 @@
-"""Snakemake entry point of rule `scp_coefficient_plots`: logic in consortia.estimate.pipeline."""
+"""Snakemake entry point of rule `scp_coefficient_plots`: logic in consortia.estimate.steps."""
 
-from consortia.estimate.pipeline import coefficient_plots_step
+from consortia.estimate.steps import coefficient_plots_step
 from consortia.files import stems_by_name
 from consortia.workflow import logged_step
 

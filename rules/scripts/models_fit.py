@@ -1,6 +1,6 @@
-"""Snakemake entry point of rule `fit_models`: all logic is in consortia.estimate.pipeline."""
+"""Snakemake entry point of rule `fit_models`: all logic is in consortia.estimate.steps."""
 
-from consortia.estimate.pipeline import fit_models_step
+from consortia.estimate.steps import fit_models_step
 from consortia.workflow import logged_step
 
 with logged_step(snakemake.log[0]):  # noqa: F821 (injected by Snakemake)

@@ -1,6 +1,6 @@
-"""Snakemake entry point of rule `mediation`: all logic is in consortia.estimate.pipeline."""
+"""Snakemake entry point of rule `mediation`: all logic is in consortia.estimate.steps."""
 
-from consortia.estimate.pipeline import mediation_step
+from consortia.estimate.steps import mediation_step
 from consortia.workflow import logged_step
 
 with logged_step(snakemake.log[0]):  # noqa: F821 (injected by Snakemake)

@@ -1,6 +1,6 @@
-"""Snakemake entry point of rule `system_fit`: all logic is in consortia.estimate.pipeline."""
+"""Snakemake entry point of rule `system_fit`: all logic is in consortia.estimate.steps."""
 
-from consortia.estimate.pipeline import system_step
+from consortia.estimate.steps import system_step
 from consortia.workflow import logged_step
 
 with logged_step(snakemake.log[0]):  # noqa: F821 (injected by Snakemake)

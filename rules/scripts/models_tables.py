@@ -1,6 +1,6 @@
-"""Snakemake entry point of rule `scp_tables`: all logic is in consortia.estimate.pipeline."""
+"""Snakemake entry point of rule `scp_tables`: all logic is in consortia.estimate.steps."""
 
-from consortia.estimate.pipeline import tables_step
+from consortia.estimate.steps import tables_step
 from consortia.files import stems_by_name
 from consortia.workflow import logged_step
 

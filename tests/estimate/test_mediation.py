@@ -25,14 +25,9 @@ import pytest
 from scipy import stats
 
 from consortia.estimate import SpecError, fit
-from consortia.estimate.mediation import (
-    QUANTITIES,
-    MediationResult,
-    bootstrap_draws,
-    mediation,
-    mediation_from_dict,
-    mediation_refit,
-)
+from consortia.estimate.mediation import bootstrap_draws, mediation, mediation_from_dict
+from consortia.estimate.mediation_refit import mediation_refit
+from consortia.estimate.mediation_result import QUANTITIES, MediationResult
 
 A, B, C = 0.5, 0.4, 0.2
 
@@ -154,16 +149,17 @@ def test_jackknife_certificate_flags_exactly_what_it_must():
     does not flag must pass the check it skips."""
     import importlib
 
+    from consortia.estimate.mediation_sample import prepare_sample
+
     med = importlib.import_module("consortia.estimate.mediation")
     d = chain_panel(n=60, T=4, seed=4).assign(flag=0.0)
     rare = d[d.year == 2010].iloc[:2].assign(year=2030)
     rare.loc[rare.index[0], "flag"] = 1.0
     d = pd.concat([d, rare], ignore_index=True)
-    spec = med._spec(
-        "t", "x", "m", "y", ["ctrl", "flag"], ["year"], "consortium_id", "consortium_id",
-        "year", None, None, None,
+    P = prepare_sample(
+        d, "x", "m", "y", ["ctrl", "flag"], ["year"], "consortium_id", "consortium_id",
+        "year", None, None, None, "t",
     )  # fmt: skip
-    P = med._prepare(spec, d, "x", "m")
     G = len(P.cluster_labels)
     C, iu = med._cluster_crossproducts(P.Z, P.cluster_codes, G)
     pos = med._positions(iu, P.Z.shape[1])

@@ -1,4 +1,5 @@
-"""The SCP models in the workflow (consortia.estimate.pipeline): config, planning, steps.
+"""The SCP models in the workflow: config, planning, steps (estimate.models_config,
+planning, model_tables, steps).
 
 The step functions run here on a small simulated panel (tests/estimate/conftest.py)
 with a models config written for its columns, and on the demo dataset's panel for
@@ -22,8 +23,7 @@ from PIL import Image
 
 from conftest import simulate_panel
 from consortia import measures
-from consortia.estimate import FitResult, fit
-from consortia.estimate import pipeline as scp
+from consortia.estimate import FitResult, fit, model_tables, models_config, planning, steps
 from consortia.tables import format_number, to_latex_booktabs, to_markdown
 from consortia.workflow import DatasetPlan, plan_dataset, read_and_clean
 
@@ -86,7 +86,7 @@ def sim_panel() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def sim_plan(sim_panel):
-    return scp.plan_models(scp.load_models_config(SIM_CONFIG), sim_panel.columns)
+    return planning.plan_models(models_config.load_models_config(SIM_CONFIG), sim_panel.columns)
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def sim_run(sim_panel, sim_plan, tmp_path_factory):
     panel_path = out / "panel.parquet"
     sim_panel.to_parquet(panel_path, index=False)
     fits = {m: out / "fits" / f"{m}.json" for m in sim_plan.models}
-    manifest = scp.fit_models_step(
+    manifest = steps.fit_models_step(
         list(sim_plan.models.values()),
         sim_plan.derived,
         panel_path,
@@ -105,20 +105,20 @@ def sim_run(sim_panel, sim_plan, tmp_path_factory):
         planned_skips=sim_plan.skipped,
     )
     tests = {t: out / "tests" / f"{t}.json" for t in sim_plan.tests}
-    scp.specification_tests_step(
+    steps.specification_tests_step(
         sim_plan.tests,
         {t: fits[pair["re"]] for t, pair in sim_plan.tests.items()},
         {t: fits[pair["mundlak"]] for t, pair in sim_plan.tests.items()},
         tests,
     )
     meds = {m: out / "mediation" / f"{m}.json" for m in sim_plan.mediation}
-    scp.mediation_step(list(sim_plan.mediation.values()), sim_plan.derived, panel_path, 7, meds)
+    steps.mediation_step(list(sim_plan.mediation.values()), sim_plan.derived, panel_path, 7, meds)
     systems = {s: out / "system" / f"{s}.json" for s in sim_plan.system}
     for name, entry in sim_plan.system.items():
         equations = [sim_plan.models[e] for e in entry["equations"]]
-        scp.system_step(entry, equations, sim_plan.derived, panel_path, systems[name])
+        steps.system_step(entry, equations, sim_plan.derived, panel_path, systems[name])
     return {"out": out, "fits": fits, "tests": tests, "mediation": meds, "systems": systems,
-            "manifest": manifest, "panel": scp.read_panel(panel_path, sim_plan.derived)}  # fmt: skip
+            "manifest": manifest, "panel": steps.read_panel(panel_path, sim_plan.derived)}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -144,10 +144,10 @@ def demo_panel() -> pd.DataFrame:
 
 
 def test_shipped_models_config_plans_every_entry_on_the_demo_dataset():
-    cfg = scp.load_models_config(MODELS_YAML)
+    cfg = models_config.load_models_config(MODELS_YAML)
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    plan = scp.plan_models(
-        cfg, scp.panel_availability(plan_dataset(str(DEMO), config["tables"], config["columns"]))
+    plan = planning.plan_models(
+        cfg, planning.panel_availability(plan_dataset(str(DEMO), config["tables"], config["columns"]))
     )
     assert plan.skipped == []
     assert list(plan.models) == list(cfg.models)
@@ -173,7 +173,7 @@ def test_no_panel_table_means_no_model_and_every_skip_names_its_inputs():
         columns={t: list(TABLES[t].columns) for t in ("consortia", "members")},
         absent_tables=["panel", "tasks"],
     )
-    plan = scp.plan_models(scp.load_models_config(MODELS_YAML), scp.panel_availability(plan_data))
+    plan = planning.plan_models(models_config.load_models_config(MODELS_YAML), planning.panel_availability(plan_data))
     assert plan.models == {} and plan.mediation == {} and plan.tables == {}
     assert plan.system == {} and plan.figures == {} and plan.path_diagram is None
     record = next(r for r in plan.skipped if r["name"] == "sc_collab_ols")
@@ -183,13 +183,13 @@ def test_no_panel_table_means_no_model_and_every_skip_names_its_inputs():
 
 
 def test_a_missing_input_skips_exactly_the_models_that_use_it(sim_panel):
-    cfg = scp.load_models_config(MODELS_YAML)
+    cfg = models_config.load_models_config(MODELS_YAML)
     availability = {c: [] for c in ("consortium_id", "year")}
     for measure in measures.MEASURE_INPUTS:
         availability[measure] = (
             ["panel.rd_expenditure"] if measure in ("rd_per_member", "rd_expenditure") else []
         )
-    plan = scp.plan_models(cfg, availability)
+    plan = planning.plan_models(cfg, availability)
     uses_rd = {
         name
         for name, e in cfg.models.items()
@@ -233,8 +233,8 @@ def test_plan_on_column_names_skips_a_model_and_lists_it_under_its_table(sim_pla
 def test_config_errors_name_the_entry(change, message):
     bad = copy.deepcopy(SIM_CONFIG)
     change(bad)
-    with pytest.raises(scp.ModelsConfigError) as err:
-        scp.load_models_config(bad)
+    with pytest.raises(models_config.ModelsConfigError) as err:
+        models_config.load_models_config(bad)
     assert message in str(err.value)
 
 
@@ -242,14 +242,14 @@ def test_model_defaults_apply_unless_an_entry_sets_the_key():
     cfg = copy.deepcopy(SIM_CONFIG)
     cfg["model_defaults"] = {"cluster": [], "vcov": "CR0"}
     cfg["models"][0]["cluster"] = ["consortium_id"]
-    models = scp.load_models_config(cfg).models
+    models = models_config.load_models_config(cfg).models
     assert models["rd_ols"]["cluster"] == ["consortium_id"] and models["rd_ols"]["vcov"] == "CR0"
     assert models["rd_twfe"]["cluster"] == []
 
 
 def test_derived_log_is_missing_for_non_positive_values():
     panel = pd.DataFrame({"x": pd.array([2, 0, -1, None], dtype="Int64")})
-    out = scp.add_derived(panel, {"log_x": {"log": "x"}, "log1p_x": {"log1p": "x"}})
+    out = steps.add_derived(panel, {"log_x": {"log": "x"}, "log1p_x": {"log1p": "x"}})
     assert out["log_x"].iloc[0] == pytest.approx(np.log(2))
     assert out["log_x"].iloc[1:].isna().all()
     assert out["log1p_x"].tolist()[:2] == pytest.approx([np.log(3), 0.0])
@@ -263,7 +263,7 @@ def test_read_panel_reads_the_columns_asked_for_with_their_derived_sources(tmp_p
         {"id": ["a", "b", "a"], "x": [1.0, np.e, 0.0], "unused": [1, 2, 3], "t": ["u", "v", "u"]}
     ).to_parquet(path)
     derived = {"log_x": {"log": "x"}, "log1p_x": {"log1p": "x"}}
-    panel = scp.read_panel(path, derived, columns=["id", "log_x", "absent"], categorical=True)
+    panel = steps.read_panel(path, derived, columns=["id", "log_x", "absent"], categorical=True)
     assert set(panel.columns) == {"id", "x", "log_x"}  # no unused column, no other derived one
     assert isinstance(panel["id"].dtype, pd.CategoricalDtype)
     assert panel["id"].tolist() == ["a", "b", "a"]
@@ -281,7 +281,7 @@ def test_one_json_per_spec_each_equal_to_a_direct_fit(sim_run, sim_plan):
     for name, entry in sim_plan.models.items():
         path = sim_run["fits"][name]
         assert path.exists()
-        stored = scp.load_result(path)
+        stored = planning.load_result(path)
         if name == "empty_sample":
             continue
         direct = fit(entry, panel)
@@ -313,7 +313,7 @@ def test_a_spec_the_data_cannot_support_is_written_as_a_skipped_record(sim_run):
 def test_fit_step_names_columns_missing_from_the_panel(tmp_path, sim_panel):
     entry = {"name": "m", "outcome": "rd_per_member", "regressors": ["decision_hhi", "age"],
              "estimator": "ols", "fixed_effects": ["year"]}  # fmt: skip
-    record = scp.fit_model_step(entry, sim_panel, tmp_path / "m.json")
+    record = steps.fit_model_step(entry, sim_panel, tmp_path / "m.json")
     assert record["status"] == "skipped"
     assert record["missing_columns"] == ["decision_hhi", "age"]
     assert json.loads((tmp_path / "m.json").read_text())["missing_columns"] == [
@@ -344,11 +344,11 @@ def _in_memory_table(sim_run, sim_plan, table="t_rd"):
     entry = sim_plan.tables[table]
     fits = [fit(sim_plan.models[m], panel) for m in entry["models"]]
     tests = [
-        scp.re_fe_tests(name, pair, sim_plan.models[pair["re"]], panel)
+        steps.re_fe_tests(name, pair, sim_plan.models[pair["re"]], panel)
         for name, pair in sim_plan.tests.items()
         if pair["re"] in entry["models"]
     ]
-    return scp.build_regression_table(
+    return model_tables.build_regression_table(
         fits, tests, title=entry.get("title", ""), labels=sim_plan.labels,
         skipped=entry["skipped"], label=f"tab:{table}",
     )  # fmt: skip
@@ -356,7 +356,7 @@ def _in_memory_table(sim_run, sim_plan, table="t_rd"):
 
 def _write_tables(sim_run, sim_plan, out):
     stems = {name: out / name for name in [*sim_plan.tables, "t_med", *sim_plan.system]}
-    scp.tables_step(
+    steps.tables_step(
         sim_plan.tables,
         {m: str(p) for m, p in sim_run["fits"].items()},
         {t: str(p) for t, p in sim_run["tests"].items()},
@@ -433,10 +433,10 @@ def test_pipeline_table_snapshot(sim_run, sim_plan, assert_snapshot):
 
 
 def test_figures_from_the_stored_fits(sim_run, sim_plan, tmp_path):
-    scp.coefficient_plots_step(
+    steps.coefficient_plots_step(
         sim_plan.figures, sim_run["fits"], {"f_rd": tmp_path / "f_rd"}, labels=sim_plan.labels
     )
-    scp.path_diagram_step([sim_run["mediation"]["med"]], tmp_path / "f_path")
+    steps.path_diagram_step([sim_run["mediation"]["med"]], tmp_path / "f_path")
     for stem in ("f_rd", "f_path"):
         with Image.open(tmp_path / f"{stem}.png") as image:
             assert round(image.info["dpi"][0]) == 300
@@ -462,10 +462,10 @@ def test_editing_a_spec_in_a_copy_of_models_yaml_changes_the_fitted_json(tmp_pat
 
     outputs = {}
     for label, source in (("shipped", MODELS_YAML), ("edited", tmp_path / "models.yaml")):
-        cfg = scp.load_models_config(source)
-        panel = scp.add_derived(demo_panel, cfg.derived)
+        cfg = models_config.load_models_config(source)
+        panel = steps.add_derived(demo_panel, cfg.derived)
         path = tmp_path / label / "sc_industrial_ols.json"
-        scp.fit_model_step(cfg.models["sc_industrial_ols"], panel, path)
+        steps.fit_model_step(cfg.models["sc_industrial_ols"], panel, path)
         outputs[label] = FitResult.from_json(path)
 
     shipped, changed = outputs["shipped"], outputs["edited"]
@@ -474,7 +474,7 @@ def test_editing_a_spec_in_a_copy_of_models_yaml_changes_the_fitted_json(tmp_pat
     assert changed.nobs == int((demo_panel["n_members"] >= 5).sum()) < shipped.nobs
     direct = fit(
         {**entry, "cluster": ["consortium_id"], "vcov": {"small_sample": "CR1"}},
-        scp.add_derived(demo_panel, raw["derived_variables"]),
+        steps.add_derived(demo_panel, raw["derived_variables"]),
     )
     np.testing.assert_allclose(changed.params_series, direct.params_series, rtol=1e-12)
 
@@ -484,12 +484,12 @@ def test_each_test_pair_reads_the_mundlak_fit_of_its_re_spec(sim_plan):
     config = copy.deepcopy(SIM_CONFIG)
     config["models"] = [m for m in config["models"] if m["name"] != "rd_mundlak"]
     config["tables"][0]["models"].remove("rd_mundlak")
-    plan = scp.plan_models(scp.load_models_config(config), sim_plan.models["rd_re"].keys()
+    plan = planning.plan_models(models_config.load_models_config(config), sim_plan.models["rd_re"].keys()
                            | {"consortium_id", "year", "rd_per_member", "type_diversity",
                               "lead_type", "n_members", "patents_filed", "transfer_rate"})  # fmt: skip
     added = plan.tests["rd"]["mundlak"]
     assert added == "rd_re__mundlak" and plan.models[added]["estimator"] == "mundlak"
-    assert scp.mundlak_model_of(plan.models["rd_re"], plan.models) == added
+    assert planning.mundlak_model_of(plan.models["rd_re"], plan.models) == added
 
 
 def test_stored_tests_equal_tests_fitted_on_the_panel(sim_run, sim_plan):

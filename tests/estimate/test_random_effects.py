@@ -16,7 +16,8 @@ from linearmodels import PanelOLS, RandomEffects
 
 from conftest import simulate_panel
 from consortia.estimate import ModelSpec, build_design, fit
-from consortia.estimate.linear import drop_collinear_columns, run_random_effects
+from consortia.estimate.algebra import drop_collinear_columns
+from consortia.estimate.random_effects import run_random_effects
 
 GRUNFELD = {"name": "g", "outcome": "invest", "regressors": ["value", "capital"],
             "entity": "firm", "time": "year", "cluster": ["firm"], "fixed_effects": [],

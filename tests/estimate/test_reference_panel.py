@@ -57,7 +57,7 @@ def test_grunfeld_fe_re_published(grunfeld, published, r_reference):
 def test_grunfeld_re_classical_se_published(grunfeld, published):
     # plm prints the classical RE SEs: s²(X*'X*)⁻¹ of the GLS, as the Hausman test uses them
     from consortia.estimate import ModelSpec, build_design
-    from consortia.estimate.linear import run_random_effects
+    from consortia.estimate.random_effects import run_random_effects
 
     design = build_design(ModelSpec.from_dict(dict(G, estimator="re")), grunfeld)
     res = run_random_effects(design, design.X)

@@ -20,7 +20,8 @@ import pytest
 
 from conftest import simulate_panel
 from consortia.estimate import FitResult, fit
-from consortia.estimate.mediation import MediationResult, mediation
+from consortia.estimate.mediation import mediation
+from consortia.estimate.mediation_result import MediationResult
 from consortia.estimate.tables import STAR_NOTE, mediation_table, regression_table, stars
 from consortia.tables import format_number, to_html, to_latex_booktabs, to_markdown, write_table
 

@@ -1,8 +1,12 @@
 """ModelSpec from plain dicts; validation messages."""
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from consortia.estimate import ModelSpec, SpecError, load_specs, validate_spec
+from consortia.estimate.spec import fittable_estimators
 
 BASE = {
     "name": "m1",
@@ -73,3 +77,12 @@ def test_validate_names_every_missing_variable():
 def test_load_specs_rejects_duplicate_names():
     with pytest.raises(SpecError, match="duplicate"):
         load_specs([BASE, BASE])
+
+
+def test_the_schema_lists_the_estimators_a_spec_may_choose():
+    """config/schemas/models.schema.yaml's estimator enum is derived from the records."""
+
+    schema_path = Path(__file__).resolve().parents[2] / "config/schemas/models.schema.yaml"
+    schema = yaml.safe_load(schema_path.read_text(encoding="utf-8"))
+    enum = schema["definitions"]["model"]["properties"]["estimator"]["enum"]
+    assert enum == list(fittable_estimators())

@@ -216,7 +216,7 @@ def test_cross_product_sur_equals_linearmodels(method):
 def test_sur_is_ols_says_when_gls_reproduces_ols(panel, rhs_c, rhs_p, equal):
     """The plan-time rule (models config) against the fit: one-step GLS equals OLS exactly
     when sur_is_ols says so, and differs when it does not."""
-    from consortia.estimate.pipeline import sur_is_ols
+    from consortia.estimate.models_config import sur_is_ols
 
     specs = _pair("ols", rhs_c=rhs_c, rhs_p=rhs_p)
     assert sur_is_ols(specs) is equal

@@ -8,7 +8,8 @@ Public API::
     res.to_frame(); res.to_json(path); FitResult.from_json(path)
     re_vs_fe_tests(spec, panel)                # {"hausman": ..., "mundlak": ...}
 
-Estimators: ``ols`` (pooled, time effects), ``twfe``, ``re``, ``mundlak``,
+Estimators (one :class:`Estimator` record each, in :mod:`consortia.estimate.estimators`;
+:func:`register` adds one): ``ols`` (pooled, time effects), ``twfe``, ``re``, ``mundlak``,
 ``ppml`` (counts), ``fraclogit`` (rates in [0, 1]).  Standard errors are
 clustered by the entity by default, CR1 as Stata reghdfe / R fixest (see
 :mod:`consortia.estimate.vcov`).
@@ -18,31 +19,40 @@ from __future__ import annotations
 
 import pandas as pd
 
+from . import estimators  # noqa: F401  (registers the built-in estimators)
 from .design import Design, SampleReport, build_design
 from .identification import identify
+from .mediation import mediation, mediation_from_dict
+from .mediation_refit import mediation_refit
+from .mediation_result import MediationResult
 from .results import FitResult
 from .spec import (
     ESTIMATORS,
+    Estimator,
     ModelSpec,
     NotEstimable,
     SpecError,
     VcovOptions,
     load_specs,
+    register,
     validate_spec,
 )
-from .specification_tests import TestResult, hausman, mundlak_test, re_vs_fe_tests
+from .specification_tests import SpecificationTest, hausman, mundlak_test, re_vs_fe_tests
+from .system import system_fit
+from .tables import mediation_table, regression_table
 from .vcov import CR1_TEXT
 
 __all__ = [
     "CR1_TEXT",
     "ESTIMATORS",
     "Design",
+    "Estimator",
     "FitResult",
     "ModelSpec",
     "NotEstimable",
     "SampleReport",
     "SpecError",
-    "TestResult",
+    "SpecificationTest",
     "VcovOptions",
     "build_design",
     "fit",
@@ -50,6 +60,7 @@ __all__ = [
     "identify",
     "load_specs",
     "mundlak_test",
+    "register",
     "re_vs_fe_tests",
     "validate_spec",
 ]
@@ -59,52 +70,19 @@ def fit(spec: ModelSpec | dict, data: pd.DataFrame) -> FitResult:
     """Fit one model spec on the consortium-year panel: the columns the sample does not
     identify are left out with the reason (:func:`identify`); :class:`NotEstimable` when
     nothing of interest is left."""
-    from .counts import fit_ppml
-    from .fractional import fit_fraclogit
-    from .linear import fit_mundlak, fit_ols, fit_re, fit_twfe
-
     spec = spec if isinstance(spec, ModelSpec) else ModelSpec.from_dict(spec)
     design = identify(build_design(spec, data))
-    return {
-        "ols": fit_ols,
-        "twfe": fit_twfe,
-        "re": fit_re,
-        "mundlak": fit_mundlak,
-        "ppml": fit_ppml,
-        "fraclogit": fit_fraclogit,
-    }[spec.estimator](design)
+    return ESTIMATORS[spec.estimator].fit(design)
 
 
-# --- mediation, the SUR system view, regression / mediation tables, figures (issue 3) ---
-from .mediation import (
-    MediationResult,
-    mediation,
-    mediation_from_dict,
-    mediation_refit,
-)
-from .system import system_fit
-from .tables import mediation_table, regression_table
-
-_FIGURES = ("coefficient_plot", "coefficient_plots", "scp_path_diagram")
-
+# --- mediation, the SUR system view, regression / mediation tables (issue 3); the figures
+# are in consortia.estimate.figures (imported on its own: it loads matplotlib)
 __all__ += [
     "MediationResult",
-    "coefficient_plot",
-    "coefficient_plots",
     "mediation",
     "mediation_from_dict",
     "mediation_refit",
     "mediation_table",
     "regression_table",
-    "scp_path_diagram",
     "system_fit",
 ]
-
-
-def __getattr__(name: str):
-    """The figure functions are imported on first use (matplotlib is not loaded otherwise)."""
-    if name in _FIGURES:
-        from . import figures
-
-        return getattr(figures, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

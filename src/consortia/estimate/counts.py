@@ -10,7 +10,7 @@ import numpy as np
 from scipy.special import gammaln
 
 from .design import Design
-from .linear import _from_pyfixest, run_pyfixest
+from .linear import from_pyfixest, run_pyfixest
 from .results import FitResult
 
 
@@ -32,7 +32,7 @@ def fit_ppml(design: Design) -> FitResult:
     r2["pseudo (deviance)"] = 1 - dev / dev0 if dev0 > 0 else np.nan
     fe = design.spec.fixed_effects
     label = "Poisson PML" + (f" with {' + '.join(fe)} fixed effects" if fe else "")
-    return _from_pyfixest(
+    return from_pyfixest(
         design,
         fit,
         fml,

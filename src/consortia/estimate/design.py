@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .spec import ModelSpec, SpecError, validate_spec
-
-ABSORBING = ("ols", "twfe", "ppml")  # estimators whose fixed effects are absorbed
+from .spec import ESTIMATORS, ModelSpec, SpecError, validate_spec
 
 
 @dataclass
@@ -188,7 +186,8 @@ def build_design(spec: ModelSpec, data: pd.DataFrame) -> Design:
     used = [c for c in dict.fromkeys([*cols, spec.entity, spec.time]) if c in df.columns]
     df = df.loc[complete, used]
 
-    absorbed = list(spec.fixed_effects) if spec.estimator in ABSORBING else []
+    absorbing = ESTIMATORS[spec.estimator].absorbs_fixed_effects
+    absorbed = list(spec.fixed_effects) if absorbing else []
     if absorbed:
         keep = drop_singletons(df[absorbed])
         report.n_dropped_singletons = int((~keep).sum())
@@ -238,7 +237,7 @@ def build_design(spec: ModelSpec, data: pd.DataFrame) -> Design:
             labels[col] = var
             source[col] = var
     time_dummies: list[str] = []
-    if spec.estimator not in ABSORBING:
+    if not absorbing:
         for fe in spec.fixed_effects:  # time-type effects entered as dummies
             codes, levels, _, _ = _dummy_levels(df[fe], fe, None, as_text=True)
             for code, lev in levels:

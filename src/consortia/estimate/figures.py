@@ -35,9 +35,9 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from consortia.figures import set_caption, theme
 
-from .mediation import MediationResult
+from .mediation_result import MediationResult
 from .results import FitResult
-from .tables import ESTIMATOR_SHORT
+from .spec import ESTIMATORS
 
 __all__ = [
     "MODEL_COLOURS",
@@ -57,15 +57,6 @@ MODEL_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9
 MODEL_MARKERS = ("o", "s", "D", "^", "v", "P", "X")
 ROLE_COLOURS = {"structure": "#0072B2", "conduct": "#009E73", "performance": "#D55E00"}
 ROLES = ("structure", "conduct", "performance")
-FAMILIES = {
-    "ols": "linear",
-    "twfe": "linear",
-    "re": "linear",
-    "mundlak": "linear",
-    "sur": "linear",
-    "ppml": "counts",
-    "fraclogit": "rates",
-}
 FAMILY_TITLES = {
     "linear": "Linear models",
     "counts": "Count models (Poisson PML, log scale)",
@@ -75,7 +66,7 @@ FAMILY_TITLES = {
 
 def model_family(res: FitResult) -> str:
     """``linear``, ``counts`` or ``rates``: the scale the coefficients are on."""
-    return FAMILIES.get(res.estimator, res.estimator)
+    return ESTIMATORS[res.estimator].family
 
 
 def _default_terms(results: Sequence[FitResult], quantity: str) -> list[str]:
@@ -140,7 +131,7 @@ def coefficient_plot(
         list(model_labels)
         if model_labels is not None
         else [
-            f"({j}) {r.name} [{ESTIMATOR_SHORT.get(r.estimator, r.estimator)}]"
+            f"({j}) {r.name} [{ESTIMATORS[r.estimator].short}]"
             for j, r in enumerate(results, start=1)
         ]
     )

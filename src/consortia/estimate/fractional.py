@@ -27,8 +27,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from .algebra import drop_collinear, solve_refined
 from .design import Design
-from .linear import _assemble, _drop_collinear, _solve_refined, _with_labels
+from .linear import assemble, with_labels
 from .results import FitResult, inference
 from .spec import NotEstimable
 from .vcov import sandwich
@@ -124,7 +125,7 @@ def fractional_logit_irls(
         root_w = np.sqrt(family.weights(mu))
         working = (index + family.link.deriv(mu) * (y - mu)) * root_w
         A = X * root_w[:, None]
-        beta, _ = _solve_refined(A, working, A.T @ A, A.T @ working, every)
+        beta, _ = solve_refined(A, working, A.T @ A, A.T @ working, every)
         del A
         index = X @ beta
         mu = family.fitted(index)
@@ -139,7 +140,7 @@ SEPARATED_INDEX = 25.0
 
 def fit_fraclogit(design: Design) -> FitResult:
     X = pd.concat([pd.Series(1.0, index=design.X.index, name="const"), design.X], axis=1)
-    X, dropped = _drop_collinear(X)
+    X, dropped = drop_collinear(X)
     y = design.y.to_numpy()
     Xa = X.to_numpy()
     with warnings.catch_warnings():
@@ -167,7 +168,7 @@ def fit_fraclogit(design: Design) -> FitResult:
     del scores
     names = list(X.columns)
     labels = dict(design.labels, const="(Intercept)")
-    dl = _with_labels(design, labels)
+    dl = with_labels(design, labels)
 
     # fit measures: Bernoulli quasi-log-likelihood (McFadden-type) and corr(y, ŷ)²
     def qll(p):
@@ -183,7 +184,7 @@ def fit_fraclogit(design: Design) -> FitResult:
     notes = ["dropped as collinear: " + ", ".join(dropped)] if dropped else []
     if not converged:
         notes.append("GLM did not report convergence")
-    res = _assemble(
+    res = assemble(
         dl,
         "fraclogit",
         names,

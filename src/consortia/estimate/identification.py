@@ -15,7 +15,7 @@ The collinearity decision for the estimators that absorb fixed effects
 algorithm on the cross-product of the demeaned regressors, with pyfixest's
 tolerance), taken on the same demeaned columns, so pyfixest receives a design
 it keeps whole. For the others (RE, Mundlak, fractional logit) it is
-:func:`consortia.estimate.linear.drop_collinear_columns` on the levels with the
+:func:`consortia.estimate.algebra.drop_collinear_columns` on the levels with the
 intercept, which those estimators use themselves.
 """
 
@@ -103,7 +103,7 @@ def _absorbing_drops(design: Design, names: list[str], X: np.ndarray) -> dict[st
 
 def _level_drops(names: list[str], X: np.ndarray) -> dict[str, str]:
     """Columns that are constant, or collinear with the intercept and the columns before them."""
-    from .linear import drop_collinear_columns
+    from .algebra import drop_collinear_columns
 
     with_intercept = np.column_stack([np.ones(len(X)), X])
     _, dropped = drop_collinear_columns(with_intercept, ["(intercept)", *names])

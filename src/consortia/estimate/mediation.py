@@ -66,455 +66,34 @@ after the cross-products touches the n rows again.
 
 from __future__ import annotations
 
-import json
 import math
 import time as _time
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from consortia.files import json_safe
-
-from .design import build_design, safe_name
+from .mediation_result import QUANTITIES, MediationResult
+from .mediation_sample import MediationSample, prepare_sample
 from .results import inference, software_versions
-from .spec import ModelSpec, SpecError, VcovOptions
-from .vcov import clustering_text, cr_factor, small_sample_text
+from .spec import SpecError, VcovOptions
+from .vcov import cluster_sums, clustering_text, cr_factor, small_sample_text
 
 __all__ = [
-    "QUANTITIES",
-    "MediationResult",
     "bootstrap_draws",
     "mediation",
     "mediation_from_dict",
-    "mediation_refit",
 ]
 
-SCHEMA_VERSION = 1
-QUANTITIES = ("a", "b", "direct", "indirect", "total")
-QUANTITY_LABELS = {
-    "a": "Path a (X on M)",
-    "b": "Path b (M on Y, given X)",
-    "direct": "Direct effect c'",
-    "indirect": "Indirect effect a·b",
-    "total": "Total effect c' + a·b",
-}
 CI_METHOD_TEXT = (
     "cluster bootstrap (clusters resampled with replacement); percentile interval "
     "(numpy.quantile, linear interpolation) and BCa interval (bias-corrected and "
     "accelerated, acceleration from the leave-one-cluster-out jackknife)"
 )
-_COLLINEAR_TOL = 1e-10
-_CHUNK_ELEMENTS = 8_000_000
-_MAX_DUMMY_LEVELS = 500  # effects not nested in the clusters enter as dummies: keep them few  # replicates × clusters per block of the weight matrix
-
-
-# --------------------------------------------------------------------------- #
-# Result
-# --------------------------------------------------------------------------- #
-
-
-@dataclass
-class MediationResult:
-    """A mediation analysis as plain data (JSON round trip: :meth:`to_json`)."""
-
-    name: str
-    treatment: str
-    mediator: str
-    outcome: str
-    controls: list[str]
-    fixed_effects: list[str]
-    cluster: str
-    absorbed_within: str | None  # fixed effect removed by within-group demeaning
-    nobs: int
-    n_clusters: int
-    level: float
-    n_boot: int
-    seed: int
-    estimates: dict[str, float]  # a, b, direct, indirect, total
-    std_errors: dict[str, float]  # cluster-robust; indirect: Sobel (first-order delta)
-    conf_int: dict[str, list[float]]  # analytic: t(G−1); indirect: normal with the Sobel SE
-    boot_se: dict[str, float]  # SD of the replicates
-    ci_percentile: dict[str, list[float]]
-    ci_bca: dict[str, list[float]] | None
-    bca: dict[str, dict[str, float]] | None  # z0, acceleration per quantity
-    sobel: dict[str, float]  # se, z, p
-    cov_ab: float  # cluster-robust covariance of â and b̂ (joint scores)
-    df_inference: int
-    clustering: str
-    small_sample: str
-    ci_method: str
-    primary_ci: str  # which interval the tables headline ("percentile")
-    terms_a: list[str]
-    terms_b: list[str]
-    n_degenerate: int = 0  # replicates whose design was singular (min-norm solution used)
-    sample: str | None = None
-    sample_report: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    method: str = "vectorised"  # or "refit"
-    replicates: dict[str, list[float]] | None = None
-    software: dict[str, str] = field(default_factory=dict)
-    schema_version: int = SCHEMA_VERSION
-
-    # ------------------------------------------------------------- accessors
-    def replicate_frame(self) -> pd.DataFrame:
-        """The bootstrap replicate estimates, one row per replicate."""
-        if self.replicates is None:
-            raise ValueError("this result was stored without its replicates")
-        return pd.DataFrame({q: self.replicates[q] for q in QUANTITIES})
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per quantity: estimate, SEs, analytic / percentile / BCa CIs."""
-        rows = []
-        for q in QUANTITIES:
-            bca = (self.ci_bca or {}).get(q, [math.nan, math.nan])
-            rows.append(
-                {
-                    "model": self.name,
-                    "quantity": q,
-                    "estimate": self.estimates[q],
-                    "std_error": self.std_errors[q],
-                    "ci_lower": self.conf_int[q][0],
-                    "ci_upper": self.conf_int[q][1],
-                    "boot_se": self.boot_se[q],
-                    "pct_lower": self.ci_percentile[q][0],
-                    "pct_upper": self.ci_percentile[q][1],
-                    "bca_lower": bca[0],
-                    "bca_upper": bca[1],
-                }
-            )
-        return pd.DataFrame(rows)
-
-    # ------------------------------------------------------------------ JSON
-    def to_dict(self, include_replicates: bool = True) -> dict[str, Any]:
-        d = asdict(self)
-        if not include_replicates:
-            d["replicates"] = None
-        return json_safe(d)
-
-    def to_json(
-        self, path: str | Path | None = None, indent: int = 1, include_replicates: bool = True
-    ) -> str:
-        text = json.dumps(
-            self.to_dict(include_replicates), indent=indent, ensure_ascii=False, allow_nan=False
-        )
-        if path is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            Path(path).write_text(text + "\n", encoding="utf-8")
-        return text
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> MediationResult:
-        d = dict(d)
-        if d.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
-            raise ValueError(f"unsupported MediationResult schema_version {d['schema_version']}")
-        return cls(**_restore(d))
-
-    @classmethod
-    def from_json(cls, text_or_path: str | Path) -> MediationResult:
-        p = Path(text_or_path) if not str(text_or_path).lstrip().startswith("{") else None
-        text = p.read_text(encoding="utf-8") if p is not None else str(text_or_path)
-        return cls.from_dict(json.loads(text))
-
-
-def _nan(x: Any) -> Any:
-    if x is None:
-        return math.nan
-    if isinstance(x, list):
-        return [_nan(v) for v in x]
-    if isinstance(x, dict):
-        return {k: _nan(v) for k, v in x.items()}
-    return x
-
-
-def _restore(d: dict[str, Any]) -> dict[str, Any]:
-    for key in (
-        "estimates",
-        "std_errors",
-        "conf_int",
-        "boot_se",
-        "ci_percentile",
-        "ci_bca",
-        "bca",
-        "sobel",
-        "replicates",
-    ):
-        if d.get(key) is not None:
-            d[key] = _nan(d[key])
-    if d.get("cov_ab") is None:
-        d["cov_ab"] = math.nan
-    return d
-
-
-# --------------------------------------------------------------------------- #
-# Preparing the sample and the variable matrix
-# --------------------------------------------------------------------------- #
-
-
-@dataclass
-class _Prepared:
-    spec: ModelSpec
-    frame: pd.DataFrame  # estimation sample, raw variables (index 0..n-1)
-    Z: np.ndarray  # n × q: kept regressors then Y (demeaned if absorbed_within)
-    names: list[str]  # q column names (safe)
-    labels: dict[str, str]
-    cluster_codes: np.ndarray  # 0..G−1, clusters sorted by label
-    cluster_labels: np.ndarray
-    within: str | None
-    within_codes: np.ndarray | None
-    dummy_fe: list[str]
-    dropped: list[str]
-    idx_x: int
-    idx_m: int
-    idx_y: int
-    reg_a: list[int]  # regressor positions of the a- and total equations
-    reg_b: list[int]
-    sample_report: dict[str, Any]
-
-
-def _spec(
-    name: str,
-    treatment: str,
-    mediator: str,
-    outcome: str,
-    controls: Sequence[str],
-    fixed_effects: Sequence[str],
-    cluster: str,
-    entity: str,
-    time: str,
-    sample: str | None,
-    reference_levels: dict[str, str] | None,
-    vcov: dict | str | None,
-) -> ModelSpec:
-    if len({treatment, mediator, outcome}) < 3:
-        raise SpecError(
-            f"mediation {name!r}: treatment, mediator and outcome must be three different "
-            f"variables (got {treatment!r}, {mediator!r}, {outcome!r})"
-        )
-    if not isinstance(cluster, str) or cluster == "driscoll_kraay":
-        raise SpecError(
-            f"mediation {name!r}: the cluster bootstrap needs one cluster variable "
-            f"(a column name), not {cluster!r}"
-        )
-    fe = list(fixed_effects)
-    return ModelSpec.from_dict(
-        {
-            "name": name,
-            "outcome": outcome,
-            "regressors": [treatment, mediator],
-            "controls": [c for c in controls if c not in (treatment, mediator)],
-            "estimator": "twfe" if entity in fe else "ols",
-            "fixed_effects": fe,
-            "cluster": [cluster],
-            "sample": sample,
-            "entity": entity,
-            "time": time,
-            "reference_levels": dict(reference_levels or {}),
-            "vcov": vcov,
-        }
-    )
-
-
-def _nested(fe_codes: np.ndarray, cl_codes: np.ndarray) -> bool:
-    """Does every group of the fixed effect lie inside one cluster?"""
-    s = pd.Series(cl_codes).groupby(fe_codes).nunique()
-    return bool((s <= 1).all())
-
-
-def _group_demean(A: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    n_groups = int(codes.max()) + 1
-    counts = np.bincount(codes, minlength=n_groups).astype(float)
-    out = np.empty_like(A)
-    for j in range(A.shape[1]):
-        means = np.bincount(codes, weights=A[:, j], minlength=n_groups) / counts
-        out[:, j] = A[:, j] - means[codes]
-    return out
-
-
-def _independent_columns(
-    S: np.ndarray, order: Sequence[int], tol: float, scale: np.ndarray
-) -> list[int]:
-    """Columns (in ``order``) kept by sequential Gram–Schmidt on the cross-product S.
-
-    A column is kept if its residual sum of squares, given the columns kept
-    before it, exceeds ``tol`` times ``scale[j]`` (its sum of squares before
-    any demeaning, so that a column the demeaning wipes out is dropped).
-    """
-    keep: list[int] = []
-    for j in order:
-        ss = S[j, j]
-        if ss <= tol * scale[j] or scale[j] <= 0:
-            continue
-        if keep:
-            K = np.asarray(keep)
-            coef = np.linalg.lstsq(S[np.ix_(K, K)], S[K, j], rcond=None)[0]
-            resid = ss - S[K, j] @ coef
-        else:
-            resid = ss
-        if resid > tol * scale[j]:
-            keep.append(j)
-    return keep
-
-
-def _variable_matrix(
-    X: pd.DataFrame,
-    dummies: Sequence[tuple[np.ndarray, Any]],
-    y: pd.Series,
-    *,
-    intercept: bool,
-) -> np.ndarray:
-    """[1 | X | dummies | y] as one float array (the intercept only if ``intercept``).
-
-    ``dummies``: (values, level) pairs, each the column values == level.  Filled in
-    place: one copy of the data, where stacking pandas blocks made several; column
-    major, as every later step works column by column (bincount of products, demeaning).
-    """
-    n, k = X.shape
-    lead = int(intercept)
-    out = np.empty((n, lead + k + len(dummies) + 1), order="F")
-    if intercept:
-        out[:, 0] = 1.0
-    out[:, lead : lead + k] = X.to_numpy(dtype=float)
-    for j, (values, level) in enumerate(dummies, start=lead + k):
-        out[:, j] = values == level
-    out[:, -1] = y.to_numpy(dtype=float)
-    return out
-
-
-def _prepare(spec: ModelSpec, data: pd.DataFrame, treatment: str, mediator: str) -> _Prepared:
-    if not data.index.equals(pd.RangeIndex(len(data))):
-        data = data.reset_index(drop=True)
-    design = build_design(spec, data)
-    frame = design.frame
-    cl_raw = data.loc[frame.index, spec.cluster_vars[0]].to_numpy()
-    # codes in sorted label order, as np.unique numbers them (it sorts a million strings
-    # far more slowly)
-    cl_codes, cluster_labels = pd.factorize(cl_raw.astype(str), sort=True)
-    if len(cluster_labels) < 2:
-        raise SpecError(f"mediation {spec.name!r}: fewer than two clusters in the sample")
-
-    tcol, mcol = safe_name(treatment), safe_name(mediator)
-    for var, col in ((treatment, tcol), (mediator, mcol)):
-        if col not in design.X.columns or list(design.source.values()).count(var) != 1:
-            raise SpecError(
-                f"mediation {spec.name!r}: {var!r} must be a numeric variable (one column), "
-                "not a categorical one"
-            )
-
-    # fixed effects: the first one nested in the clusters (the entity first) is demeaned
-    # within its groups, the others enter as dummies
-    fes = sorted(spec.fixed_effects, key=lambda f: f != spec.entity)
-    within, within_codes, dummy_fe = None, None, []
-    for fe in fes:
-        codes = pd.factorize(data.loc[frame.index, fe])[0]
-        if within is None and _nested(codes, cl_codes):
-            within, within_codes = fe, codes
-        else:
-            dummy_fe.append(fe)
-    dummy_fe = [fe for fe in spec.fixed_effects if fe in dummy_fe]
-    for fe in dummy_fe:
-        n_levels = data.loc[frame.index, fe].nunique()
-        if n_levels > _MAX_DUMMY_LEVELS:
-            raise SpecError(
-                f"mediation {spec.name!r}: the {fe!r} effects ({n_levels} levels) are not nested "
-                f"in the clusters {spec.cluster_vars[0]!r}, so they would enter as dummies; "
-                f"cluster by {fe!r} or by a variable it is nested in"
-            )
-
-    labels = {tcol: treatment, mcol: mediator}
-    others = [c for c in design.X.columns if c not in (tcol, mcol)]
-    labels.update({c: design.labels[c] for c in others})
-    names = [tcol, mcol, *others]
-    dummies = []
-    for fe in dummy_fe:
-        vals = data.loc[frame.index, fe].to_numpy()
-        levels = sorted(pd.unique(vals).tolist(), key=str)
-        for lev in levels[1:]:
-            col = f"{safe_name(fe)}__{safe_name(lev)}"
-            dummies.append((vals, lev))
-            names.append(col)
-            labels[col] = f"{fe}[{lev}]"
-    raw = _variable_matrix(
-        design.X[[tcol, mcol, *others]], dummies, design.y, intercept=within is None
-    )
-    if within is None:
-        names = ["const", *names]
-        labels["const"] = "(Intercept)"
-        Z = raw
-    else:
-        Z = _group_demean(raw, within_codes)
-    names.append("__y__")
-    labels["__y__"] = spec.outcome
-
-    q = Z.shape[1]
-    S = Z.T @ Z
-    scale = np.einsum("ij,ij->j", raw, raw)
-    iy = q - 1
-    ix, im = names.index(tcol), names.index(mcol)
-    # collinearity is judged on the a-equation (intercept, effects, controls, then X),
-    # then M is added last: X or M collinear with the rest is an error, not a drop
-    order = [j for j in range(q - 1) if j not in (ix, im)]
-    order = sorted(order, key=lambda j: 0 if names[j] == "const" else 1) + [ix]
-    kept_a = _independent_columns(S, order, _COLLINEAR_TOL, scale)
-    if ix not in kept_a:
-        raise SpecError(
-            f"mediation {spec.name!r}: the treatment {treatment!r} has no variation left after "
-            "the fixed effects and controls"
-        )
-    kept_b = _independent_columns(S, [*kept_a, im], _COLLINEAR_TOL, scale)
-    if im not in kept_b:
-        raise SpecError(
-            f"mediation {spec.name!r}: the mediator {mediator!r} is collinear with the "
-            "treatment, controls and fixed effects"
-        )
-    kept_a = [j for j in kept_a if j in kept_b or j == ix]
-    dropped = [labels[names[j]] for j in range(q - 1) if j not in kept_b and j != im]
-    # put the kept columns in a fixed order: X, M, the rest in their original order
-    rest = [j for j in range(q - 1) if j in kept_b and j not in (ix, im)]
-    cols = [ix, im, *rest, iy]
-    Z = Z[:, cols]
-    names = [names[j] for j in cols]
-    reg_b = list(range(len(cols) - 1))
-    reg_a = [0, *range(2, len(cols) - 1)]
-
-    raw_cols = list(
-        dict.fromkeys(
-            [
-                spec.outcome,
-                treatment,
-                mediator,
-                *spec.controls,
-                *spec.fixed_effects,
-                spec.cluster_vars[0],
-            ]
-        )
-    )
-    raw_frame = data.loc[frame.index, raw_cols].reset_index(drop=True)
-    return _Prepared(
-        spec=spec,
-        frame=raw_frame,
-        Z=Z,
-        names=names,
-        labels=labels,
-        cluster_codes=cl_codes,
-        cluster_labels=cluster_labels,
-        within=within,
-        within_codes=within_codes,
-        dummy_fe=dummy_fe,
-        dropped=dropped,
-        idx_x=0,
-        idx_m=1,
-        idx_y=len(cols) - 1,
-        reg_a=reg_a,
-        reg_b=reg_b,
-        sample_report=design.report.__dict__.copy(),
-    )
+_CHUNK_ELEMENTS = 8_000_000  # replicates × clusters per block of the weight matrix
 
 
 # --------------------------------------------------------------------------- #
@@ -539,9 +118,7 @@ def _cluster_crossproducts(Z: np.ndarray, codes: np.ndarray, G: int) -> tuple[np
     """Upper triangles of Z_g′Z_g for every cluster g: a G × q(q+1)/2 array."""
     q = Z.shape[1]
     iu = np.triu_indices(q)
-    C = np.empty((G, len(iu[0])))
-    for k, (i, j) in enumerate(zip(*iu, strict=True)):
-        C[:, k] = np.bincount(codes, weights=Z[:, i] * Z[:, j], minlength=G)
+    C = cluster_sums((Z[:, i] * Z[:, j] for i, j in zip(*iu, strict=True)), codes, G)
     return C, iu
 
 
@@ -595,7 +172,7 @@ def _batched_ols(
 
 
 def _effects(
-    flat: np.ndarray, pos: np.ndarray, P: _Prepared, suspect_b: np.ndarray | None = None
+    flat: np.ndarray, pos: np.ndarray, P: MediationSample, suspect_b: np.ndarray | None = None
 ) -> tuple[dict[str, np.ndarray], int]:
     """a, b, c′, a·b and c′+a·b for a batch of cross-products (flat upper triangles).
 
@@ -655,7 +232,7 @@ def _weights(draws: Sequence[np.ndarray], G: int) -> np.ndarray:
 
 
 def _analytic(
-    P: _Prepared, opts: VcovOptions, crossproducts: tuple[np.ndarray, np.ndarray] | None = None
+    P: MediationSample, opts: VcovOptions, crossproducts: tuple[np.ndarray, np.ndarray] | None = None
 ) -> dict[str, Any]:
     """Coefficients and cluster-robust covariances of the a-, b- and total equations.
 
@@ -732,8 +309,8 @@ def _bca(
     return [float(x) for x in np.quantile(ok, qs)], {"z0": z0, "acceleration": acc}
 
 
-def _assemble(
-    P: _Prepared,
+def assemble_result(
+    P: MediationSample,
     opts: VcovOptions,
     name: str,
     n_boot: int,
@@ -840,7 +417,7 @@ def _assemble(
 # --------------------------------------------------------------------------- #
 
 
-def _check_args(n_boot: int, ci: float, seed: Any) -> None:
+def check_bootstrap_args(n_boot: int, ci: float, seed: Any) -> None:
     if not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
         raise ValueError(f"n_boot must be an integer ≥ 2, not {n_boot!r}")
     if not 0 < ci < 1:
@@ -881,24 +458,11 @@ def mediation(
     jackknife and the BCa interval.  ``chunk_size``: replicates per block of
     the weight matrix (default: about 8 million weights per block).
     """
-    _check_args(n_boot, ci, seed)
+    check_bootstrap_args(n_boot, ci, seed)
     t0 = _time.perf_counter()
-    name = name or f"{treatment}->{mediator}->{outcome}"
-    spec = _spec(
-        name,
-        treatment,
-        mediator,
-        outcome,
-        controls,
-        fixed_effects,
-        cluster,
-        entity,
-        time,
-        sample,
-        reference_levels,
-        vcov,
-    )
-    P = _prepare(spec, data, treatment, mediator)
+    P = prepare_sample(data, treatment, mediator, outcome, controls, fixed_effects, cluster,
+                       entity, time, sample, reference_levels, vcov, name)
+    spec, name = P.spec, P.spec.name
     G = len(P.cluster_labels)
     q = P.Z.shape[1]
     t1 = _time.perf_counter()
@@ -941,7 +505,7 @@ def mediation(
         "bootstrap_seconds": t3 - t2,
         "jackknife_seconds": t4 - t3,
     }
-    res = _assemble(
+    res = assemble_result(
         P,
         spec.vcov,
         name,
@@ -955,146 +519,6 @@ def mediation(
         "vectorised",
         crossproducts=(C, pos),
     )
-    res.timings["total_seconds"] = _time.perf_counter() - t0
-    return res
-
-
-@dataclass
-class _Raw:
-    """The raw variables of the estimation sample, as arrays (for the refit reference)."""
-
-    numeric: np.ndarray  # n × k: X, M, numeric controls
-    categorical: list[np.ndarray]  # integer codes of categorical controls and dummy effects
-    n_levels: list[int]
-    y: np.ndarray
-    within: np.ndarray | None  # codes of the demeaned effect
-    n_within: int
-
-
-def _raw_arrays(P: _Prepared) -> _Raw:
-    spec, d = P.spec, P.frame
-    t, m = P.labels[P.names[P.idx_x]], P.labels[P.names[P.idx_m]]
-    numeric = [d[t].to_numpy(float), d[m].to_numpy(float)]
-    cats = []
-    for c in spec.controls:
-        if c in (t, m):
-            continue
-        s = d[c]
-        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-            numeric.append(s.to_numpy(float))
-        else:
-            cats.append(pd.factorize(s.astype(str), sort=True)[0])
-    for fe in P.dummy_fe:
-        cats.append(pd.factorize(d[fe].astype(str), sort=True)[0])
-    within = pd.factorize(d[P.within])[0] if P.within else None
-    return _Raw(
-        numeric=np.column_stack(numeric),
-        categorical=cats,
-        n_levels=[int(c.max()) + 1 for c in cats],
-        y=d[spec.outcome].to_numpy(float),
-        within=within,
-        n_within=int(within.max()) + 1 if within is not None else 0,
-    )
-
-
-def _refit_one(R: _Raw, rows: np.ndarray, copy: np.ndarray) -> dict[str, float]:
-    """Rebuild both designs from the raw variables of ``rows`` and fit them (lstsq).
-
-    ``copy[i]`` numbers the drawn copy of the cluster row i came from: each
-    copy's within-groups are separate groups (as if relabelled).  Dummies keep
-    every level present (with the intercept or the demeaning they are collinear;
-    ``lstsq``'s minimum-norm solution leaves the X and M coefficients as a fit
-    without the redundant column would give them).
-    """
-    parts = [R.numeric[rows]]
-    for codes, L in zip(R.categorical, R.n_levels, strict=True):
-        parts.append(np.eye(L)[codes[rows]])
-    X = np.column_stack(parts)  # X in column 0, M in column 1
-    y = R.y[rows]
-    if R.within is None:
-        X = np.column_stack([X, np.ones(len(rows))])
-    else:
-        g = copy.astype(np.int64) * R.n_within + R.within[rows]
-        _, g = np.unique(g, return_inverse=True)
-        Xy = _group_demean(np.column_stack([X, y]), g.ravel())
-        X, y = Xy[:, :-1], Xy[:, -1]
-    ba = np.linalg.lstsq(np.delete(X, 1, axis=1), X[:, 1], rcond=None)[0]
-    bb = np.linalg.lstsq(X, y, rcond=None)[0]
-    a, c, b = ba[0], bb[0], bb[1]
-    return {"a": a, "b": b, "direct": c, "indirect": a * b, "total": c + a * b}
-
-
-def mediation_refit(
-    data: pd.DataFrame,
-    treatment: str,
-    mediator: str,
-    outcome: str,
-    *,
-    controls: Sequence[str] = (),
-    fixed_effects: Sequence[str] = ("consortium_id", "year"),
-    cluster: str = "consortium_id",
-    n_boot: int = 999,
-    seed: int,
-    ci: float = 0.95,
-    bca: bool = True,
-    sample: str | None = None,
-    entity: str = "consortium_id",
-    time: str = "year",
-    reference_levels: dict[str, str] | None = None,
-    vcov: dict | str | None = None,
-    name: str | None = None,
-) -> MediationResult:
-    """The slow reference: same arguments and draws as :func:`mediation`, but every
-    replicate (and every jackknife sample) rebuilds the data set from the drawn
-    clusters' raw rows — dummies, within-group demeaning — and refits both
-    regressions (``numpy.linalg.lstsq``).  For tests and the speed benchmark."""
-    _check_args(n_boot, ci, seed)
-    t0 = _time.perf_counter()
-    name = name or f"{treatment}->{mediator}->{outcome}"
-    spec = _spec(
-        name,
-        treatment,
-        mediator,
-        outcome,
-        controls,
-        fixed_effects,
-        cluster,
-        entity,
-        time,
-        sample,
-        reference_levels,
-        vcov,
-    )
-    P = _prepare(spec, data, treatment, mediator)
-    G = len(P.cluster_labels)
-    order = np.argsort(P.cluster_codes, kind="stable")
-    bounds = np.searchsorted(P.cluster_codes[order], np.arange(G + 1))
-    rows_of = [order[bounds[g] : bounds[g + 1]] for g in range(G)]
-    R = _raw_arrays(P)
-    t1 = _time.perf_counter()
-    boot = {k: np.empty(n_boot) for k in QUANTITIES}
-    for r, draw in enumerate(bootstrap_draws(int(seed), G, n_boot)):
-        rows = np.concatenate([rows_of[g] for g in draw])
-        cl_new = np.repeat(np.arange(G), [len(rows_of[g]) for g in draw])
-        eff = _refit_one(R, rows, cl_new)
-        for k in QUANTITIES:
-            boot[k][r] = eff[k]
-    t2 = _time.perf_counter()
-    jack = None
-    if bca:
-        jack = {k: np.empty(G) for k in QUANTITIES}
-        for g in range(G):
-            rows = np.flatnonzero(P.cluster_codes != g)
-            eff = _refit_one(R, rows, np.zeros(len(rows), dtype=np.int64))
-            for k in QUANTITIES:
-                jack[k][g] = eff[k]
-    t3 = _time.perf_counter()
-    timings = {
-        "prepare_seconds": t1 - t0,
-        "bootstrap_seconds": t2 - t1,
-        "jackknife_seconds": t3 - t2,
-    }
-    res = _assemble(P, spec.vcov, name, n_boot, int(seed), ci, boot, jack, 0, timings, "refit")
     res.timings["total_seconds"] = _time.perf_counter() - t0
     return res
 

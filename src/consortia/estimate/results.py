@@ -116,11 +116,7 @@ class FitResult:
         return json_safe(asdict(self))
 
     def to_json(self, path: str | Path | None = None, indent: int = 1) -> str:
-        text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
-        if path is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            Path(path).write_text(text + "\n", encoding="utf-8")
-        return text
+        return result_json(self.to_dict(), path, indent)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FitResult:
@@ -132,9 +128,44 @@ class FitResult:
 
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> FitResult:
-        p = Path(text_or_path) if not str(text_or_path).lstrip().startswith("{") else None
-        text = p.read_text(encoding="utf-8") if p is not None else str(text_or_path)
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(json_payload(text_or_path))
+
+
+def term_estimates(
+    terms: list[str],
+    beta: np.ndarray,
+    se: np.ndarray,
+    stat: np.ndarray,
+    p: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> dict[str, Any]:
+    """The per-term fields of a :class:`FitResult` (``params`` … ``conf_int``), keyed by
+    the term labels."""
+    return {
+        "params": dict(zip(terms, map(float, beta))),
+        "std_errors": dict(zip(terms, map(float, se))),
+        "stats": dict(zip(terms, map(float, stat))),
+        "pvalues": dict(zip(terms, map(float, p))),
+        "conf_int": {t: [float(a), float(b)] for t, a, b in zip(terms, lo, hi)},
+    }
+
+
+def result_json(payload: dict[str, Any], path: str | Path | None, indent: int) -> str:
+    """The JSON text of a result's dict, also written to ``path`` (newline at the end) if
+    given."""
+    text = json.dumps(payload, indent=indent, ensure_ascii=False, allow_nan=False)
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text + "\n", encoding="utf-8")
+    return text
+
+
+def json_payload(text_or_path: str | Path) -> Any:
+    """JSON given as its text (starting with "{") or as the path of a file."""
+    p = Path(text_or_path) if not str(text_or_path).lstrip().startswith("{") else None
+    text = p.read_text(encoding="utf-8") if p is not None else str(text_or_path)
+    return json.loads(text)
 
 
 def _restore(obj: Any) -> Any:

@@ -22,20 +22,58 @@ Example (YAML)::
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-ESTIMATORS = ("ols", "twfe", "re", "mundlak", "ppml", "fraclogit")
+ENTITY_EFFECTS = ("required", "allowed", "forbidden")
 
-ESTIMATOR_LABELS = {
-    "ols": "Pooled OLS",
-    "twfe": "Fixed effects (within)",
-    "re": "Random effects (GLS, Swamy–Arora)",
-    "mundlak": "Correlated random effects (Mundlak)",
-    "ppml": "Poisson pseudo-maximum likelihood",
-    "fraclogit": "Fractional logit (Papke–Wooldridge QMLE)",
-}
+
+@dataclass(frozen=True)
+class Estimator:
+    """Everything the package knows about one estimator, in one record.
+
+    ``fit`` takes the :class:`~consortia.estimate.design.Design` and returns the
+    :class:`~consortia.estimate.results.FitResult`; a record without one (``sur``) only
+    names results made elsewhere and cannot be chosen in a model spec. ``note`` says in
+    table notes what ``short`` stands for ("" when it explains itself). ``family`` is the
+    scale of the coefficients (``linear``, ``counts`` or ``rates``), which groups figures.
+    ``entity_effects`` says whether the entity may (``allowed``), must (``required``) or
+    must not (``forbidden``) be among the fixed effects; the default fixed effects are
+    the entity and the time unless it is forbidden, the time alone otherwise.
+    ``needs_entity``: the fit uses the panel entity even without entity effects (RE).
+    """
+
+    name: str
+    label: str
+    short: str
+    fit: Callable[..., Any] | None
+    family: str = "linear"
+    note: str = ""
+    absorbs_fixed_effects: bool = False
+    entity_effects: str = "forbidden"
+    needs_entity: bool = False
+
+
+# Filled by :func:`register`, in registration order (consortia.estimate.estimators first).
+ESTIMATORS: dict[str, Estimator] = {}
+ESTIMATOR_LABELS: dict[str, str] = {}
+
+
+def register(estimator: Estimator) -> Estimator:
+    """Make an estimator known by its name: to specs, :func:`consortia.estimate.fit`,
+    tables and figures. Registering a name again replaces its record."""
+    if estimator.entity_effects not in ENTITY_EFFECTS:
+        raise ValueError(f"entity_effects must be one of {ENTITY_EFFECTS}")
+    ESTIMATORS[estimator.name] = estimator
+    ESTIMATOR_LABELS[estimator.name] = estimator.label
+    return estimator
+
+
+def fittable_estimators() -> tuple[str, ...]:
+    """The names a model spec may choose: the estimators with a fit function."""
+    return tuple(name for name, e in ESTIMATORS.items() if e.fit is not None)
+
 
 DRISCOLL_KRAAY = "driscoll_kraay"
 SMALL_SAMPLE = ("CR1", "CR1-G", "CR0")
@@ -147,15 +185,17 @@ class ModelSpec:
             if raw.get(key) in (None, "", []):
                 raise SpecError(f"model {raw.get('name', '?')!r}: {key!r} is required")
         estimator = str(raw.get("estimator", "twfe")).lower()
-        if estimator not in ESTIMATORS:
+        if estimator not in fittable_estimators():
             raise SpecError(
-                f"model {raw['name']!r}: estimator must be one of {ESTIMATORS}, not {estimator!r}"
+                f"model {raw['name']!r}: estimator must be one of {fittable_estimators()}, "
+                f"not {estimator!r}"
             )
         entity = raw.get("entity") or DEFAULT_ENTITY
         time = raw.get("time") or DEFAULT_TIME
         fe_raw = raw.get("fixed_effects")
         if fe_raw is None:
-            fe_raw = {"twfe": [entity, time], "ppml": [entity, time]}.get(estimator, [time])
+            entity_effects = ESTIMATORS[estimator].entity_effects != "forbidden"
+            fe_raw = [entity, time] if entity_effects else [time]
         cluster = raw.get("cluster", [entity])
         if cluster is None:
             cluster = [entity]
@@ -222,8 +262,9 @@ class ModelSpec:
 
     @property
     def needs_entity(self) -> bool:
-        """RE/Mundlak need the panel entity; other estimators only what they list."""
-        return self.estimator in ("re", "mundlak") or self.is_driscoll_kraay
+        """RE/Mundlak (``Estimator.needs_entity``) and Driscoll–Kraay need the panel entity;
+        other estimators only what they list."""
+        return ESTIMATORS[self.estimator].needs_entity or self.is_driscoll_kraay
 
     def _check_structure(self) -> None:
         n = self.name
@@ -234,14 +275,13 @@ class ModelSpec:
         dup = {v for v in self.rhs if list(self.regressors + self.controls).count(v) > 1}
         if dup:
             raise SpecError(f"model {n!r}: variable(s) listed twice: {sorted(dup)}")
-        if self.estimator == "twfe" and self.entity not in self.fixed_effects:
+        entity_effects = ESTIMATORS[self.estimator].entity_effects
+        if entity_effects == "required" and self.entity not in self.fixed_effects:
             raise SpecError(
-                f"model {n!r}: estimator 'twfe' needs the entity {self.entity!r} in fixed_effects"
+                f"model {n!r}: estimator {self.estimator!r} needs the entity {self.entity!r} "
+                "in fixed_effects"
             )
-        if (
-            self.estimator in ("ols", "re", "mundlak", "fraclogit")
-            and self.entity in self.fixed_effects
-        ):
+        if entity_effects == "forbidden" and self.entity in self.fixed_effects:
             raise SpecError(
                 f"model {n!r}: estimator {self.estimator!r} cannot take entity fixed effects "
                 f"({self.entity!r}); use 'twfe' (or 'ppml' for counts)"

@@ -36,7 +36,7 @@ from .spec import ModelSpec
 
 
 @dataclass
-class TestResult:
+class SpecificationTest:
     name: str
     statistic: float
     df: int
@@ -67,7 +67,7 @@ def _as_spec(spec: ModelSpec | dict, estimator: str) -> ModelSpec:
     )
 
 
-def hausman_from_fit(re_fit: FitResult, sigmamore: bool = False) -> TestResult:
+def hausman_from_fit(re_fit: FitResult, sigmamore: bool = False) -> SpecificationTest:
     """The classical Hausman test of a stored RE fit (its ``extra["hausman"]``).
 
     ``sigmamore=True`` is Stata's ``hausman, sigmamore``: both covariance
@@ -99,7 +99,7 @@ def hausman_from_fit(re_fit: FitResult, sigmamore: bool = False) -> TestResult:
         notes.append("V_FE − V_RE is not positive definite: generalised inverse used, df = rank")
         H = float(d @ np.linalg.pinv(Vd) @ d)
         q = int(np.linalg.matrix_rank(Vd))
-    return TestResult(
+    return SpecificationTest(
         "Hausman (classical, sigmamore)" if sigmamore else "Hausman (classical)",
         H,
         q,
@@ -115,19 +115,19 @@ def hausman_from_fit(re_fit: FitResult, sigmamore: bool = False) -> TestResult:
     )
 
 
-def hausman(spec: ModelSpec | dict, data: pd.DataFrame, sigmamore: bool = False) -> TestResult:
+def hausman(spec: ModelSpec | dict, data: pd.DataFrame, sigmamore: bool = False) -> SpecificationTest:
     """Classical Hausman test of RE against FE for the spec's regressors (fits the RE model)."""
     from . import fit
 
     return hausman_from_fit(fit(_as_spec(spec, "re"), data), sigmamore=sigmamore)
 
 
-def mundlak_test_from_fit(mundlak_fit: FitResult) -> TestResult:
+def mundlak_test_from_fit(mundlak_fit: FitResult) -> SpecificationTest:
     """The cluster-robust Wald test that the Mundlak means of a stored fit are jointly zero."""
     w = mundlak_fit.extra.get("mundlak_test")
     terms = mundlak_fit.extra.get("mean_terms", [])
     if not w:
-        return TestResult(
+        return SpecificationTest(
             "Mundlak (cluster-robust)",
             np.nan,
             0,
@@ -139,7 +139,7 @@ def mundlak_test_from_fit(mundlak_fit: FitResult) -> TestResult:
         )
     notes = [f"covariance: {mundlak_fit.clustering}; {mundlak_fit.small_sample}"]
     extra = {k: w[k] for k in ("F", "df2", "p_F") if k in w}
-    return TestResult(
+    return SpecificationTest(
         "Mundlak (cluster-robust)",
         w["chi2"],
         w["df"],
@@ -152,14 +152,14 @@ def mundlak_test_from_fit(mundlak_fit: FitResult) -> TestResult:
     )
 
 
-def mundlak_test(spec: ModelSpec | dict, data: pd.DataFrame) -> TestResult:
+def mundlak_test(spec: ModelSpec | dict, data: pd.DataFrame) -> SpecificationTest:
     """Cluster-robust Wald test that the Mundlak means are jointly zero (fits the model)."""
     from . import fit
 
     return mundlak_test_from_fit(fit(_as_spec(spec, "mundlak"), data))
 
 
-def re_vs_fe_tests_from_fits(re_fit: FitResult, mundlak_fit: FitResult) -> dict[str, TestResult]:
+def re_vs_fe_tests_from_fits(re_fit: FitResult, mundlak_fit: FitResult) -> dict[str, SpecificationTest]:
     """Both tests from the stored RE fit and the Mundlak fit of the same specification.
 
     A negative classical Hausman statistic says nothing; it is then replaced
@@ -175,7 +175,7 @@ def re_vs_fe_tests_from_fits(re_fit: FitResult, mundlak_fit: FitResult) -> dict[
     return {"hausman": classical, "mundlak": mundlak_test_from_fit(mundlak_fit)}
 
 
-def re_vs_fe_tests(spec: ModelSpec | dict, data: pd.DataFrame) -> dict[str, TestResult]:
+def re_vs_fe_tests(spec: ModelSpec | dict, data: pd.DataFrame) -> dict[str, SpecificationTest]:
     """Both tests for one spec, fitting its RE and Mundlak models: ``{"hausman", "mundlak"}``."""
     from . import fit
 

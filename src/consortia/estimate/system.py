@@ -51,18 +51,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .algebra import group_demean, independent_columns, nested, variable_matrix
 from .design import Design, build_design
 from .identification import identify
 from .linear import not_identified_notes
-from .mediation import (
-    _group_demean,
-    _independent_columns,
-    _nested,
-    _variable_matrix,
-)
-from .results import FitResult, inference, software_versions
+from .results import FitResult, inference, software_versions, term_estimates
 from .spec import ModelSpec, SpecError
-from .vcov import clustering_text, cr_factor, small_sample_text
+from .vcov import cluster_sums, clustering_text, cr_factor, small_sample_text
 
 __all__ = ["SUR_SE_TEXT", "system_fit"]
 
@@ -102,7 +97,7 @@ def _equation(design: Design, data: pd.DataFrame) -> dict[str, Any]:
     for fe in spec.fixed_effects:
         codes = pd.factorize(data.loc[idx, fe])[0]
         if fe == spec.entity:
-            if not _nested(codes, cl):
+            if not nested(codes, cl):
                 raise SpecError(
                     f"system: the {fe!r} effects of {spec.name!r} are not nested in the "
                     f"clusters {spec.cluster_vars[0]!r}"
@@ -121,16 +116,16 @@ def _equation(design: Design, data: pd.DataFrame) -> dict[str, Any]:
             levels_of.append((vals, lev))
             names.append(col)
             labels[col] = f"{fe}[{lev}]"
-    raw = _variable_matrix(design.X, levels_of, design.y, intercept=within is None)
+    raw = variable_matrix(design.X, levels_of, design.y, intercept=within is None)
     if within is None:
         names = ["const", *names]
         labels["const"] = "(Intercept)"
         Z = raw
     else:
-        Z = _group_demean(raw, within)
+        Z = group_demean(raw, within)
     Ad, yd, y = Z[:, :-1], Z[:, -1], raw[:, -1]
     scale = np.einsum("ij,ij->j", raw[:, :-1], raw[:, :-1])
-    keep = _independent_columns(Ad.T @ Ad, range(Ad.shape[1]), _TOL, scale)
+    keep = independent_columns(Ad.T @ Ad, range(Ad.shape[1]), _TOL, scale)
     dropped = [labels[names[j]] for j in range(len(names)) if j not in keep]
     return {
         "X": Ad[:, keep] if len(keep) < Ad.shape[1] else Ad,
@@ -157,14 +152,6 @@ def _within_tss(eq: dict[str, Any], spec: ModelSpec) -> float:
         Xd = eq["X"][:, D]
         y = y - Xd @ np.linalg.lstsq(Xd, y, rcond=None)[0]
     return float(y @ y)
-
-
-def _cluster_score_sums(X: np.ndarray, u: np.ndarray, clusters: np.ndarray, G: int) -> np.ndarray:
-    """G × k sums over each cluster of the score rows x_n·u_n (never forms the n × k scores)."""
-    sums = np.empty((G, X.shape[1]))
-    for j in range(X.shape[1]):
-        sums[:, j] = np.bincount(clusters, weights=X[:, j] * u, minlength=G)
-    return sums
 
 
 def _sur(
@@ -224,7 +211,13 @@ def _sur(
         beta = np.linalg.solve(bread, rhs)
         resid = np.column_stack([y[:, i] - X[i] @ beta[at[i] : at[i + 1]] for i in range(m)])
         u = resid @ weights
-    sums = np.hstack([_cluster_score_sums(X[i], u[:, i], clusters, G) for i in range(m)])
+    # G × k sums over each cluster of the score rows x_n·u_n (never forms the n × k scores)
+    sums = np.hstack(
+        [
+            cluster_sums((X[i][:, j] * u[:, i] for j in range(X[i].shape[1])), clusters, G)
+            for i in range(m)
+        ]
+    )
     bread_inv = np.linalg.inv(bread)
     cov = bread_inv @ (sums.T @ sums) @ bread_inv
     return beta, (cov + cov.T) / 2, resid, sigma
@@ -336,11 +329,7 @@ def system_fit(
                 outcome=s.outcome,
                 formula=formula + f"  [SUR system: {system_name}]",
                 terms=terms,
-                params=dict(zip(terms, map(float, beta))),
-                std_errors=dict(zip(terms, map(float, se))),
-                stats=dict(zip(terms, map(float, stat))),
-                pvalues=dict(zip(terms, map(float, p))),
-                conf_int={t: [float(a), float(b)] for t, a, b in zip(terms, lo, hi)},
+                **term_estimates(terms, beta, se, stat, p, lo, hi),
                 vcov=V.tolist(),
                 stat_kind="t",
                 df_inference=df,

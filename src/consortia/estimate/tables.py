@@ -36,15 +36,14 @@ import pandas as pd
 
 from consortia.tables import MISSING, Table, format_count, format_number
 
-from .mediation import QUANTITY_LABELS, MediationResult
+from .mediation_result import QUANTITY_LABELS, MediationResult
 from .results import FitResult
+from .spec import ESTIMATORS
 
 __all__ = [
-    "ESTIMATOR_SHORT",
     "FE_LABELS",
     "STAR_LEVELS",
     "STAR_NOTE",
-    "ESTIMATOR_NOTE",
     "mediation_table",
     "regression_table",
     "stars",
@@ -60,25 +59,7 @@ FE_LABELS: dict[str, str] = {
     "programme": "Programme",
     "lead_type": "Lead type",
 }
-ESTIMATOR_SHORT: dict[str, str] = {
-    "ols": "OLS",
-    "twfe": "FE",
-    "re": "RE",
-    "mundlak": "CRE",
-    "ppml": "PPML",
-    "fraclogit": "Frac. logit",
-    "sur": "SUR",
-}
 INTERCEPT = "(Intercept)"
-# What the abbreviations of the Estimator row stand for, in the table notes.
-# Those that do not explain themselves (OLS, FE, RE do).
-ESTIMATOR_NOTE: dict[str, str] = {
-    "mundlak": "correlated random effects (Mundlak; consortium means not shown)",
-    "ppml": "Poisson pseudo-maximum likelihood",
-    "fraclogit": "fractional logit (Papke–Wooldridge)",
-    "sur": "seemingly unrelated regressions",
-}
-
 # R² rows, in display order: (row key, row label). The R² row holds each column's
 # overall R² (pooled OLS, RE, CRE), the within row that of the FE columns; the CSV keeps
 # every R² a fit reports.
@@ -282,7 +263,7 @@ def regression_table(
 
     # --- statistics
     rows.append(
-        ("stat::estimator", [ESTIMATOR_SHORT.get(r.estimator, r.estimator) for r in results])
+        ("stat::estimator", [ESTIMATORS[r.estimator].short for r in results])
     )
     row_labels["stat::estimator"] = "Estimator"
     rows.append(("stat::nobs", [format_count(r.nobs) for r in results]))
@@ -353,9 +334,9 @@ def regression_table(
     )
     used = dict.fromkeys(r.estimator for r in results)
     all_notes = [f"Standard errors in parentheses, {se_text}. {STAR_NOTE}, two-sided, {inf}."]
-    spelled = [
-        f"{ESTIMATOR_SHORT.get(e, e)}: {ESTIMATOR_NOTE[e]}" for e in used if e in ESTIMATOR_NOTE
-    ]
+    # what the abbreviations of the Estimator row stand for, those that need it
+    records = [ESTIMATORS[e] for e in used]
+    spelled = [f"{e.short}: {e.note}" for e in records if e.note]
     if spelled:
         all_notes.append("; ".join(spelled) + ".")
     if ame_only:
@@ -499,7 +480,9 @@ def mediation_table(
     cols = [f"({j})" for j in range(1, len(results) + 1)]
     columns = pd.MultiIndex.from_arrays([[r.outcome for r in results], cols])
     col_labels = {r.outcome: labels.get(r.outcome, r.outcome) for r in results}
-    lab = lambda v: labels.get(v, v)
+
+    def lab(v: str) -> str:
+        return labels.get(v, v)
 
     rows: list[tuple[str, list[str]]] = []
     row_labels: dict[str, str] = {}

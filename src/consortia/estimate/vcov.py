@@ -16,6 +16,8 @@ t(min G − 1); Poisson and fractional logit use the normal.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from .spec import ModelSpec, NotEstimable, VcovOptions
@@ -78,17 +80,20 @@ def codes(values) -> np.ndarray:
     return inv.ravel()
 
 
-def cluster_sums(scores: np.ndarray, g: np.ndarray) -> np.ndarray:
+def cluster_sums(
+    scores: np.ndarray | Iterable[np.ndarray], g: np.ndarray, n_groups: int | None = None
+) -> np.ndarray:
     """G × k sums of the score rows of each cluster (codes ``g`` in 0..G−1).
 
-    ``bincount`` adds the rows in order, as ``np.add.at`` does (same sums, to the
-    bit), at a fraction of its cost on a million rows.
+    ``scores`` is the n × k array or its k columns one by one: a caller that computes each
+    column as it goes (x_j·u, z_i·z_j) never forms the n × k array. ``n_groups`` is G
+    (default: the largest code + 1). ``bincount`` adds the rows in order, as ``np.add.at``
+    does (same sums, to the bit), at a fraction of its cost on a million rows.
     """
-    n_groups = int(g.max()) + 1
-    sums = np.empty((n_groups, scores.shape[1]))
-    for j in range(scores.shape[1]):
-        sums[:, j] = np.bincount(g, weights=scores[:, j], minlength=n_groups)
-    return sums
+    n_groups = int(g.max()) + 1 if n_groups is None else n_groups
+    columns = scores.T if isinstance(scores, np.ndarray) else scores
+    sums = [np.bincount(g, weights=column, minlength=n_groups) for column in columns]
+    return np.column_stack(sums) if sums else np.empty((n_groups, 0))
 
 
 def cluster_meat(scores: np.ndarray, group: np.ndarray) -> np.ndarray:
