@@ -36,7 +36,7 @@ import seaborn as sns
 from IPython.display import Image, Markdown, display
 from matplotlib import pyplot as plt
 
-from consortia.figures import LEAD_TYPE_PALETTE
+from consortia.render.figure import LEAD_TYPE_PALETTE
 from consortia.runner import find_project_dir
 
 RESULTS = Path(os.environ.get("CONSORTIA_RESULTS", "results"))

@@ -17,18 +17,9 @@ from PIL import Image
 from consortia import figures
 from matplotlib.figure import Figure
 
-from consortia.figures import (
-    LEAD_TYPE_ORDER,
-    LEAD_TYPE_PALETTE,
-    NothingToDraw,
-    caption,
-    layout_problems,
-    save_figure,
-    set_theme,
-    theme,
-    theme_rc,
-    transfer_rate_by_lead_type,
-)
+from consortia.contract import LEAD_TYPE_ORDER
+from consortia.render.figure import LEAD_TYPE_PALETTE, NothingToDraw, caption, layout_problems, save_figure, set_theme, theme, theme_rc
+from consortia.describe import transfer_rate_by_lead_type
 
 # The panel used by the determinism tests, also rebuilt in a subprocess.
 PANEL_CODE = textwrap.dedent(

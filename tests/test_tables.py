@@ -21,19 +21,9 @@ import pandas as pd
 import pytest
 
 from consortia import tables
-from consortia.tables import (
-    MISSING,
-    Table,
-    Variable,
-    descriptives_by_lead_type,
-    format_number,
-    latex_escape,
-    to_csv,
-    to_html,
-    to_latex_booktabs,
-    to_markdown,
-    write_table,
-)
+from consortia.render.table import MISSING, Table, format_number
+from consortia.describe import Variable, descriptives_by_lead_type
+from consortia.render.table_writers import latex_escape, to_csv, to_html, to_latex_booktabs, to_markdown, write_table
 
 # --------------------------------------------------------------------------- #
 # Fixtures
@@ -404,7 +394,7 @@ def test_format_number():
 
 
 def test_latex_escape_leaves_only_ascii_for_the_symbols_the_tables_use():
-    from consortia.tables import latex_escape
+    from consortia.render.table_writers import latex_escape
 
     text = "a → b · c × d ± e ≈ f ≠ g ′ ⌊x⌋ χ² α β σ ρ § ÷ √ ∝ “q” ‘q’ … – — − ≥ ≤ Hervé Schrödinger"
     escaped = latex_escape(text)

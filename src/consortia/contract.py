@@ -74,6 +74,15 @@ ORG_TYPES: tuple[str, ...] = (
     "government",
     "other",
 )
+# The order and the names in which tables and figures show the lead types.
+LEAD_TYPE_ORDER: tuple[str, ...] = ORG_TYPES
+LEAD_TYPE_LABELS: dict[str, str] = {
+    "enterprise": "Enterprise",
+    "university": "University",
+    "research_institute": "Research institute",
+    "government": "Government",
+    "other": "Other",
+}
 
 # The contract's vocabulary, keys as matched: trimmed and lower-cased.
 DEFAULT_SYNONYMS: dict[str, str] = {

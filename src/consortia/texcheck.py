@@ -27,7 +27,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from consortia.tables import LATEX_PACKAGES
+from consortia.render.table_writers import LATEX_PACKAGES
 
 __all__ = ["PAPERS", "TableFit", "check_tables", "document", "pdflatex_available"]
 

@@ -17,7 +17,7 @@ from consortia.claims.figures import (
     transfer_figure_step,
     transfer_rate_vs_claim,
 )
-from consortia.figures import LEAD_TYPE_LABELS
+from consortia.contract import LEAD_TYPE_LABELS
 
 
 def _texts(ax) -> list[str]:
@@ -137,7 +137,7 @@ def test_transfer_figure_step_writes_files(demo_tables, tmp_path):
 
 
 def test_plain_transfer_figure_has_no_reference_lines(demo_tables):
-    from consortia.figures import transfer_rate_by_lead_type
+    from consortia.describe import transfer_rate_by_lead_type
 
     ax = transfer_rate_by_lead_type(pd.DataFrame(demo_tables["panel"])).axes[0]
     assert not [line for line in ax.get_lines() if line.get_linestyle() == "--"]
@@ -147,7 +147,7 @@ def test_plain_transfer_figure_has_no_reference_lines(demo_tables):
 def test_km_caption_says_unbounded_for_an_interval_end_stored_as_null(demo_tables):
     """claims.json stores an infinite interval end as null (found by the shape sweep: the
     caption's format raised a TypeError)."""
-    from consortia.figures import caption
+    from consortia.render.figure import caption
 
     ratio = {"test": "Median ratio", "label": "enterprise vs university", "estimate": 0.8,
              "ci_lower": 0.5, "ci_upper": None, "claimed_text": "0.75", "verdict": "inconclusive"}  # fmt: skip

@@ -14,7 +14,8 @@ from consortia.claims.outputs import (
     write_outputs,
 )
 from consortia.claims.verdict import NOT_TESTABLE, STATISTICAL_VERDICTS
-from consortia.tables import Table, to_latex_booktabs, to_markdown
+from consortia.render.table import Table
+from consortia.render.table_writers import to_latex_booktabs, to_markdown
 
 # Not testable on any consortium dataset of the contract: no non-consortium comparison tasks;
 # a single case.

@@ -24,7 +24,8 @@ from PIL import Image
 from conftest import simulate_panel
 from consortia import measures
 from consortia.estimate import FitResult, fit, model_tables, models_config, planning, steps
-from consortia.tables import format_number, to_latex_booktabs, to_markdown
+from consortia.render.table import format_number
+from consortia.render.table_writers import to_latex_booktabs, to_markdown
 from consortia.workflow import DatasetPlan, plan_dataset, read_and_clean
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -23,7 +23,8 @@ from consortia.estimate import FitResult, fit
 from consortia.estimate.mediation import mediation
 from consortia.estimate.mediation_result import MediationResult
 from consortia.estimate.tables import STAR_NOTE, mediation_table, regression_table, stars
-from consortia.tables import format_number, to_html, to_latex_booktabs, to_markdown, write_table
+from consortia.render.table import format_number
+from consortia.render.table_writers import to_html, to_latex_booktabs, to_markdown, write_table
 
 BASE = {"outcome": "rd_per_member", "regressors": ["type_diversity"], "controls": ["n_members"]}
 SPECS = [

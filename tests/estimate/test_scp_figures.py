@@ -22,8 +22,8 @@ from consortia.estimate.figures import (
 )
 from consortia.estimate.mediation import mediation
 from consortia.estimate.system import system_fit
-from consortia.figures import caption
-from consortia.figures import save_figure
+from consortia.render.figure import caption
+from consortia.render.figure import save_figure
 
 BASE = {"outcome": "rd_per_member", "regressors": ["type_diversity"], "controls": ["n_members"]}
 

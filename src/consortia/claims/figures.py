@@ -31,15 +31,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from consortia.figures import (
-    LEAD_TYPE_LABELS,
-    LEAD_TYPE_ORDER,
-    NothingToDraw,
-    draw_or_placeholder,
-    lead_type_colour,
-    set_caption,
-    theme,
-)
+from consortia.contract import LEAD_TYPE_LABELS, LEAD_TYPE_ORDER
+from consortia.render.figure import NothingToDraw, draw_or_placeholder, lead_type_colour, set_caption, theme
 from consortia.files import read_parquet_columns
 
 from .catalogue import CID, wald

@@ -32,9 +32,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from consortia.figures import save_figure, set_caption, theme
+from consortia.render.figure import save_figure, set_caption, theme
 from consortia.files import json_safe, json_text, read_json
-from consortia.tables import MISSING, STUB, Table, format_count, format_number, write_table
+from consortia.render.table import MISSING, STUB, Table, format_count, format_number
+from consortia.render.table_writers import write_table
 
 from .results import ClaimResult, ClaimsResults, TestResult
 from .verdict import CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE, STATISTICAL_VERDICTS, SUPPORTED

@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from consortia.figures import set_caption, theme
+from consortia.render.figure import set_caption, theme
 
 from .mediation_result import MediationResult
 from .results import FitResult

@@ -117,7 +117,7 @@ def _attribute_note(fits, shown, within, others, labels) -> str:
 
 
 def format_statistic(value: float | None, decimals: int) -> str:
-    from consortia.tables import MISSING, format_number
+    from consortia.render.table import MISSING, format_number
 
     if value is None or not math.isfinite(value):
         return MISSING
@@ -133,7 +133,7 @@ def _test_rows(
     positive semi-definite in the sample) is no chi-squared value: its cells are left
     undefined and a note says to read the Mundlak test; the CSV keeps the number.
     """
-    from consortia.tables import MISSING
+    from consortia.render.table import MISSING
 
     names = [r.name for r in fits]
     rows: dict[str, list[str]] = {}
@@ -219,7 +219,7 @@ def skipped_notes(skipped: Iterable[Mapping[str, Any]]) -> list[str]:
 
 
 def not_estimated_table(title: str, skipped: Sequence[Mapping[str, Any]], label: str | None):
-    from consortia.tables import Table
+    from consortia.render.table import Table
 
     body = pd.DataFrame(
         {"Reason": [r["reason"] for r in skipped] or ["nothing to show"]},
@@ -274,7 +274,7 @@ def build_regression_table(
     methods) go to the table's details, variable names replaced by their labels.
     ``quantity="ame"``: fractional-logit columns show average marginal effects only.
     """
-    from consortia.tables import Table
+    from consortia.render.table import Table
 
     from .tables import regression_table
 

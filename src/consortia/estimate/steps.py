@@ -346,7 +346,7 @@ def regression_table_step(
     Fits stored as skipped records are listed in the notes with their reason,
     as are ``skipped`` (models skipped when the workflow was planned).
     """
-    from consortia.tables import write_table
+    from consortia.render.table_writers import write_table
 
     loaded = [load_result(p) for p in fit_jsons]
     fits = [x for x in loaded if not is_skipped(x)]
@@ -375,7 +375,7 @@ def mediation_table_step(
     skipped: Sequence[Mapping[str, Any]] = (),
 ):
     """Write the mediation table (direct, indirect, total effects) of the stored analyses."""
-    from consortia.tables import write_table
+    from consortia.render.table_writers import write_table
 
     from .mediation_result import MediationResult
     from .tables import mediation_table
@@ -431,7 +431,7 @@ def system_table_step(
     tables_of_equations: Mapping[str, str] | None = None,
 ):
     """Write the SUR robustness table of a stored system fit (one column per equation)."""
-    from consortia.tables import write_table
+    from consortia.render.table_writers import write_table
 
     from .results import FitResult
 
@@ -568,7 +568,7 @@ def coefficient_plot_step(
     quantity: str = "coef",
 ) -> None:
     """Write ``stem.{png,pdf}``: point estimates and 95% CIs of the stored fits of one family."""
-    from consortia.figures import placeholder_figure, save_figure
+    from consortia.render.figure import placeholder_figure, save_figure
 
     from .figures import coefficient_plot
 
@@ -624,7 +624,7 @@ def path_diagram_step(
     labels: Mapping[str, str] | None = None,
 ) -> None:
     """Write ``stem.{png,pdf}``: the SCP path diagram of the stored mediation analyses."""
-    from consortia.figures import placeholder_figure, save_figure
+    from consortia.render.figure import placeholder_figure, save_figure
 
     from .figures import scp_path_diagram
     from .mediation_result import MediationResult

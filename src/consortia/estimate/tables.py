@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from consortia.tables import MISSING, Table, format_count, format_number
+from consortia.render.table import MISSING, Table, format_count, format_number
 
 from .mediation_result import QUANTITY_LABELS, MediationResult
 from .results import FitResult

@@ -1,4 +1,4 @@
-"""Figures: one theme for all of them, deterministic files, and the transfer-rate figure.
+"""The figure layer: one theme for every figure, deterministic files, captions, checks.
 
 * :func:`set_theme` applies the project's seaborn theme globally (for notebooks
   and ad-hoc plots); the figure functions here do not depend on it: they draw
@@ -37,31 +37,12 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import matplotlib as mpl
-import numpy as np
-import pandas as pd
 from cycler import cycler
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
-from matplotlib.ticker import PercentFormatter
 
-from consortia.tables import LEAD_TYPE_LABELS, LEAD_TYPE_ORDER
-
-__all__ = [
-    "FIGURE_SUFFIXES",
-    "LEAD_TYPE_LABELS",
-    "LEAD_TYPE_ORDER",
-    "LEAD_TYPE_PALETTE",
-    "PNG_DPI",
-    "caption",
-    "layout_problems",
-    "save_figure",
-    "set_caption",
-    "set_theme",
-    "theme",
-    "theme_rc",
-    "transfer_rate_by_lead_type",
-]
+from consortia.contract import LEAD_TYPE_ORDER
 
 # Okabe & Ito (2008) colour-blind-safe colours, one per lead type, fixed.
 LEAD_TYPE_PALETTE: dict[str, str] = {
@@ -312,132 +293,3 @@ def save_figure(fig: Figure, stem_path: str | Path) -> dict[str, Path]:
     for problem in layout_problems(fig):
         log.warning("figure layout of %s: %s", stem.name, problem)
     return {"png": png, "pdf": pdf, "txt": txt}
-
-
-def _order(lead_types: pd.Series) -> list[str]:
-    present = set(lead_types.dropna().astype(str))
-    return [t for t in LEAD_TYPE_ORDER if t in present] + sorted(present - set(LEAD_TYPE_ORDER))
-
-
-def transfer_rate_by_lead_type(
-    panel: pd.DataFrame,
-    *,
-    level: str = "consortium",
-    seed: int = 0,
-    title: str | None = None,
-) -> Figure:
-    """Distribution of the technology-transfer rate by the consortium's lead type.
-
-    ``level="consortium"`` (default): one point per consortium, its mean rate
-    over the years in which the rate is defined (at least one achievement), so
-    long-lived consortia do not dominate; ``level="consortium-year"``: one point
-    per consortium-year. Boxes show the median and interquartile range (whiskers
-    1.5 IQR); every point is drawn with a small horizontal jitter drawn from
-    ``seed``. Tick labels give N per lead type (N = 0 when a lead type is in the
-    panel but never has a defined rate); lead types absent from the panel are
-    left out, and colours follow :data:`LEAD_TYPE_PALETTE`. The claims step
-    draws the pooled rates against the review's claim in a figure of its own
-    (:func:`consortia.claims.figures.transfer_rate_vs_claim`).
-
-    Raises ``ValueError`` if ``transfer_rate`` (or ``lead_type``/``consortium_id``)
-    is not in the panel, :class:`NothingToDraw` if the rate is missing in every row.
-    """
-    if level not in ("consortium", "consortium-year"):
-        raise ValueError(f"level must be 'consortium' or 'consortium-year', got {level!r}")
-    if "transfer_rate" not in panel.columns:
-        raise ValueError(
-            "the panel has no 'transfer_rate' column: the technology-transfer rate needs "
-            "'achievements' and 'achievements_transferred' in the dataset's panel table"
-        )
-    need = [c for c in ("consortium_id", "lead_type") if c not in panel.columns]
-    if need:
-        raise ValueError(f"the panel lacks column(s) {need} needed for the transfer-rate figure")
-    rate = pd.to_numeric(panel["transfer_rate"], errors="raise").astype(float)
-    if rate.notna().sum() == 0:
-        raise NothingToDraw(
-            "transfer_rate is missing in every consortium-year (no achievements reported, "
-            "or achievements = 0 throughout): nothing to plot"
-        )
-
-    frame = pd.DataFrame(
-        {
-            "consortium_id": panel["consortium_id"].astype(str).to_numpy(),
-            "lead_type": panel["lead_type"].astype("string").to_numpy(),
-            "rate": rate.to_numpy(),
-        }
-    )
-    if "year" in panel.columns:
-        frame["year"] = panel["year"].to_numpy()
-    order = _order(frame["lead_type"])
-    defined = frame.dropna(subset=["rate", "lead_type"])
-    if level == "consortium":
-        points = defined.groupby(["lead_type", "consortium_id"], sort=True, observed=True)[
-            "rate"
-        ].mean()
-        unit_label = "consortia"
-        explanation = "one point per consortium (its mean over years with at least one achievement)"
-    else:
-        sort_cols = ["lead_type", "consortium_id"] + (["year"] if "year" in defined else [])
-        points = defined.sort_values(sort_cols, kind="stable").set_index(
-            ["lead_type", "consortium_id"]
-        )["rate"]
-        unit_label = "consortium-years"
-        explanation = "one point per consortium-year with at least one achievement"
-
-    rng = np.random.default_rng(seed)
-    with theme():
-        fig = Figure(figsize=(6.4, 4.0), layout="constrained")
-        ax = fig.add_subplot()
-        tick_labels = []
-        for pos, lead_type in enumerate(order):
-            values = (
-                points.xs(lead_type, level="lead_type").to_numpy(dtype=float)
-                if lead_type in points.index.get_level_values("lead_type")
-                else np.array([], dtype=float)
-            )
-            colour = lead_type_colour(lead_type)
-            if values.size:
-                ax.boxplot(
-                    [values],
-                    positions=[pos],
-                    widths=0.55,
-                    patch_artist=True,
-                    showfliers=False,  # every point is drawn below
-                    manage_ticks=False,
-                    boxprops={"facecolor": mpl.colors.to_rgba(colour, 0.25), "edgecolor": colour},
-                    medianprops={"color": colour, "linewidth": 2},
-                    whiskerprops={"color": colour},
-                    capprops={"color": colour},
-                    zorder=2,
-                )
-                jitter = rng.uniform(-0.17, 0.17, size=values.size)
-                ax.scatter(
-                    pos + jitter,
-                    values,
-                    s=12,
-                    color=colour,
-                    alpha=0.75,
-                    edgecolors="white",
-                    linewidths=0.3,
-                    zorder=3,
-                    # A bitmap (at the PNG's 300 dpi) in the PDF: 100,000 vector markers
-                    # make the file slow to write and to view; boxes and text stay vector.
-                    rasterized=True,
-                )
-            name = LEAD_TYPE_LABELS.get(lead_type, lead_type)
-            tick_labels.append(f"{name}\n(N = {values.size:,d})")
-        ax.set_xticks(range(len(order)), tick_labels)
-        ax.set_xlim(-0.6, len(order) - 0.4)
-        top = max(1.0, float(np.nanmax(points.to_numpy()))) if len(points) else 1.0
-        ax.set_ylim(-0.03, top + 0.03)
-        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
-        ax.set_ylabel("Technology-transfer rate\n(% of achievements transferred)")
-        ax.set_xlabel(f"Lead type of the consortium (N: number of {unit_label})")
-        ax.grid(axis="x", visible=False)
-        if title:
-            fig.suptitle(title)
-    return set_caption(
-        fig,
-        f"Technology-transfer rate by lead type: {explanation}; boxes: median and "
-        "interquartile range, whiskers up to 1.5 times the IQR.",
-    )
