@@ -49,7 +49,7 @@ import pandas as pd
 import yaml
 from scipy import stats
 
-from consortia import measures, simulate
+from consortia import measures
 from consortia.claims import evaluate_claims, load_registry
 from consortia.claims.registry import ClaimRecord, Registry
 from consortia.claims.verdict import (
@@ -58,6 +58,8 @@ from consortia.claims.verdict import (
     NOT_TESTABLE,
     SUPPORTED,
 )
+from consortia.simulate import default_truth, simulate_world
+from consortia.simulate.truth import merge_overrides
 
 log = logging.getLogger("consortia.montecarlo")
 
@@ -126,10 +128,10 @@ def load_config(path: str | Path) -> dict:
         unknown = sorted(set(truth.get("claims") or []) - set(registry.ids))
         if unknown:
             problems.append(f"truths.{name}.claims: not in the registry: {unknown}")
-    defaults = simulate.default_truth()
+    defaults = default_truth()
     for name, truth in config["truths"].items():
         try:
-            simulate._merge(defaults, truth["overrides"])  # the simulator's own merge
+            merge_overrides(defaults, truth["overrides"])  # the simulator's own merge
         except ValueError as exc:
             problems.append(f"truths.{name}.overrides: {exc}")
     if problems:
@@ -428,7 +430,7 @@ def evaluate_world(
     overrides: Mapping,
 ) -> tuple[dict, list]:
     """Draw one clean world and run the claims on it; returns (truth, claim results)."""
-    w = simulate.simulate_world(
+    w = simulate_world(
         n_consortia=n_consortia,
         n_years=n_years,
         first_year=first_year,
