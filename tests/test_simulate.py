@@ -23,8 +23,8 @@ import pytest
 import yaml
 
 from consortia import simulate as sim
-from consortia.contract import ORG_TYPES, TABLES
-from consortia.simulate.mess import MISSING_OPTIONAL, RULE_ORDER
+from consortia.contract import ORG_TYPES, TABLES, org_type_lookup
+from consortia.simulate.mess import MISSING_OPTIONAL, RULE_ORDER, SYNONYM_LABELS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "raw" / "demo"
@@ -256,6 +256,19 @@ def test_default_truth_uses_the_config_price_index_and_units():
     units = config["money"]["units"]
     assert all(units["panel"][c] == money["panel_unit"] for c in PANEL_MONEY)
     assert units["members"]["funding"] == money["members_unit"]
+
+
+def test_the_simulators_labels_and_blanks_follow_the_contract():
+    """The simulator keeps its own labels and blanks (what a messy source writes, the oracle
+    cleaning is tested against): each label is consortia.contract's synonym of its type and
+    not the canonical word, and each blanked column is an optional column of the contract."""
+    lookup = org_type_lookup()
+    for org_type, labels in SYNONYM_LABELS.items():
+        for label, _kind in labels:
+            assert label != org_type and lookup[label.strip().lower()] == org_type, label
+    for table, columns in MISSING_OPTIONAL.items():
+        spec = TABLES[table]
+        assert set(columns) <= set(spec.columns) - set(spec.required), table
 
 
 def test_same_seed_gives_identical_files_and_another_seed_does_not(tmp_path):

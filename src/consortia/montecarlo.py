@@ -59,7 +59,7 @@ from consortia.claims.verdict import (
     SUPPORTED,
 )
 from consortia.simulate import default_truth, simulate_world
-from consortia.simulate.truth import merge_overrides
+from consortia.simulate.truth import claim_truths, merge_overrides
 
 log = logging.getLogger("consortia.montecarlo")
 
@@ -329,37 +329,41 @@ def _scp_chain(link: str, a_key: str, b_path: tuple[str, str]) -> Callable:
     return derive
 
 
+# Derivations by the name the simulator's truth file gives them (``true_estimands`` of each
+# claim in consortia/simulate/truth.yaml): a name alone is the derivation; a name under
+# ``derive:`` with arguments is a factory called with them.
+DERIVATIONS: dict[str, Callable] = {
+    "transfer_level": _transfer_level,
+    "transfer_gap": _transfer_gap,
+    "time_ratio": _time_ratio,
+    "hazard_ratio": _hazard_ratio,
+    "median_ratio": _median_ratio,
+    "academic_ratio": _academic_ratio,
+    "lead_share": _lead_share,
+    "lead_share_margin": _lead_share_margin,
+    "lead_weight_mean": _lead_weight_mean,
+    "lead_weight_share_above": _lead_weight_share_above,
+    "industrial_share": _industrial_share,
+    "scp_chain": _scp_chain,
+    "subsidy_high_tech": _subsidy_high_tech,
+    "industrial_traditional": _industrial_traditional,
+    "subsidy_elasticity": _subsidy_elasticity,
+}
+
+
+def _derivation(spec: str | Mapping) -> Callable[[dict, ClaimRecord], TrueEstimand | None]:
+    if isinstance(spec, str):
+        return DERIVATIONS[spec]
+    arguments = dict(spec)
+    return DERIVATIONS[arguments.pop("derive")](**arguments)
+
+
 # (claim id, test name) -> derivation from a world's truth; a derivation returns None
 # when the registry record asks for something else than the estimand it knows.
 TRUE_ESTIMANDS: dict[tuple[str, str], Callable[[dict, ClaimRecord], TrueEstimand | None]] = {
-    ("transfer_rate", "level"): _transfer_level,
-    ("transfer_rate", "gap"): _transfer_gap,
-    ("breakthrough_speed", "time_ratio"): _time_ratio,
-    ("breakthrough_speed", "hazard_ratio"): _hazard_ratio,
-    ("breakthrough_speed", "median_ratio"): _median_ratio,
-    ("academic_partner_conversion", "ratio_within_lead"): _academic_ratio(
-        "academic_partner_transfer_ratio"
-    ),
-    ("academic_partner_conversion", "ratio"): _academic_ratio(
-        "academic_partner_transfer_ratio_pooled"
-    ),
-    ("enterprise_led_share", "share"): _lead_share,
-    ("enterprise_led_share", "highest"): _lead_share_margin,
-    ("lead_decision_weight", "mean"): _lead_weight_mean,
-    ("lead_decision_weight", "share_above"): _lead_weight_share_above,
-    ("industrial_task_share", "mean"): _industrial_share,
-    ("industrial_task_share", "pooled"): _industrial_share,
-    ("scp_chain", "members_via_collaboration"): _scp_chain(
-        "members_to_collaboration", "a_collab_intensity_per_member", ("patents", "b_collab_intensity")
-    ),
-    ("scp_chain", "types_via_task_allocation"): _scp_chain(
-        "type_diversity_to_task_allocation",
-        "a_industrial_share_per_type_diversity",
-        ("transfer", "b_industrial_share"),
-    ),
-    ("industry_heterogeneity", "subsidy_high_tech"): _subsidy_high_tech,
-    ("industry_heterogeneity", "industrial_traditional"): _industrial_traditional,
-    ("subsidy_crowding_in", "elasticity"): _subsidy_elasticity,
+    (claim_id, test): _derivation(spec)
+    for claim_id, claim in claim_truths().items()
+    for test, spec in claim.get("true_estimands", {}).items()
 }
 
 

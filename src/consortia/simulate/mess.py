@@ -10,11 +10,14 @@ import numpy as np
 import pandas as pd
 from pandas.core.dtypes.cast import maybe_box_native
 
-from consortia.contract import TABLES
+from consortia.contract import TABLES, Fix, Rule
 
 # Labels written instead of the vocabulary word: all are in the contract's
 # synonym list (matched case-insensitively after trimming), none is
 # byte-identical to the canonical word. Kind: chinese / code / synonym / case_or_space.
+# The simulator's own choice, kept apart from consortia.contract on purpose: the labels
+# are what a messy source writes, the oracle cleaning is tested against;
+# tests/test_simulate.py checks that each is the contract's synonym of its type.
 SYNONYM_LABELS = {
     "enterprise": [
         ("企业", "chinese"),
@@ -104,61 +107,24 @@ def default_mess() -> dict:
     }
 
 
-_MESS_KINDS = {
-    "consortia": {"org_type_synonym", "missing_optional"},
-    "members": {
-        "org_type_synonym",
-        "exact_duplicate",
-        "conflicting_duplicate",
-        "orphan",
-        "negative_value",
-        "decision_weight_out_of_range",
-        "end_before_start",
-        "missing_optional",
-    },
-    "panel": {
-        "exact_duplicate",
-        "conflicting_duplicate",
-        "orphan",
-        "year_outside_life",
-        "negative_value",
-        "transferred_exceeds_achievements",
-        "industrial_exceeds_total",
-        "outlier",
-        "missing_optional",
-    },
-    "tasks": {"end_before_start", "missing_optional"},
-}
-# kind -> (design.md quarantine rule, or a non-quarantine outcome)
+_MESS_KINDS = {table: set(kinds) for table, kinds in default_mess().items()}
+# kind -> (outcome, the id cleaning files it under): a quarantined kind breaks the contract's
+# rule of the same name, but for the kinds listed here
 _KIND_OUTCOME = {
-    "org_type_synonym": ("fix", "org_type_synonym"),
+    "org_type_synonym": ("fix", Fix.ORG_TYPE_SYNONYM.value),
     "exact_duplicate": ("collapsed", "duplicates_collapsed"),
-    "conflicting_duplicate": ("quarantine", "conflicting_duplicate"),
-    "orphan": ("quarantine", "unknown_consortium_key"),
-    "negative_value": ("quarantine", "negative_value"),
-    "transferred_exceeds_achievements": ("quarantine", "transferred_exceeds_achievements"),
-    "industrial_exceeds_total": ("quarantine", "industrial_exceeds_total"),
-    "decision_weight_out_of_range": ("quarantine", "decision_weight_out_of_range"),
-    "end_before_start": ("quarantine", "end_before_start"),
-    "year_outside_life": ("quarantine", "year_outside_life"),
+    "orphan": ("quarantine", Rule.UNKNOWN_CONSORTIUM_KEY.value),
     "missing_optional": ("none", "missing_optional"),
     "outlier": ("none", "outlier"),
 }
-# order of quarantine rules in docs/design.md (a row breaking several is filed under the first)
-RULE_ORDER = [
-    "missing_required",
-    "type_mismatch",
-    "unknown_org_type",
-    "conflicting_duplicate",
-    "unknown_consortium_key",
-    "negative_value",
-    "transferred_exceeds_achievements",
-    "industrial_exceeds_total",
-    "decision_weight_out_of_range",
-    "end_before_start",
-    "year_outside_life",
-    "multiple_leads",
-]
+_KIND_OUTCOME |= {
+    kind: ("quarantine", Rule(kind).value)
+    for kinds in _MESS_KINDS.values()
+    for kind in sorted(kinds)
+    if kind not in _KIND_OUTCOME
+}
+# the contract's priority order (a row breaking several rules is filed under the first)
+RULE_ORDER = [rule.value for rule in Rule]
 
 
 def normalise_mess(mess) -> dict:

@@ -1,257 +1,40 @@
-"""The truth a world is drawn from: the default parameters, the merge of a user's
-overrides, and what ``truth.json`` states besides them (estimands, claims, derived
-quantities such as the calibrated transfer intercepts and the SCP paths)."""
+"""The truth a world is drawn from: the default parameters and the claims they embody
+(``truth.yaml`` beside this module), the merge of a user's overrides, and what
+``truth.json`` states besides the parameters (estimands, claims, derived quantities such
+as the calibrated transfer intercepts and the SCP paths)."""
 
 from __future__ import annotations
 
 import copy
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
+import yaml
 
 from consortia.contract import ORG_TYPES
+
+TRUTH_PATH = Path(__file__).with_name("truth.yaml")
+
+
+@lru_cache(maxsize=1)
+def _truth_file() -> dict:
+    return yaml.safe_load(TRUTH_PATH.read_text(encoding="utf-8"))
 
 
 def default_truth() -> dict:
     """The default parameters: the review's claims (Yan 2025, 2.2 and 3.1.1).
 
-    Every number the generator uses is here; ``simulate_world(truth=...)``
+    Every number the generator uses is in ``truth.yaml``; ``simulate_world(truth=...)``
     deep-merges a partial dict of overrides onto it (unknown keys are an error).
     """
-    return {
-        "lead_type_shares": {
-            "enterprise": 0.65,
-            "university": 0.13,
-            "research_institute": 0.10,
-            "government": 0.09,
-            "other": 0.03,
-        },
-        "founding": {
-            "share_before_window": 0.40,  # founded 1..max_years_before_window before first_year
-            "max_years_before_window": 2,  # keeps entry years inside the config's price index
-            "dissolution_hazard": 0.03,  # per year alive in the window (geometric lifetime)
-            "panel_gap_rate": 0.02,  # consortium-years missing at random (never the first)
-        },
-        "members": {
-            "n_min": 3,
-            "n_max": 20,
-            # members = clip(n_min + Poisson(extra_mean[lead_type]), n_min, n_max)
-            "extra_mean": {
-                "enterprise": 5.0,
-                "university": 4.0,
-                "research_institute": 4.0,
-                "government": 6.0,
-                "other": 3.0,
-            },
-            # P(at least one university / research-institute member) for non-academic leads
-            "p_academic_partner": {
-                "enterprise": 0.70,
-                "government": 0.85,
-                "other": 0.60,
-            },
-            # types of the other members, in consortia with / without an academic partner
-            "type_probs_academic": {
-                "enterprise": 0.60,
-                "university": 0.15,
-                "research_institute": 0.12,
-                "government": 0.08,
-                "other": 0.05,
-            },
-            "type_probs_non_academic": {
-                "enterprise": 0.95,
-                "government": 0.03,
-                "other": 0.02,
-            },
-            "p_founding": 0.75,  # else joins in a later year
-            "p_join_year_blank": 0.60,  # founding members: join_year left empty
-            "p_exit": 0.12,  # non-lead members leaving before the end
-            "p_equity_tie": {
-                "enterprise_in_enterprise_led": 0.45,
-                "enterprise": 0.25,
-                "university": 0.10,
-                "research_institute": 0.15,
-                "government": 0.05,
-                "other": 0.05,
-            },
-            "p_foreign": {
-                "enterprise": 0.03,
-                "university": 0.05,
-                "research_institute": 0.02,
-                "government": 0.0,
-                "other": 0.05,
-            },
-            "p_sme_enterprise": 0.45,
-            # org pools: size = max(30, members of that type / mean_reuse); popularity ~ rank^-s
-            "org_mean_reuse": {
-                "enterprise": 1.3,
-                "university": 6.0,
-                "research_institute": 5.0,
-                "government": 4.0,
-                "other": 3.0,
-            },
-            "org_popularity_exponent": 0.8,
-            # funding (real CNY, base-year prices) = scale * (0.05 + decision_weight) * LN(0, sd)
-            "funding_scale_cny": 2.0e7,
-            "funding_log_sd": 0.5,
-        },
-        "structure": {
-            # lead decision weight ~ Beta(mean, concentration) by lead type
-            "lead_decision_weight_mean": {
-                "enterprise": 0.65,
-                "university": 0.45,
-                "research_institute": 0.45,
-                "government": 0.40,
-                "other": 0.35,
-            },
-            "lead_decision_weight_concentration": 25.0,
-            "other_weights_dirichlet_alpha": 2.0,
-            "weight_decimals": 4,
-        },
-        "conduct": {
-            # E[industrial_task_share | w, g] = c_g + a_industrial * w,
-            # c_g chosen so that the mean over lead type g is industrial_task_share_mean[g]
-            "industrial_task_share_mean": {
-                "enterprise": 0.85,
-                "university": 0.55,
-                "research_institute": 0.65,
-                "government": 0.60,
-                "other": 0.60,
-            },
-            "a_industrial_share_per_lead_weight": 0.30,
-            # the paper's chain (Yan 2025, 2.2.2): member-type composition moves resource
-            # allocation; per unit of type diversity (Blau), centred on its mean within the
-            # lead type so that industrial_task_share_mean stays the mean of each lead type
-            "a_industrial_share_per_type_diversity": 0.10,
-            "industrial_share_concentration": 20.0,  # Beta concentration of the yearly share
-            "tasks_total_base": 1.0,
-            "tasks_total_per_member": 0.5,  # tasks = 1 + Pois(base + per*n)
-            # E[collab_intensity | w, g] = k_g + a_collab * w (events per active member)
-            "collab_intensity_mean": {
-                "enterprise": 2.4,
-                "university": 2.0,
-                "research_institute": 2.0,
-                "government": 1.6,
-                "other": 1.5,
-            },
-            "a_collab_intensity_per_lead_weight": 2.0,
-            # ... and the number of members moves collaboration frequency: events per
-            # member per active member, centred on the mean within the lead type
-            "a_collab_intensity_per_member": 0.06,
-            "collab_gamma_shape": 10.0,  # yearly mean-one Gamma multiplier
-            "personnel_exchange_per_member": 0.25,  # doubled with an academic partner
-            "p_shared_platform": {
-                "enterprise": 0.60,
-                "university": 0.40,
-                "research_institute": 0.45,
-                "government": 0.40,
-                "other": 0.30,
-            },
-            "shared_platform_adoption_p": 0.35,  # geometric delay after founding
-        },
-        "rd": {
-            # real money in 10k CNY at base-year prices
-            "subsidy_median": 600.0,
-            "subsidy_growth": 0.03,
-            "subsidy_firm_sd": 0.6,
-            "subsidy_firm_corr_loading": 0.5,
-            "subsidy_year_sd": 0.45,
-            "rd_median": 4000.0,
-            "rd_growth": 0.04,
-            "rd_firm_sd": 0.8,
-            "rd_year_sd": 0.20,
-            "rd_size_elasticity": 0.5,  # on log(total members / 8)
-            # within-consortium elasticity of R&D expenditure with respect to subsidy
-            "subsidy_elasticity": {"traditional": 0.25, "high_tech": 0.35},
-        },
-        "performance": {
-            "mediator_centres": {
-                "industrial_task_share": 0.75,
-                "collab_intensity": 2.0,
-                "lead_decision_weight": 0.60,
-            },
-            "patents": {  # Poisson, log link, on the measured mediators
-                "base": 6.0,
-                "size_elasticity": 0.5,
-                "rd_elasticity": 0.4,
-                "b_industrial_share": 0.8,
-                "b_collab_intensity": 0.12,
-                "direct_lead_weight": 0.2,
-                "random_effect_sd": 0.3,
-                "grant_probability": 0.6,
-            },
-            "achievements": {"base": 3.5, "size_elasticity": 0.5, "rd_elasticity": 0.3},
-            "transfer": {
-                # calibrated targets: achievement-weighted population transfer rates
-                "target_rate_enterprise_led": 0.68,
-                "target_rate_other_led": 0.45,
-                # rate with an academic member ÷ enterprise-only, among enterprise-led
-                # consortium-years (the claim's reading: lead type held fixed)
-                "target_academic_ratio_within_enterprise_led": 1.30,
-                # fixed logit offsets of the non-enterprise lead types (relative to alpha_rest)
-                "type_offsets": {
-                    "university": -0.15,
-                    "research_institute": 0.15,
-                    "government": 0.0,
-                    "other": -0.10,
-                },
-                "b_industrial_share": 1.5,  # log-odds per unit of industrial_task_share
-                "b_collab_intensity": 0.15,  # log-odds per event per member
-                "random_effect_sd": 0.4,  # consortium random effect on the logit
-            },
-            "new_product_revenue": {
-                "median": 12000.0,
-                "firm_sd": 0.5,
-                "year_sd": 0.3,
-                "rd_elasticity": 0.6,
-                # semi-elasticity w.r.t. industrial_task_share: traditional benefit more
-                "industrial_share_semi_elasticity": {
-                    "traditional": 1.2,
-                    "high_tech": 0.4,
-                },
-            },
-            "publications": {"base": 0.5, "per_academic_member": 1.5},
-            "standards": {"base": 0.4, "enterprise_led_extra": 0.3},
-        },
-        "tasks": {
-            "extra_per_consortium_mean": 2.0,  # tasks = 1 + Poisson(mean)
-            # durations = scale × a draw of unit scale: Weibull(weibull_shape), or
-            # exp(lognormal_sigma · N(0, 1)); either way an accelerated failure time model
-            "distribution": "weibull",
-            "weibull_shape": 1.6,
-            "lognormal_sigma": 0.7,
-            "university_scale_years": 2.6,  # Weibull scale of a traditional-industry university-led task
-            "time_ratio": {
-                "enterprise": 0.75,
-                "university": 1.0,
-                "research_institute": 0.9,
-                "government": 1.2,
-                "other": 1.1,
-            },
-            "high_tech_time_ratio": 1.15,
-            "abandonment_rate_per_year": 0.06,
-        },
-        "money": {
-            "base_year": 2020,
-            "panel_unit": "10k CNY",
-            "members_unit": "CNY",
-            # China GDP deflator, 2020 = 100 (NBS, rounded): the study config's index
-            "deflator_index": {
-                "2014": 90.3,
-                "2015": 90.3,
-                "2016": 91.6,
-                "2017": 95.5,
-                "2018": 98.8,
-                "2019": 100.1,
-                "2020": 100.0,
-                "2021": 104.5,
-                "2022": 106.8,
-                "2023": 106.3,
-                "2024": 105.5,
-            },
-            "panel_decimals": 4,
-        },
-        # transfer intercepts are solved on a large stratified population drawn in chunks
-        "calibration": {"n_consortia": 160000, "chunk_size": 20000, "seed": 20250101},
-    }
+    return copy.deepcopy(_truth_file()["parameters"])
+
+
+def claim_truths() -> dict:
+    """The claims of ``truth.yaml`` by registry id: their ``statements`` (truth.json's claims)
+    and ``true_estimands`` (how a test's true value is read from a world's truth)."""
+    return copy.deepcopy(_truth_file()["claims"])
 
 
 def merge_overrides(base: dict, overrides: dict, path: str = "truth") -> dict:
@@ -277,11 +60,7 @@ def merge_overrides(base: dict, overrides: dict, path: str = "truth") -> dict:
 
 
 def round_floats(obj, digits=8):
-    if obj is None or type(obj) in (
-        str,
-        int,
-        bool,
-    ):  # most of the mess log: nothing to round
+    if obj is None or type(obj) in (str, int, bool):  # most of the mess log: nothing to round
         return obj
     if isinstance(obj, float):
         return float(f"{obj:.{digits}g}")
@@ -439,87 +218,19 @@ def estimands(truth: dict, calib: dict) -> dict:
     }
 
 
-def claim_records(truth: dict) -> list[dict]:
-    tr = truth["performance"]["transfer"]
-    return [
-        {
-            "id": "enterprise_led_share",
-            "source": "Yan 2025, 2.2.3(4), citing Zhang Yufei",
-            "quote": "the enterprise-led model accounted for the highest proportion "
-            "(approximately 65 percent)",
-            "estimand": "enterprise_lead_share",
-            "claimed": 0.65,
-            "true_in_dgp": truth["lead_type_shares"]["enterprise"],
-        },
-        {
-            "id": "transfer_rate_enterprise_led",
-            "source": "Yan 2025, 3.1.1",
-            "quote": "enterprise-led innovation consortia achieve a technology transfer rate of "
-            "68 percent, far exceeding the industry average of 45 percent",
-            "estimand": "transfer_rate_enterprise_led",
-            "claimed": 0.68,
-            "true_in_dgp": tr["target_rate_enterprise_led"],
-        },
-        {
-            "id": "transfer_rate_other_led",
-            "source": "Yan 2025, 3.1.1",
-            "quote": "industry average of 45 percent (read here as: non-enterprise-led)",
-            "estimand": "transfer_rate_other_led",
-            "claimed": 0.45,
-            "true_in_dgp": tr["target_rate_other_led"],
-        },
-        {
-            "id": "breakthrough_25pct_faster",
-            "source": "Yan 2025, 2.2.1, citing Meng Xinyu et al.",
-            "quote": "enterprise-led consortia complete technological breakthrough cycles 25 "
-            "percent faster than university-led ones",
-            "estimand": "breakthrough_time_ratio_enterprise_vs_university",
-            "claimed": 0.75,
-            "true_in_dgp": truth["tasks"]["time_ratio"]["enterprise"]
-            / truth["tasks"]["time_ratio"]["university"],
-        },
-        {
-            "id": "lead_decision_weight_over_60",
-            "source": "Yan 2025, 2.2.2, citing Bai Jinyu",
-            "quote": "leading enterprises holding over 60 percent of decision-making weight",
-            "estimand": "lead_decision_weight_mean",
-            "claimed": "> 0.60",
-            "true_in_dgp": truth["structure"]["lead_decision_weight_mean"]["enterprise"],
-        },
-        {
-            "id": "industrial_tasks_over_80",
-            "source": "Yan 2025, 2.2.2, citing Bai Jinyu",
-            "quote": "over 80 percent of R&D tasks made to cope with industrial demand",
-            "estimand": "industrial_task_share_mean",
-            "claimed": "> 0.80",
-            "true_in_dgp": truth["conduct"]["industrial_task_share_mean"]["enterprise"],
-        },
-        {
-            "id": "scp_chain",
-            "source": "Yan 2025, 2.2.2, citing Bian Weijun",
-            "quote": "structural characteristics ... directly influence behavioral patterns ..., "
-            "which in turn determine innovation performance",
-            "estimand": "derived.scp_paths",
-            "claimed": "positive indirect effect",
-            "true_in_dgp": "see derived.scp_paths",
-        },
-        {
-            "id": "academic_partner_transfer",
-            "source": "brief (stylised, not in the review)",
-            "quote": "consortia with a university/research-institute member transfer about 1.3x "
-            "as much as enterprise-only consortia",
-            "estimand": "academic_partner_transfer_ratio",
-            "claimed": 1.30,
-            "true_in_dgp": tr["target_academic_ratio_within_enterprise_led"],
-        },
-        {
-            "id": "subsidy_rd",
-            "source": "Yan 2025, 2.2.3(3) and (2), citing Zhou Yan; Li Chuncheng",
-            "quote": "government R&D subsidies can increase corporate innovation investment; "
-            "high-tech industries require strong government guidance plus high resource "
-            "investment, traditional industries strong market-driven forces",
-            "estimand": "subsidy_elasticity_rd",
-            "claimed": "about 0.3, larger in high-tech",
-            "true_in_dgp": truth["rd"]["subsidy_elasticity"],
-        },
-    ]
+def claim_records(truth: dict, world_estimands: dict) -> list[dict]:
+    """truth.json's claims: every statement of ``truth.yaml``, with its value in this truth."""
+    roots = {"parameters": truth, "estimands": world_estimands}
+    records = []
+    for claim in _truth_file()["claims"].values():
+        for statement in claim.get("statements", []):
+            record = copy.deepcopy(statement)
+            path = record.pop("true_in_dgp_from", None)
+            if path is not None:
+                root, *keys = path.split(".")
+                node = roots[root]
+                for key in keys:
+                    node = node[key]
+                record["true_in_dgp"] = node
+            records.append(record)
+    return records

@@ -90,6 +90,7 @@ def simulate_world(
     clean = {"consortia": consortia, "members": members, "panel": panel, "tasks": tasks}
     raw, logs, labels = inject_mess(clean, spec, rng_x, first_year, last_year, n_consortia)
     max_task_date = max(tasks["start_date"].max(), tasks["end_date"].dropna().max())
+    world_estimands = estimands(full, calib)
     truth_out = {
         "simulator": {
             "module": "consortia.simulate",
@@ -110,8 +111,8 @@ def simulate_world(
             "extrapolated_index_years": extrapolated,
             "rows": {t: len(clean[t]) for t in TABLES},
         },
-        "estimands": estimands(full, calib),
-        "claims": claim_records(full),
+        "estimands": world_estimands,
+        "claims": claim_records(full, world_estimands),
         "parameters": full,
         "derived": derived_quantities(full, calib),
         "mess": mess_summary(clean, raw, logs, labels, spec),
