@@ -20,10 +20,10 @@ index[year] / index[base_year] with the price index in ``truth["money"]``,
 which by default is the study config's China GDP deflator (2020 = 100), so that
 deflating with the config recovers the real values.
 
-Modules: :mod:`.truth` (the parameters and what ``truth.json`` states), :mod:`.structure`
-(consortia, members, conduct), :mod:`.outcomes` (performance, tasks, the transfer
-calibration), :mod:`.frames` (the contract tables), :mod:`.mess` (injected mess),
-:mod:`.world` (``simulate_world``), :mod:`.folder` (writing a world).
+Modules: :mod:`.truth` (the parameters and claims of ``truth.yaml``; what ``truth.json``
+states), :mod:`.structure` (consortia, members, conduct), :mod:`.outcomes` (performance,
+tasks, the transfer calibration), :mod:`.frames` (the contract tables), :mod:`.mess`
+(injected mess), :mod:`.world` (``simulate_world``), :mod:`.folder` (writing a world).
 """
 
 from consortia.simulate.folder import simulate_to_folder, write_world

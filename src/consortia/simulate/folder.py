@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from consortia.contract import TABLES
+from consortia.files import write_json
 from consortia.simulate.world import World, simulate_world
 
 
@@ -37,9 +37,7 @@ def write_world(world: World, out_dir, fmt: str = "csv") -> dict[str, Path]:
                 stale.unlink()  # one file per table, or discovery would be ambiguous
         paths[table] = path
     truth_path = out / "truth.json"
-    truth_path.write_text(
-        json.dumps(world.truth, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    write_json(world.truth, truth_path)
     paths["truth"] = truth_path
     return paths
 
