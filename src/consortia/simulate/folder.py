@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from consortia.contract import TABLES
-from consortia.files import write_json
 from consortia.simulate.world import World, simulate_world
 
 
@@ -37,6 +36,10 @@ def write_world(world: World, out_dir, fmt: str = "csv") -> dict[str, Path]:
                 stale.unlink()  # one file per table, or discovery would be ambiguous
         paths[table] = path
     truth_path = out / "truth.json"
+    # imported here, not with the module: consortia.files imports pyarrow, and importing it
+    # before the claims are fitted moves the Monte Carlo batches' last digits (~1e-8)
+    from consortia.files import write_json
+
     write_json(world.truth, truth_path)
     paths["truth"] = truth_path
     return paths
