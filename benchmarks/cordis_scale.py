@@ -228,8 +228,8 @@ def whole_h2020_graph(export: Path) -> dict:
     """Build the network measures of every H2020 project (one process): read the two
     exports, then the member–consortium graph of all projects with a start date, the
     lead measures and the repeated ties. Returns counts and seconds."""
-    from consortia.adapters import cordis
     from consortia import network
+    from consortia.adapters import cordis
 
     started = time.perf_counter()
     projects = cordis.read_export(export / "project.csv", "projects")

@@ -1,9 +1,9 @@
 # Helpers of rules/montecarlo.smk: the study configuration (config/montecarlo.yaml,
 # validated when the workflow loads), the batch files of a study, and each batch
 # job's parameters and resources.
-from consortia import montecarlo as mc
+from consortia.montecarlo import config as mc_config
 
-MONTECARLO = mc.load_config("config/montecarlo.yaml")
+MONTECARLO = mc_config.load_config("config/montecarlo.yaml")
 MONTECARLO_STUDY_PATTERN = "|".join(MONTECARLO["studies"])
 
 
@@ -15,11 +15,11 @@ def montecarlo_batches(study):
     """Every batch file of a study:
     results/<study>/batches/<truth>/n<consortia>/batch<NNN>.parquet."""
     spec = MONTECARLO["studies"][study]
-    n_batches = len(mc.batch_sizes(spec["worlds_per_truth"], spec["batch_size"]))
+    n_batches = len(mc_config.batch_sizes(spec["worlds_per_truth"], spec["batch_size"]))
     return [
         results_path(study, "batches", truth, f"n{size}", f"batch{b:03d}.parquet")
         for truth in spec["truths"]
-        for size in mc.truth_sizes(spec, MONTECARLO["truths"][truth])
+        for size in mc_config.truth_sizes(spec, MONTECARLO["truths"][truth])
         for b in range(n_batches)
     ]
 
@@ -44,7 +44,7 @@ def montecarlo_claims(wildcards):
 
 def montecarlo_n_worlds(wildcards):
     spec = montecarlo_study(wildcards)
-    return mc.batch_sizes(spec["worlds_per_truth"], spec["batch_size"])[int(wildcards.batch)]
+    return mc_config.batch_sizes(spec["worlds_per_truth"], spec["batch_size"])[int(wildcards.batch)]
 
 
 def montecarlo_world(wildcards):

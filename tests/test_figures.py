@@ -1,4 +1,4 @@
-"""Tests of consortia.figures: theme, deterministic files, the transfer-rate figure."""
+"""Tests of consortia.render.figure (theme, deterministic files, checks) and the transfer-rate figure (consortia.describe)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,22 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.figure import Figure
 from PIL import Image
 
-from consortia import figures
-from matplotlib.figure import Figure
-
 from consortia.contract import LEAD_TYPE_ORDER
-from consortia.render.figure import LEAD_TYPE_PALETTE, NothingToDraw, caption, layout_problems, save_figure, set_theme, theme, theme_rc
 from consortia.describe import transfer_rate_by_lead_type
+from consortia.render import figure as figures
+from consortia.render.figure import (
+    LEAD_TYPE_PALETTE,
+    NothingToDraw,
+    caption,
+    layout_problems,
+    save_figure,
+    set_theme,
+    theme,
+    theme_rc,
+)
 
 # The panel used by the determinism tests, also rebuilt in a subprocess.
 PANEL_CODE = textwrap.dedent(
@@ -71,9 +79,10 @@ def test_rerun_in_a_fresh_process_is_byte_identical(panel, tmp_path):
     here = save_figure(transfer_rate_by_lead_type(panel), tmp_path / "here")
     code = PANEL_CODE + textwrap.dedent(
         f"""
-        from consortia import figures
-        figures.set_theme()
-        figures.save_figure(figures.transfer_rate_by_lead_type(panel), {str(tmp_path / "there")!r})
+        from consortia.describe import transfer_rate_by_lead_type
+        from consortia.render import figure
+        figure.set_theme()
+        figure.save_figure(transfer_rate_by_lead_type(panel), {str(tmp_path / "there")!r})
         """
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345", "MPLBACKEND": "Agg"}
@@ -147,7 +156,7 @@ def test_theme_is_one_set_of_settings():
 
 
 def test_written_out_seaborn_settings_equal_seaborns_own():
-    # figures.py spells out seaborn's whitegrid + paper settings so that figure jobs need
+    # render/figure.py spells out seaborn's whitegrid + paper settings so that figure jobs need
     # not import seaborn; a seaborn upgrade that changes them must show up here.
     import seaborn as sns
 
@@ -167,13 +176,6 @@ def test_figure_ignores_callers_rcparams(panel, tmp_path):
 def test_save_figure_rejects_a_file_name(panel, tmp_path):
     with pytest.raises(ValueError, match="stem"):
         save_figure(transfer_rate_by_lead_type(panel), tmp_path / "fig.png")
-
-
-def test_figures_reexports_table_vocabulary():
-    from consortia import tables
-
-    assert figures.LEAD_TYPE_ORDER is tables.LEAD_TYPE_ORDER
-    assert Path(figures.__file__).name == "figures.py"
 
 
 def test_save_figure_writes_the_caption_beside_the_images(panel, tmp_path):
@@ -200,6 +202,6 @@ def test_layout_problems_finds_clipped_and_overlapping_texts():
 
 
 def test_save_figure_logs_layout_problems(tmp_path, caplog):
-    with caplog.at_level("WARNING", logger="consortia.figures"):
+    with caplog.at_level("WARNING", logger="consortia.render.figure"):
         save_figure(_text_figure((0.8, 0.5, "a text running off the edge")), tmp_path / "bad")
     assert "figure layout of bad: text 'a text running off the edge' is clipped" in caplog.text

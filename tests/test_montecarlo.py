@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from consortia import figures
 from consortia import montecarlo as mc
 from consortia.claims import load_registry
+from consortia.render import figure as figures
 from consortia.simulate import simulate_world
+from consortia.simulate.truth import claim_truths
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config" / "montecarlo.yaml"
@@ -301,3 +302,11 @@ def test_montecarlo_is_a_separate_target_with_one_job_per_batch(tmp_path):
     ) * len(mc.batch_sizes(study["worlds_per_truth"], study["batch_size"]))
     assert dry_run("montecarlo").count("rule montecarlo_batch:") == batches
     assert "montecarlo_batch" not in dry_run()  # the demo run (`rule all`) stays fast
+
+
+def test_the_simulators_truth_is_keyed_by_the_registrys_claims_and_tests():
+    """truth.yaml names claims and tests by the registry's ids, so TRUE_ESTIMANDS reaches them."""
+    registry = load_registry(ROOT / "config" / "claims.yaml")
+    assert set(claim_truths()) <= set(registry.ids)
+    for claim_id, test in mc.TRUE_ESTIMANDS:
+        assert test in [t.name for t in registry.claim(claim_id).tests], (claim_id, test)

@@ -5,7 +5,7 @@
   (Debian texlive-latex-base + texlive-latex-recommended), with no ``Overfull \\hbox``
   over 1 pt and no float taller than the page (consortia.texcheck reads pdflatex's
   log). Without pdflatex these tests skip, saying so; CI installs it (.ci/run).
-* Every figure a run saves is checked when it is saved (consortia.figures.
+* Every figure a run saves is checked when it is saved (consortia.render.figure.
   layout_problems: no text clipped by the figure edge, no two texts overlapping); a
   problem is a warning in the rule's log, so the logs of both runs must hold none.
 * The demo's console output is short and ends with where the outputs are.

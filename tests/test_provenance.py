@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pandas
 import pytest
-
 from snakemake.cli import parse_config
 
 from consortia import provenance as prov
@@ -73,12 +72,12 @@ def test_producing_function_is_the_one_call_inside_the_step(tmp_path):
     script.write_text(
         "from pathlib import Path\n"
         "from consortia.workflow import logged_step\n"
-        "from consortia.tables import write_table as write\n"
+        "from consortia.render.table_writers import write_table as write\n"
         "with logged_step(snakemake.log[0]):\n"
         "    write(Path(snakemake.input[0]))\n"
     )
-    assert prov.producing_function(script) == "consortia.tables.write_table"
-    script.write_text(script.read_text() + "from consortia import figures\nfigures.save_figure()\n")
+    assert prov.producing_function(script) == "consortia.render.table_writers.write_table"
+    script.write_text(script.read_text() + "from consortia.render import figure\nfigure.save_figure()\n")
     assert prov.producing_function(script) is None
 
 

@@ -239,7 +239,7 @@ def cheaper_figure_files():
     tests/test_print.py render and check as the workflow does."""
     from matplotlib.figure import Figure
 
-    from consortia import figures
+    from consortia.render import figure as figures
 
     savefig, png_dpi, check_layout = Figure.savefig, figures.PNG_DPI, figures.layout_problems
 

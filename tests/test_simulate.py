@@ -23,13 +23,15 @@ import pytest
 import yaml
 
 from consortia import simulate as sim
+from consortia.contract import ORG_TYPES, TABLES, org_type_lookup
+from consortia.simulate.mess import MISSING_OPTIONAL, RULE_ORDER, SYNONYM_LABELS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "raw" / "demo"
 DEMO_ARGS = {"n_consortia": 300, "n_years": 8, "first_year": 2016, "seed": 20251220}
 Z = 4.0  # tolerance in standard errors
 
-# The contract's vocabulary (shared/data-contract.md), typed out independently of simulate.py.
+# The contract's vocabulary (shared/data-contract.md), typed out independently of the simulator.
 VOCAB = {
     "enterprise": [
         "enterprise",
@@ -80,7 +82,7 @@ def read_folder(folder: Path) -> dict[str, pd.DataFrame]:
         t: pd.read_csv(
             folder / f"{t}.csv", dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8"
         )
-        for t in sim.TABLES
+        for t in TABLES
     }
 
 
@@ -103,7 +105,7 @@ def rule_flags(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     def label_flags(series):
         stripped = series.str.strip().str.lower()
         unknown = ~stripped.isin(LABEL_TO_TYPE)
-        synonym = ~series.isin(sim.ORG_TYPES) & ~unknown
+        synonym = ~series.isin(ORG_TYPES) & ~unknown
         return unknown, synonym
 
     unknown, synonym = label_flags(cons["lead_type"])
@@ -256,15 +258,28 @@ def test_default_truth_uses_the_config_price_index_and_units():
     assert units["members"]["funding"] == money["members_unit"]
 
 
+def test_the_simulators_labels_and_blanks_follow_the_contract():
+    """The simulator keeps its own labels and blanks (what a messy source writes, the oracle
+    cleaning is tested against): each label is consortia.contract's synonym of its type and
+    not the canonical word, and each blanked column is an optional column of the contract."""
+    lookup = org_type_lookup()
+    for org_type, labels in SYNONYM_LABELS.items():
+        for label, _kind in labels:
+            assert label != org_type and lookup[label.strip().lower()] == org_type, label
+    for table, columns in MISSING_OPTIONAL.items():
+        spec = TABLES[table]
+        assert set(columns) <= set(spec.columns) - set(spec.required), table
+
+
 def test_same_seed_gives_identical_files_and_another_seed_does_not(tmp_path):
     args = {"n_consortia": 60, "n_years": 8, "seed": 11}  # one calibration per process
     a = sim.simulate_to_folder(tmp_path / "a", **args)
     sim.simulate_to_folder(tmp_path / "b", **args)
-    names = [f"{t}.csv" for t in sim.TABLES] + ["truth.json"]
+    names = [f"{t}.csv" for t in TABLES] + ["truth.json"]
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     c = sim.simulate_world(**{**args, "seed": 12})
-    for t in sim.TABLES:
+    for t in TABLES:
         assert not a.raw[t].equals(c.raw[t])
         assert not a.clean[t].equals(c.clean[t])
     # the truth's parameters and calibration do not depend on the seed
@@ -274,7 +289,7 @@ def test_same_seed_gives_identical_files_and_another_seed_does_not(tmp_path):
 def test_mess_does_not_change_the_clean_tables():
     messy = sim.simulate_world(n_consortia=80, seed=5)
     clean = sim.simulate_world(n_consortia=80, seed=5, mess={})
-    for t in sim.TABLES:
+    for t in TABLES:
         pd.testing.assert_frame_equal(messy.clean[t], clean.clean[t])
         pd.testing.assert_frame_equal(clean.raw[t], clean.clean[t])
     assert all(
@@ -290,8 +305,8 @@ def test_clean_world_breaks_no_rule(tmp_path):
         assert not flags.any().any(), (t, flags.sum()[flags.sum() > 0].to_dict())
     c, m, k = world.consortia, world.members, world.tasks
     # vocabulary, required columns, and the optional columns that mess blanks
-    assert c["lead_type"].isin(sim.ORG_TYPES).all() and m["member_type"].isin(sim.ORG_TYPES).all()
-    for t, cols in sim.MISSING_OPTIONAL.items():
+    assert c["lead_type"].isin(ORG_TYPES).all() and m["member_type"].isin(ORG_TYPES).all()
+    for t, cols in MISSING_OPTIONAL.items():
         assert world.clean[t][cols].notna().all().all(), t
     # exactly one lead per consortium, it is lead_org_id, and its type is lead_type
     leads = m[m["is_lead"]].set_index("consortium_id")
@@ -340,26 +355,26 @@ def test_mess_counts_in_truth_match_the_written_files(tmp_path):
     tables = read_folder(tmp_path)
     flags = rule_flags(tables)
     expected = truth["mess"]["tables"]
-    for t in sim.TABLES:
+    for t in TABLES:
         f, e = flags[t], expected[t]
         assert len(tables[t]) == e["rows_read"]
         # no injected row breaks two rules (the first copy of an exact duplicate is not flagged)
         assert f.sum(axis=1).max() <= 1, t
         assert not f.get("unknown_org_type", pd.Series(False)).any()
         counted = {
-            rule: int(f[rule].sum()) for rule in sim.RULE_ORDER if rule in f and f[rule].any()
+            rule: int(f[rule].sum()) for rule in RULE_ORDER if rule in f and f[rule].any()
         }
         assert counted == e["quarantined_by_rule"], t
         assert int(f.get("exact_duplicate", pd.Series(False)).sum()) == e["duplicates_collapsed"]
         assert e["rows_kept"] == e["rows_read"] - e["rows_quarantined"] - e["duplicates_collapsed"]
         n_syn = int(f.get("synonym", pd.Series(False)).sum())
         assert n_syn == e["fixes"].get("org_type_synonym", 0), t
-        blanks = {c: int(tables[t][c].isna().sum()) for c in sim.MISSING_OPTIONAL[t]}
+        blanks = {c: int(tables[t][c].isna().sum()) for c in MISSING_OPTIONAL[t]}
         assert {c: n for c, n in blanks.items() if n} == e["missing_optional"], t
         # the row log points at rows that break exactly the logged rule
         for entry in truth["mess"]["rows"][t]:
             row = f.iloc[entry["source_row"] - 1]
-            if entry["outcome"] in sim.RULE_ORDER or entry["outcome"] == "duplicates_collapsed":
+            if entry["outcome"] in RULE_ORDER or entry["outcome"] == "duplicates_collapsed":
                 rule = (
                     "exact_duplicate"
                     if entry["outcome"] == "duplicates_collapsed"
@@ -418,10 +433,10 @@ def test_overrides_change_the_truth_and_unknown_keys_fail(tmp_path):
 def test_committed_demo_is_reproducible(demo_world, tmp_path):
     """data/raw/demo is exactly what the documented command writes."""
     sim.write_world(demo_world, tmp_path)
-    for name in [f"{t}.csv" for t in sim.TABLES] + ["truth.json"]:
+    for name in [f"{t}.csv" for t in TABLES] + ["truth.json"]:
         assert (DEMO / name).read_bytes() == (tmp_path / name).read_bytes(), name
     assert (
-        sum((DEMO / n).stat().st_size for n in [f"{t}.csv" for t in sim.TABLES] + ["truth.json"])
+        sum((DEMO / n).stat().st_size for n in [f"{t}.csv" for t in TABLES] + ["truth.json"])
         < 3_000_000
     )
 

@@ -1,4 +1,4 @@
-"""Tests of consortia.tables: the rendering layer and Table 1.
+"""Tests of the table layer (consortia.render.table, table_writers) and Table 1 (consortia.describe).
 
 Snapshot tests compare rendered text with files in tests/snapshots/. After a
 deliberate change to the output, regenerate them with
@@ -20,10 +20,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from consortia import tables
-from consortia.render.table import MISSING, Table, format_number
+from consortia.contract import LEAD_TYPE_ORDER
 from consortia.describe import Variable, descriptives_by_lead_type
-from consortia.render.table_writers import latex_escape, to_csv, to_html, to_latex_booktabs, to_markdown, write_table
+from consortia.render.table import MISSING, Table, format_number
+from consortia.render.table_writers import (
+    latex_escape,
+    to_csv,
+    to_html,
+    to_latex_booktabs,
+    to_markdown,
+    write_table,
+)
 
 # --------------------------------------------------------------------------- #
 # Fixtures
@@ -78,7 +85,7 @@ def tiny_panel() -> pd.DataFrame:
             "year": [2020, 2021, 2020, 2021, 2020, 2021, 2020],
             "lead_type": pd.Categorical(
                 ["enterprise"] * 4 + ["university"] * 2 + ["government"],
-                categories=list(tables.LEAD_TYPE_ORDER),
+                categories=list(LEAD_TYPE_ORDER),
             ),
             "n_members": [3, 5, 4, 4, 2, 6, 7],
             "transfer_rate": [0.5, np.nan, 0.25, 0.75, 0.0, 1.0, np.nan],
@@ -221,7 +228,7 @@ def test_lead_type_vocabulary_matches_contract():
     org_types = getattr(contract, "ORG_TYPES", None)
     if org_types is None:
         pytest.skip("consortia.contract.ORG_TYPES not defined yet")
-    assert set(tables.LEAD_TYPE_ORDER) == set(org_types)
+    assert set(LEAD_TYPE_ORDER) == set(org_types)
 
 
 # --------------------------------------------------------------------------- #

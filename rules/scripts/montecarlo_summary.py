@@ -1,6 +1,6 @@
 """Snakemake entry point of rule `montecarlo_summary`: all logic is in consortia.montecarlo."""
 
-from consortia.montecarlo import summary_step
+from consortia.montecarlo.steps import summary_step
 from consortia.workflow import logged_step
 
 with logged_step(snakemake.log[0]):  # noqa: F821 (injected by Snakemake)

@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from consortia import figures
 from consortia.adapters.cordis import PART_SEPARATOR
+from consortia.render.figure import save_figure, set_caption, theme
 
 LEVEL = 0.95
 ENTERPRISE, UNIVERSITY = "enterprise", "university"
@@ -301,7 +301,7 @@ def enterprise_share_figure(result: Mapping):
     share.loc[share["consortia"] < MIN_CELL, "share"] = np.nan
     matrix = share.pivot(index="part", columns="founded_year", values="share")
     matrix = matrix.reindex(index=parts, columns=years)
-    with figures.theme():
+    with theme():
         fig, ax = plt.subplots(figsize=(1.2 + 0.75 * len(years), 0.9 + 0.32 * len(parts)))
         image = ax.imshow(
             matrix.to_numpy(dtype=float), aspect="auto", cmap="viridis", vmin=0, vmax=1
@@ -321,7 +321,7 @@ def enterprise_share_figure(result: Mapping):
         bar.set_label("Enterprise-led share")
         fig.tight_layout()
     total = led["overall"]
-    return figures.set_caption(
+    return set_caption(
         fig,
         "Share of consortia led by an enterprise (per cent), by kind of grant (the programme "
         "part, or the funding scheme where the export has one; a consortium in several "
@@ -347,4 +347,4 @@ def findings_step(
     Path(json_path).parent.mkdir(parents=True, exist_ok=True)
     Path(json_path).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     Path(markdown_path).write_text(findings_markdown(result), encoding="utf-8")
-    figures.save_figure(enterprise_share_figure(result), figure_stem)
+    save_figure(enterprise_share_figure(result), figure_stem)

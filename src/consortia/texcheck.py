@@ -3,7 +3,7 @@
 The ``.tex`` files the workflow writes are fragments to ``\\input`` in a paper. This
 module puts them, unchanged, into the plainest document a journal template starts
 from (``article``, letter or A4 paper, 1-inch margins, 10 to 12 pt, only the packages
-of :data:`consortia.tables.LATEX_PACKAGES`), runs ``pdflatex`` and reports per table:
+of :data:`consortia.render.table_writers.LATEX_PACKAGES`), runs ``pdflatex`` and reports per table:
 
 * every ``Overfull \\hbox`` (text sticking out into the margin) and its width;
 * every ``Float too large for page`` (a table float taller than the text block).

@@ -22,7 +22,7 @@ from consortia import io, measures
 from consortia.files import read_parquet_columns, shared_stem
 
 TABLE_EXTENSIONS = (".csv", ".md", ".html", ".tex")
-# PNG and PDF of a figure and its caption (consortia.figures.save_figure)
+# PNG and PDF of a figure and its caption (consortia.render.figure.save_figure)
 FIGURE_EXTENSIONS = (".png", ".pdf", ".txt")
 
 log = logging.getLogger("consortia")
@@ -223,32 +223,34 @@ def table1_step(
     on the data (on CORDIS the lead's "decision weight" is its share of the EC contribution)."""
     from dataclasses import replace
 
-    from consortia import tables
+    from consortia import describe
+    from consortia.render.table_writers import write_table
 
     labels = labels or {}
     variables = [
         replace(v, label=labels[v.column]) if v.column in labels else v
-        for v in tables.TABLE1_VARIABLES
+        for v in describe.TABLE1_VARIABLES
     ]
     wanted = {"consortium_id", "lead_type", *(v.column for v in variables)}
     panel = read_parquet_columns(panel_path, wanted)
     metadata = json.loads(Path(metadata_path).read_text())
-    table = tables.descriptives_by_lead_type(
+    table = describe.descriptives_by_lead_type(
         panel,
         variables,
         currency=metadata["money"]["currency"],
         base_year=metadata["money"]["base_year"],
     )
-    tables.write_table(table, shared_stem(outputs))
+    write_table(table, shared_stem(outputs))
 
 
 def figure_transfer_rate_step(panel_path: str, outputs: list[str], seed: int) -> str | None:
     """The transfer-rate figure, or a placeholder naming why it cannot be drawn (returned)."""
-    from consortia import figures
+    from consortia.describe import transfer_rate_by_lead_type
+    from consortia.render.figure import draw_or_placeholder
 
     panel = read_parquet_columns(panel_path, {"consortium_id", "lead_type", "year", "transfer_rate"})
-    return figures.draw_or_placeholder(
-        lambda: figures.transfer_rate_by_lead_type(panel, seed=seed),
+    return draw_or_placeholder(
+        lambda: transfer_rate_by_lead_type(panel, seed=seed),
         shared_stem(outputs),
         "Technology-transfer rate by lead type",
     )

@@ -8,8 +8,8 @@ its closed form to 1e-8.
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import simulate_panel
 
+from conftest import simulate_panel
 from consortia.estimate import ModelSpec, build_design, fit
 from consortia.estimate.linear import linearmodels_twfe_crosscheck
 

@@ -4,9 +4,9 @@ a frequency inside the 99.9% binomial band around 0.95, and the estimate must
 lie within 3 SE in at least 98% of replications."""
 
 import numpy as np
-from conftest import TRUTH, simulate_panel
 from scipy import stats
 
+from conftest import TRUTH, simulate_panel
 from consortia.estimate import fit
 
 REPS = 200

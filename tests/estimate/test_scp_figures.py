@@ -6,9 +6,9 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import simulate_panel
 from PIL import Image
 
+from conftest import simulate_panel
 from consortia.estimate import fit
 from consortia.estimate.figures import (
     MODEL_COLOURS,
@@ -22,8 +22,7 @@ from consortia.estimate.figures import (
 )
 from consortia.estimate.mediation import mediation
 from consortia.estimate.system import system_fit
-from consortia.render.figure import caption
-from consortia.render.figure import save_figure
+from consortia.render.figure import caption, save_figure
 
 BASE = {"outcome": "rd_per_member", "regressors": ["type_diversity"], "controls": ["n_members"]}
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import simulate_panel
 
+from conftest import simulate_panel
 from consortia.estimate import FitResult, SpecError, fit
 from consortia.estimate.system import SUR_SE_TEXT, system_fit
 from consortia.estimate.tables import regression_table

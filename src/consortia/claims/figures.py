@@ -32,8 +32,14 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from consortia.contract import LEAD_TYPE_LABELS, LEAD_TYPE_ORDER
-from consortia.render.figure import NothingToDraw, draw_or_placeholder, lead_type_colour, set_caption, theme
 from consortia.files import read_parquet_columns
+from consortia.render.figure import (
+    NothingToDraw,
+    draw_or_placeholder,
+    lead_type_colour,
+    set_caption,
+    theme,
+)
 
 from .catalogue import CID, wald
 from .cr2 import CR2Fit

@@ -4,11 +4,11 @@ The JSON file is the stored result; the table and the figure are built from
 it (:func:`read_results`) without re-estimating anything, so a change of
 layout does not re-run the evaluators.
 
-* :func:`claims_table` — a :class:`consortia.tables.Table`, one row per test
+* :func:`claims_table` — a :class:`consortia.render.table.Table`, one row per test
   (claim id + label, test), with estimate, confidence interval, claimed
   value, rival, verdict, method, N, minimum detectable effect and the
   consortia needed for 80% power; written to CSV / Markdown / HTML / LaTeX by
-  :func:`consortia.tables.write_table`.
+  :func:`consortia.render.table_writers.write_table`.
 * :func:`claims_frame` — one row per claim (``results/claims/claims.csv``):
   the headline test's estimate, CI, claimed value, rival, N and method, the
   claim's p-value and its Holm adjustment across the registry, verdict, MDE
@@ -17,7 +17,7 @@ layout does not re-run the evaluators.
   claims as estimate ÷ claimed value (1 = the claim; the shaded band is the
   tolerance region; × marks the rival value), direction and "best" claims as
   estimate ÷ SE (0 = no effect). Colours are the verdicts. Drawn under the
-  project theme and saved with :func:`consortia.figures.save_figure`.
+  project theme and saved with :func:`consortia.render.figure.save_figure`.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from consortia.render.figure import save_figure, set_caption, theme
 from consortia.files import json_safe, json_text, read_json
+from consortia.render.figure import save_figure, set_caption, theme
 from consortia.render.table import MISSING, STUB, Table, format_count, format_number
 from consortia.render.table_writers import write_table
 

@@ -160,7 +160,7 @@ def theme() -> Iterator[None]:
         yield
 
 
-log = logging.getLogger("consortia.figures")
+log = logging.getLogger(__name__)
 
 
 class NothingToDraw(ValueError):
