@@ -11,7 +11,7 @@ Snakefile validates the same file against the same schema with
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,16 +36,54 @@ def schema_path(schema_name: str, yaml_path: str | Path | None = None) -> Path:
     return REPO_SCHEMAS / schema_name
 
 
-def schema_errors(data: Any, schema: Mapping, fill_defaults: bool = False) -> list[str]:
+def load_schema(schema_file: str | Path) -> dict:
+    return yaml.safe_load(Path(schema_file).read_text(encoding="utf-8"))
+
+
+def read_yaml(path: str | Path, error: type[ConfigError] = ConfigError, what: str = "") -> Any:
+    """A YAML file's content; ``error`` (naming ``what`` the file is) if it is absent or
+    not YAML."""
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise error(f"{what}{path} does not exist") from exc
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: not valid YAML: {exc}") from exc
+
+
+def entry_name(data: Any, path: Sequence[Any]) -> str:
+    """Where in ``data`` a violation is: 'models[3] (sc_collab_re) → estimator' for one at
+    models/3/estimator when that entry has a name, else 'a/b/c'."""
+    if len(path) >= 2 and isinstance(path[1], int):
+        section, index = path[0], path[1]
+        try:
+            name = data[section][index].get("name")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            name = None
+        where = f"{section}[{index}]" + (f" ({name})" if name else "")
+        rest = "/".join(str(p) for p in path[2:])
+        return where + (f" → {rest}" if rest else "")
+    return "/".join(str(p) for p in path) or "<root>"
+
+
+def schema_errors(
+    data: Any, schema: Mapping, fill_defaults: bool = False, named_entries: bool = False
+) -> list[str]:
     """Every violation of ``schema`` by ``data`` as 'path: message', ordered by path (empty:
-    valid). With ``fill_defaults`` the schema's ``default`` values are set in ``data``."""
+    valid). With ``fill_defaults`` the schema's ``default`` values are set in ``data``; with
+    ``named_entries`` a path into a list of named entries names the entry (:func:`entry_name`)."""
     validator_class = jsonschema.validators.validator_for(schema)
     if fill_defaults:
         validator_class = _with_defaults(validator_class)
     errors = sorted(
         validator_class(schema).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]
     )
-    return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors]
+
+    def where(error) -> str:
+        path = list(error.absolute_path)
+        return entry_name(data, path) if named_entries else "/".join(map(str, path)) or "<root>"
+
+    return [f"{where(e)}: {e.message}" for e in errors]
 
 
 def load_yaml(
@@ -58,16 +96,11 @@ def load_yaml(
     --config key=value``), validate it against ``schema_name`` (:func:`schema_path`) and,
     with ``fill_defaults``, fill the schema's defaults. Raises :class:`ConfigError`."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise ConfigError(f"{path} does not exist") from error
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from error
+    data = read_yaml(path)
     if overrides:
         data = {**(data or {}), **overrides}
     schema_file = schema_path(schema_name, path)
-    schema = yaml.safe_load(schema_file.read_text(encoding="utf-8"))
+    schema = load_schema(schema_file)
     errors = schema_errors(data, schema, fill_defaults)
     if errors:
         raise ConfigError(f"{path} does not follow {schema_file.name}:\n  " + "\n  ".join(errors))

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from consortia.claims import EVALUATORS, RegistryError, load_registry
-from consortia.claims.registry import load_schema
+from consortia.config import load_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = ROOT / "config" / "claims.yaml"

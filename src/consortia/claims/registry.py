@@ -20,8 +20,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
+
+from consortia import config
+from consortia.config import ConfigError, load_schema, schema_errors
 
 # the methods package imported for its effect, made explicit here: each method module's
 # @evaluator enters its method in EVALUATORS, which the records are checked against
@@ -31,38 +33,11 @@ from .records import ClaimRecord, Registry, TestSpec
 from .verdict import Claimed, rival_inside
 
 SCHEMA_NAME = "claims.schema.yaml"
-_REPO_SCHEMA = Path(__file__).resolve().parents[3] / "config" / "schemas" / SCHEMA_NAME
 TABLES = ("panel", "tasks", "consortia")
 
 
-class RegistryError(ValueError):
+class RegistryError(ConfigError):
     """A registry that does not follow the schema or names unknown evaluators/tests."""
-
-
-def default_schema_path(registry_path: str | Path | None = None) -> Path:
-    """``<registry dir>/schemas/claims.schema.yaml`` if it exists, else the repository's."""
-    if registry_path is not None:
-        sibling = Path(registry_path).parent / "schemas" / SCHEMA_NAME
-        if sibling.exists():
-            return sibling
-    return _REPO_SCHEMA
-
-
-def load_schema(schema_path: str | Path | None = None) -> dict:
-    path = Path(schema_path) if schema_path is not None else _REPO_SCHEMA
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def schema_errors(raw: Any, schema: dict | None = None) -> list[str]:
-    """Every schema violation of ``raw`` as 'path: message' (empty list: valid)."""
-    schema = schema if schema is not None else load_schema()
-    validator_class = jsonschema.validators.validator_for(schema)
-    validator = validator_class(schema)
-    out = []
-    for err in sorted(validator.iter_errors(raw), key=lambda e: [str(p) for p in e.absolute_path]):
-        where = "/".join(str(p) for p in err.absolute_path) or "<root>"
-        out.append(f"{where}: {err.message}")
-    return out
 
 
 def load_registry(
@@ -78,9 +53,8 @@ def load_registry(
         text = path.read_text(encoding="utf-8")
         raw = yaml.safe_load(text)
         where = str(path)
-        if schema_path is None:
-            schema_path = default_schema_path(path)
-    schema = load_schema(schema_path)
+    file = None if isinstance(source, Mapping) else source
+    schema = load_schema(schema_path or config.schema_path(SCHEMA_NAME, file))
     errors = schema_errors(raw, schema)
     if errors:
         raise RegistryError(

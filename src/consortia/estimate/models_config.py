@@ -17,19 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import yaml
-
-from consortia import measures
+from consortia import config, measures
+from consortia.config import ConfigError, load_schema, read_yaml, schema_errors
 
 from .spec import ESTIMATORS, ModelSpec, SpecError
 
 SCHEMA_NAME = "models.schema.yaml"
-_REPO_SCHEMA = Path(__file__).resolve().parents[3] / "config" / "schemas" / SCHEMA_NAME
 KEY_COLUMNS = ("consortium_id", "year")
 
 
-class ModelsConfigError(ValueError):
+class ModelsConfigError(ConfigError):
     """A models config that does not follow its schema or refers to unknown names."""
 
 
@@ -52,35 +49,6 @@ class ModelsConfig:
     mediation_table: dict[str, Any] | None = None
     figures: dict[str, dict[str, Any]] = field(default_factory=dict)
     path_diagram: dict[str, Any] | None = None
-
-
-def default_schema_path(config_path: str | Path | None = None) -> Path:
-    """``<config dir>/schemas/models.schema.yaml`` if it exists, else the repository's."""
-    if config_path is not None:
-        sibling = Path(config_path).parent / "schemas" / SCHEMA_NAME
-        if sibling.exists():
-            return sibling
-    return _REPO_SCHEMA
-
-
-def _entry_name(raw: Any, path: Sequence[Any]) -> str:
-    """'models[3] (sc_collab_re)' for a schema error at models/3/..."""
-    if len(path) >= 2 and isinstance(path[1], int):
-        section, index = path[0], path[1]
-        try:
-            name = raw[section][index].get("name")
-        except (KeyError, IndexError, TypeError, AttributeError):
-            name = None
-        where = f"{section}[{index}]" + (f" ({name})" if name else "")
-        rest = "/".join(str(p) for p in path[2:])
-        return where + (f" → {rest}" if rest else "")
-    return "/".join(str(p) for p in path) or "<root>"
-
-
-def _schema_errors(raw: Any, schema: dict) -> list[str]:
-    validator = jsonschema.validators.validator_for(schema)(schema)
-    errors = sorted(validator.iter_errors(raw), key=lambda e: [str(p) for p in e.absolute_path])
-    return [f"{_entry_name(raw, list(e.absolute_path))}: {e.message}" for e in errors]
 
 
 def _by_name(entries: Iterable[dict], section: str, problems: list[str]) -> dict[str, dict]:
@@ -109,19 +77,10 @@ def load_models_config(
         raw, origin = copy.deepcopy(dict(source)), "models config"
     else:
         origin = str(source)
-        try:
-            raw = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise ModelsConfigError(f"models config {origin} does not exist") from exc
-        except yaml.YAMLError as exc:
-            raise ModelsConfigError(f"{origin}: not valid YAML: {exc}") from exc
-    schema_file = (
-        Path(schema_path)
-        if schema_path
-        else default_schema_path(None if isinstance(source, Mapping) else source)
-    )
-    schema = yaml.safe_load(schema_file.read_text(encoding="utf-8"))
-    problems = _schema_errors(raw, schema)
+        raw = read_yaml(source, ModelsConfigError, "models config ")
+    file = None if isinstance(source, Mapping) else source
+    schema = load_schema(schema_path or config.schema_path(SCHEMA_NAME, file))
+    problems = schema_errors(raw, schema, named_entries=True)
     if problems:
         raise ModelsConfigError(_problem_text(origin, problems))
 

@@ -6,15 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import jsonschema
-import yaml
-
 from consortia.claims import load_registry
+from consortia.config import load_yaml
 from consortia.simulate import default_truth
 from consortia.simulate.truth import merge_overrides
 
 ROOT = Path(__file__).resolve().parents[3]
-SCHEMA_PATH = ROOT / "config" / "schemas" / "montecarlo.schema.yaml"
+SCHEMA_NAME = "montecarlo.schema.yaml"
 STUDIES = ("montecarlo", "montecarlo_smoke")  # the workflow's target rules
 
 
@@ -26,17 +24,7 @@ def load_config(path: str | Path) -> dict:
     simulator knows (merged exactly as :func:`simulate_world` will merge them).
     """
     path = Path(path)
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    schema = yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
-    errors = sorted(
-        jsonschema.validators.validator_for(schema)(schema).iter_errors(config),
-        key=lambda e: [str(p) for p in e.absolute_path],
-    )
-    if errors:
-        where = "\n  ".join(
-            f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors
-        )
-        raise ValueError(f"{path} does not follow {SCHEMA_PATH.name}:\n  {where}")
+    config = load_yaml(path, SCHEMA_NAME)
     problems = [f"studies: no study {s!r}" for s in STUDIES if s not in config["studies"]]
     for name, study in config["studies"].items():
         problems += [
