@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -79,6 +80,7 @@ def messy_dataset(draw) -> dict[str, pd.DataFrame]:
     return {table: draw(messy_table(table)) for table in tables}
 
 
+@pytest.mark.slow
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(messy_dataset())
 def test_every_row_is_kept_quarantined_or_collapsed_exactly_once(raw):

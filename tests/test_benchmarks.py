@@ -16,6 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "run.py"
 
+pytestmark = pytest.mark.slow  # one benchmark run (about a minute) shared by the module
+
 
 def _load_runner():
     spec = importlib.util.spec_from_file_location("benchmark_runner", SCRIPT)

@@ -67,6 +67,7 @@ def test_files_written_png_300_dpi(panel, tmp_path):
     assert pdf.startswith(b"%PDF") and b"CreationDate" not in pdf
 
 
+@pytest.mark.slow
 def test_two_runs_are_byte_identical(panel, tmp_path):
     a = save_figure(transfer_rate_by_lead_type(panel), tmp_path / "a")
     b = save_figure(transfer_rate_by_lead_type(panel), tmp_path / "b")
@@ -74,6 +75,7 @@ def test_two_runs_are_byte_identical(panel, tmp_path):
         assert a[kind].read_bytes() == b[kind].read_bytes(), kind
 
 
+@pytest.mark.slow
 def test_rerun_in_a_fresh_process_is_byte_identical(panel, tmp_path):
     """A workflow rerun is a new process (new hash seed, global rcParams untouched)."""
     here = save_figure(transfer_rate_by_lead_type(panel), tmp_path / "here")

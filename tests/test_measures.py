@@ -657,6 +657,7 @@ def _random_world(n_consortia: int, n_years: int, seed: int):
     return consortia, members, panel.sample(frac=1.0, random_state=seed), expected_rows
 
 
+@pytest.mark.slow
 def test_scale_smoke_20k_consortia_8_years():
     consortia, members, panel_in, expected_rows = _random_world(20_000, 8, seed=5)
     panel = measures.build_panel(consortia, members, panel_in)

@@ -271,6 +271,7 @@ def test_config_names_are_checked(tmp_path):
     assert mc.batch_sizes(10, 4) == [4, 4, 2]
 
 
+@pytest.mark.slow
 def test_montecarlo_is_a_separate_target_with_one_job_per_batch(tmp_path):
     def dry_run(*target):
         result = subprocess.run(

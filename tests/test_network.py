@@ -91,6 +91,7 @@ def reference(consortia, members):
     return pd.DataFrame.from_dict(out, orient="index").sort_index()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("spells", [True, False])
 def test_measures_equal_networkx_and_hand_counts(seed, spells):

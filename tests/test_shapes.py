@@ -369,6 +369,7 @@ def fits(run: LibraryRun) -> dict[str, dict]:
     return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in run.records["fits"]}
 
 
+@pytest.mark.slow
 def test_static_membership_fits_models_and_evaluates_claims(tmp_path):
     """join_year / exit_year left out: membership never changes, so the structure
     measures are constant within a consortium. Was: pyfixest's "All variables are
@@ -385,6 +386,7 @@ def test_static_membership_fits_models_and_evaluates_claims(tmp_path):
         assert is_named_skip(within[name]), name
 
 
+@pytest.mark.slow
 def test_three_consortia_fit_the_fractional_logit_or_say_why_not(tmp_path):
     """The demo cut to three consortia. Was: ZeroDivisionError in
     estimate.vcov.cr_factor from the fractional logit."""
@@ -397,6 +399,7 @@ def test_three_consortia_fit_the_fractional_logit_or_say_why_not(tmp_path):
     assert {"cp_transfer_fraclogit", "scp_transfer_fraclogit"} <= set(fits(run))
 
 
+@pytest.mark.slow
 def test_no_achievements_give_transfer_figures_naming_why(tmp_path):
     """Every achievements and achievements_transferred zero: the transfer rate is
     undefined everywhere. Was: figure_transfer_rate and claims_transfer_rate raised
@@ -410,6 +413,7 @@ def test_no_achievements_give_transfer_figures_naming_why(tmp_path):
         assert str(run.returned[rule] or "").strip(), rule
 
 
+@pytest.mark.slow
 def test_header_only_panel_and_tasks_run_to_the_end(tmp_path):
     """panel.csv and tasks.csv with a header and no row. Was: claims_km raised "no task
     has a positive duration"."""
@@ -424,6 +428,7 @@ def test_header_only_panel_and_tasks_run_to_the_end(tmp_path):
     assert str(run.returned["claims_km"] or "").strip()  # a placeholder, and why
 
 
+@pytest.mark.slow
 def test_revenue_overflowing_on_conversion_is_quarantined(tmp_path):
     """new_product_revenue = 1e305 in one panel row: finite as written, inf once the
     demo's 10k CNY are converted to CNY. Was: Table 1 printed inf and the mediation
@@ -445,6 +450,7 @@ def test_revenue_overflowing_on_conversion_is_quarantined(tmp_path):
     check_tables_show_no_non_finite_number(run)
 
 
+@pytest.mark.slow
 def test_task_dated_2099_is_quarantined_and_the_censoring_date_kept(tmp_path):
     """One achieved task's end_date mistyped as 2099-01-01. Was: the default censoring
     date (the latest date in the tasks table) silently moved to 2099."""

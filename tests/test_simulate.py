@@ -486,6 +486,7 @@ def test_academic_partner_transfer_ratio(big):
     assert abs(ratio - target) < Z * se, (ratio, se)
 
 
+@pytest.mark.slow
 def test_breakthrough_time_ratio_weibull_aft(big):
     from lifelines import WeibullAFTFitter
 

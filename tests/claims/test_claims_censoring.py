@@ -61,6 +61,7 @@ def time_ratio(registry, tasks):
     return evaluate_claims(registry, None, tasks, seed=1)["breakthrough_speed"].test("time_ratio")
 
 
+@pytest.mark.slow
 def test_ignoring_censoring_biases_the_time_ratio_and_the_pipeline_does_not(time_ratio_only):
     tasks = censored_tasks()
     censored = 1 - tasks["event"].mean()

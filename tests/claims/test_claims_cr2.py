@@ -138,6 +138,7 @@ def best_level_contrasts(data, outcome, lead, control, cluster):
     return _cr2_contrasts(spec, data, terms, "enterprise", 0.95).contrasts
 
 
+@pytest.mark.slow
 def test_best_level_contrasts_are_cr2_of_the_ols_fit_with_its_fixed_effects():
     """The best-level claim's OLS contrasts: the coefficients of OLS with year dummies
     (statsmodels), the CR2 variance and df of the dense formula on that design; with 5

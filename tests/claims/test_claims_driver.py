@@ -40,6 +40,7 @@ def subset(raw: dict, ids) -> dict:
 # --------------------------------------------------------------------------- registry drives
 
 
+@pytest.mark.slow
 def test_removing_a_record_removes_the_claim(registry_raw, small_world):
     raw = subset(registry_raw, CHEAP)
     full = run(raw, small_world)
@@ -68,6 +69,7 @@ def test_adding_a_record_adds_a_claim(registry_raw, small_world):
     )
 
 
+@pytest.mark.slow
 def test_the_claimed_value_and_comparison_come_from_the_registry(registry_raw, small_world):
     raw = subset(registry_raw, ["enterprise_led_share", "transfer_rate"])
     base = run(raw, small_world)
@@ -86,6 +88,7 @@ def test_the_claimed_value_and_comparison_come_from_the_registry(registry_raw, s
     assert unclustered.verdict == NOT_TESTABLE and "not independent" in unclustered.reason
 
 
+@pytest.mark.slow
 def test_seed_per_claim_does_not_depend_on_other_claims(registry, small_world):
     alone = run(registry, small_world, only=["breakthrough_speed"])
     both = run(registry, small_world, only=["enterprise_led_share", "breakthrough_speed"])

@@ -44,6 +44,7 @@ def estimand(truth: dict, name: str):
 # --------------------------------------------------------------------------- truth = claim
 
 
+@pytest.mark.slow
 def test_transfer_rate_recovers_the_truth(true_results, true_world):
     c = true_results["transfer_rate"]
     tr = true_world.truth
@@ -74,6 +75,7 @@ def test_breakthrough_speed_recovers_075(true_results):
     assert hr.estimate > 1 and covers(hr, implied)
 
 
+@pytest.mark.slow
 def test_breakthrough_speed_is_supported_with_the_consortia_it_says_it_needs(
     true_results, registry, make_world, study_seed
 ):
@@ -219,6 +221,7 @@ def test_every_claim_the_simulated_world_makes_true_is_supported(true_results):
         ("subsidy_crowding_in", "elasticity"),  # truth −0.2
     ],
 )
+@pytest.mark.slow
 def test_contradicted_when_the_world_differs(false_results, claim, test):
     assert false_results[claim].test(test).verdict == CONTRADICTED
     assert false_results[claim].verdict == CONTRADICTED
@@ -276,6 +279,7 @@ def test_bootstrap_medians_from_cluster_counts_equal_medians_of_resampled_rows()
     assert draws[1] == math.inf
 
 
+@pytest.mark.slow
 def test_aft_cluster_vcov_reduces_to_lifelines_robust():
     """One task per cluster and no G/(G−1): lifelines' own Huber sandwich."""
     from lifelines import WeibullAFTFitter

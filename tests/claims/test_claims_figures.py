@@ -24,6 +24,7 @@ def _texts(ax) -> list[str]:
     return [t.get_text() for t in ax.texts]
 
 
+@pytest.mark.slow
 def test_km_figure_has_one_curve_and_one_at_risk_row_per_lead_type(demo_tables):
     tasks = demo_tables["tasks"]
     fig = km_curves(tasks)
@@ -44,6 +45,7 @@ def test_km_figure_has_one_curve_and_one_at_risk_row_per_lead_type(demo_tables):
             assert column[row] == f"{int((d['duration_years'] >= x).sum()):,d}", (lt, x)
 
 
+@pytest.mark.slow
 def test_km_figure_step_quotes_the_primary_test(demo_tables, demo_results, tmp_path):
     from consortia.claims.outputs import write_results_json
 
@@ -116,6 +118,7 @@ def test_pooled_rates_are_sums_over_sums(demo_tables, demo_results):
     assert rates["enterprise"] == pytest.approx((level.estimate, level.ci_lower, level.ci_upper))
 
 
+@pytest.mark.slow
 def test_transfer_figure_step_writes_files(demo_tables, tmp_path):
     from pathlib import Path
 

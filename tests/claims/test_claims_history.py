@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 import yaml
 
 from consortia.claims.history import HISTORY_FILE, read_verdict_history, record_verdicts
@@ -29,6 +30,7 @@ def run(tmp_path, registry_raw, demo_tables, name):
     )
 
 
+@pytest.mark.slow
 def test_a_rule_changed_after_results_exist_leaves_both_hashes_and_both_verdicts(
     tmp_path, registry_raw, demo_tables
 ):

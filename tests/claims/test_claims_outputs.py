@@ -36,6 +36,7 @@ def test_demo_every_claim_gets_a_statistical_verdict(demo_results):
             assert t.n_clusters > 1 and t.method
 
 
+@pytest.mark.slow
 def test_write_outputs_and_round_trip(demo_results, tmp_path):
     paths = write_outputs(
         demo_results,
@@ -91,6 +92,7 @@ def test_table_and_figure_objects(demo_results):
     assert len(labels) == sum(len(c.tests) for c in demo_results.claims)
 
 
+@pytest.mark.slow
 def test_outputs_are_deterministic(demo_results, tmp_path):
     a = write_outputs(
         demo_results, tmp_path / "a" / "t", tmp_path / "a" / "f", tmp_path / "a" / "r.json"
@@ -103,6 +105,7 @@ def test_outputs_are_deterministic(demo_results, tmp_path):
     assert a["figure"]["png"].read_bytes() == b["figure"]["png"].read_bytes()
 
 
+@pytest.mark.slow
 def test_claims_step_over_paths(demo_tables, tmp_path):
     from pathlib import Path
 

@@ -36,6 +36,7 @@ def rossi() -> pd.DataFrame:
     return load_rossi()
 
 
+@pytest.mark.slow
 def test_cox_on_rossi_through_the_breakthrough_evaluator(rossi, registry_raw):
     """fin = 1 plays an enterprise-led task, fin = 0 a university-led one; each released
     prisoner is their own consortium; the other covariates are the claim's controls."""

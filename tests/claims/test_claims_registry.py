@@ -71,6 +71,7 @@ def test_quotes_are_verbatim_from_the_review(registry):
         assert c.quote in text, f"{c.id}: quote not found verbatim in the review"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("field", REQUIRED)
 def test_schema_rejects_a_record_missing_a_field(registry_raw, field, tmp_path):
     del registry_raw["claims"][0][field]
@@ -102,6 +103,7 @@ def test_schema_rejects_a_test_missing_a_field(registry_raw, field):
         ({"value": 0.5, "tolerance": -0.1, "scale": "absolute"}, False),
     ],
 )
+@pytest.mark.slow
 def test_claimed_forms(registry_raw, claimed, ok):
     registry_raw["claims"][0]["tests"][0]["claimed"] = claimed
     if ok:
@@ -150,6 +152,7 @@ def test_unknown_keys_are_rejected(registry_raw):
         ),
     ],
 )
+@pytest.mark.slow
 def test_semantic_checks(registry_raw, edit, message):
     edit(registry_raw)
     with pytest.raises(RegistryError, match=message):

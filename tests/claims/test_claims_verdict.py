@@ -181,6 +181,7 @@ def test_primary_tests_are_contradicted_at_alpha_over_m():
         (NONZERO, 0.0, SUPPORTED),
     ],
 )
+@pytest.mark.slow
 def test_each_wrong_verdict_has_probability_at_most_alpha_at_the_edge(claimed, truth, wrong):
     rng = np.random.default_rng(7)
     estimates = rng.normal(truth, 1.0, 8_000)
@@ -188,6 +189,7 @@ def test_each_wrong_verdict_has_probability_at_most_alpha_at_the_edge(claimed, t
     assert share <= ALPHA + 3 * math.sqrt(ALPHA * (1 - ALPHA) / len(estimates))
 
 
+@pytest.mark.slow
 def test_at_the_edge_the_error_rate_is_alpha_not_less():
     # the rule spends its error rate: a one-sided test at the threshold errs α of the time
     rng = np.random.default_rng(8)
@@ -298,6 +300,7 @@ def test_holm_matches_hand_computation():
     assert holm([]) == [] and holm([0.7]) == [0.7]
 
 
+@pytest.mark.slow
 def test_holm_matches_statsmodels():
     from statsmodels.stats.multitest import multipletests
 

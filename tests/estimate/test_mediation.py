@@ -101,6 +101,7 @@ def _max_diff(r1: MediationResult, r2: MediationResult) -> float:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", list(CONFIGS))
 def test_vectorised_replicates_equal_refit(panel, config):
     kw = dict(CONFIGS[config], n_boot=40, seed=11)
@@ -244,6 +245,7 @@ def _band(reps: int, p: float = 0.95, level: float = 0.999) -> tuple[float, floa
     return lo / reps, hi / reps
 
 
+@pytest.mark.slow
 def test_recovery_of_a_known_indirect_effect():
     """100 seeded simulated panels: the 95% percentile and BCa intervals of a·b cover
     the truth A·B with a frequency inside the 99.9% binomial band around 0.95."""

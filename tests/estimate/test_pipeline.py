@@ -277,6 +277,7 @@ def test_read_panel_reads_the_columns_asked_for_with_their_derived_sources(tmp_p
 # --------------------------------------------------------------------------- #
 
 
+@pytest.mark.slow
 def test_one_json_per_spec_each_equal_to_a_direct_fit(sim_run, sim_plan):
     panel = sim_run["panel"]
     for name, entry in sim_plan.models.items():
@@ -433,6 +434,7 @@ def test_pipeline_table_snapshot(sim_run, sim_plan, assert_snapshot):
     assert_snapshot(to_markdown(_in_memory_table(sim_run, sim_plan)), "scp_pipeline_tiny.md")
 
 
+@pytest.mark.slow
 def test_figures_from_the_stored_fits(sim_run, sim_plan, tmp_path):
     steps.coefficient_plots_step(
         sim_plan.figures, sim_run["fits"], {"f_rd": tmp_path / "f_rd"}, labels=sim_plan.labels
@@ -449,6 +451,7 @@ def test_figures_from_the_stored_fits(sim_run, sim_plan, tmp_path):
 # --------------------------------------------------------------------------- #
 
 
+@pytest.mark.slow
 def test_editing_a_spec_in_a_copy_of_models_yaml_changes_the_fitted_json(tmp_path, demo_panel):
     raw = yaml.safe_load(MODELS_YAML.read_text(encoding="utf-8"))
     edited = copy.deepcopy(raw)

@@ -4,6 +4,7 @@ a frequency inside the 99.9% binomial band around 0.95, and the estimate must
 lie within 3 SE in at least 98% of replications."""
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from conftest import TRUTH, simulate_panel
@@ -17,6 +18,7 @@ def _band(reps, p=0.95, level=0.999):
     return lo / reps, hi / reps
 
 
+@pytest.mark.slow
 def test_twfe_coverage_and_three_se():
     spec = {
         "name": "rec",

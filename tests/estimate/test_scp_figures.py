@@ -72,6 +72,7 @@ def _check_files(paths):
 # --------------------------------------------------------------------------- #
 
 
+@pytest.mark.slow
 def test_coefficient_plot_files_and_determinism(linear_fits, tmp_path):
     a = save_figure(coefficient_plot(linear_fits), tmp_path / "a")
     b = save_figure(coefficient_plot(linear_fits), tmp_path / "b")
