@@ -7,7 +7,7 @@ fitter's), and allows 4 SE: with a fixed seed the test is deterministic, and a
 correct DGP would fail it with probability ~6e-5 under normality. Where the
 brief asks for a fixed band (e.g. +-0.02 for transfer rates) the test also
 asserts that 4 SE fits inside that band, so passing implies the band.
-Nothing here is checked through clean.py (written in parallel): rules are
+Nothing here is checked through the cleaning (written in parallel): rules are
 re-implemented directly with pandas from docs/design.md.
 """
 

@@ -13,10 +13,10 @@
   reference lines (the claimed enterprise-led rate and the industry average it
   is said to exceed, both read from the registry's ``transfer_rate`` record).
   The distribution of the rates is the data figure
-  :func:`consortia.figures.transfer_rate_by_lead_type`.
+  :func:`consortia.describe.transfer_rate_by_lead_type`.
 
 Both are drawn under the project theme and saved with
-:func:`consortia.figures.draw_or_placeholder` by the workflow steps
+:func:`consortia.render.figure.draw_or_placeholder` by the workflow steps
 :func:`km_figure_step` and :func:`transfer_figure_step` (a placeholder naming the
 reason when the data hold nothing to draw).
 """

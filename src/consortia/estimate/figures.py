@@ -1,8 +1,8 @@
 """Figures of fitted SCP models: coefficient plots and the S → C → P path diagram.
 
-Both draw inside :func:`consortia.figures.theme` on a bare
+Both draw inside :func:`consortia.render.figure.theme` on a bare
 ``matplotlib.figure.Figure`` (no pyplot) and are saved with
-:func:`consortia.figures.save_figure` (PNG 300 dpi + PDF, byte-identical
+:func:`consortia.render.figure.save_figure` (PNG 300 dpi + PDF, byte-identical
 reruns).  They read stored results only (:class:`FitResult`,
 :class:`MediationResult`), never refit.
 
@@ -19,7 +19,7 @@ reruns).  They read stored results only (:class:`FitResult`,
   the mediation table); solid when the CI excludes zero, dashed when it does
   not.  Paths come from mediation results (a, b and c′) and/or from fits
   (each regressor → the outcome).  Titles go to the captions
-  (:func:`consortia.figures.set_caption`).
+  (:func:`consortia.render.figure.set_caption`).
 """
 
 from __future__ import annotations

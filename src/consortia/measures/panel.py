@@ -92,7 +92,7 @@ def panel_skeleton(
         if outside.any():
             raise MeasureInputError(
                 f"panel: {int(outside.sum())} row(s) with a year outside the consortium's "
-                "life (founded_year..dissolved_year); clean.py quarantines them"
+                "life (founded_year..dissolved_year); the cleaning quarantines them"
             )
         if restrict_panel:
             keep = (pyear >= first) & (pyear <= last)
@@ -296,7 +296,7 @@ def _structure(
     if unknown.any():
         raise MeasureInputError(
             f"members.member_type: {sorted(set(map(str, mtype[unknown])))[:5]} not in "
-            f"{', '.join(ORG_TYPES)} (normalised by clean.py)"
+            f"{', '.join(ORG_TYPES)} (normalised by the cleaning)"
         )
     founded = cons["founded_year"].to_numpy(dtype=np.int64)[member_code]
     start, end = member_spells(members, founded)

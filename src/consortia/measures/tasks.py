@@ -98,7 +98,7 @@ def _task_outcomes(
     if (end < start).any():
         raise MeasureInputError(
             f"tasks: {int((end < start).sum())} task(s) end before they start; "
-            "clean.py quarantines them"
+            "the cleaning quarantines them"
         )
     has_cut = pd.notna(cdate)
     started_late = (start > cdate) if has_cut else pd.Series(False, index=frame.index)
