@@ -83,7 +83,9 @@ def _deflator_index(config: dict) -> dict[int, float]:
     """
     from consortia.simulate import default_truth
 
-    index = {int(year): float(value) for year, value in config["money"]["deflator"]["index"].items()}
+    index = {
+        int(year): float(value) for year, value in config["money"]["deflator"]["index"].items()
+    }
     before = default_truth()["founding"]["max_years_before_window"]
     for year in range(FIRST_YEAR - before, min(index)):
         index[year] = index[min(index)]
@@ -119,7 +121,9 @@ def stage_simulate(work: Path, size: int, years: int, **_) -> dict:
     p = _paths(work, size)
     config = _load_config(p["dataset"])
     index = config["money"]["deflator"]["index"]
-    overrides = dict(TRUTH_OVERRIDES, money={"deflator_index": {str(k): v for k, v in index.items()}})
+    overrides = dict(
+        TRUTH_OVERRIDES, money={"deflator_index": {str(k): v for k, v in index.items()}}
+    )
     start = time.perf_counter()
     world = simulate_world(
         n_consortia=size, n_years=years, first_year=FIRST_YEAR, seed=SEED, truth=overrides
@@ -167,7 +171,9 @@ def stage_measures(work: Path, size: int, **_) -> dict:
     p = _paths(work, size)
     config = _load_config(p["dataset"])
     out = p["stage"] / "data"
-    clean = {t: str(out / "clean" / f"{t}.parquet") for t in ("consortia", "members", "panel", "tasks")}
+    clean = {
+        t: str(out / "clean" / f"{t}.parquet") for t in ("consortia", "members", "panel", "tasks")
+    }
     start = time.perf_counter()
     wf.panel_step(clean, str(out / "panel.parquet"), str(out / "panel_measures.json"))
     panel_seconds = time.perf_counter() - start
@@ -368,9 +374,13 @@ def stage_mediation(work: Path, size: int, refit_reps: int = 3, **_) -> dict:
     start = time.perf_counter()
     fast = mediation(panel, *args, **entry, n_boot=999, seed=SEED, name=name)
     seconds = time.perf_counter() - start
-    slow = mediation_refit(panel, *args, **entry, n_boot=refit_reps, seed=SEED, bca=False, name=name)
+    slow = mediation_refit(
+        panel, *args, **entry, n_boot=refit_reps, seed=SEED, bca=False, name=name
+    )
     per_replicate = slow.timings["bootstrap_seconds"] / refit_reps
-    vectorised_replicates = fast.timings["crossproducts_seconds"] + fast.timings["bootstrap_seconds"]
+    vectorised_replicates = (
+        fast.timings["crossproducts_seconds"] + fast.timings["bootstrap_seconds"]
+    )
     same = max(
         abs(a - b)
         for q in ("a", "b", "indirect")
@@ -761,8 +771,10 @@ def _row(size, years, name, label, facts) -> dict:
         notes.append("rows " + ", ".join(f"{k} {v:,}" for k, v in facts["rows"].items()))
     if name == "model_reference" and "pyfixest_warm_seconds" in facts:
         notes.append(
-            f"pipeline {facts['pipeline_warm_seconds']:.2f} s, pyfixest {facts['pyfixest_warm_seconds']:.2f} s "
-            f"(first calls {facts['pipeline_first_seconds']:.2f} / {facts['pyfixest_first_seconds']:.2f} s), "
+            f"pipeline {facts['pipeline_warm_seconds']:.2f} s, "
+            f"pyfixest {facts['pyfixest_warm_seconds']:.2f} s "
+            f"(first calls {facts['pipeline_first_seconds']:.2f} / "
+            f"{facts['pyfixest_first_seconds']:.2f} s), "
             f"linearmodels {facts['linearmodels_seconds']:.2f} s; all pyfixest-fittable specs: "
             f"pipeline {facts['pyfixest_specs_pipeline_seconds']:.1f} s vs direct "
             f"{facts['pyfixest_specs_direct_seconds']:.1f} s; N = {facts['nobs']:,}"
@@ -770,7 +782,8 @@ def _row(size, years, name, label, facts) -> dict:
     if name == "mediation" and "timings" in facts:
         t = facts["timings"]
         notes.append(
-            f"N = {facts['nobs']:,}, G = {facts['n_clusters']:,}; prepare {t['prepare_seconds']:.1f} s, "
+            f"N = {facts['nobs']:,}, G = {facts['n_clusters']:,}; "
+            f"prepare {t['prepare_seconds']:.1f} s, "
             f"cross-products {t['crossproducts_seconds']:.1f} s, 999 replicates "
             f"{t['bootstrap_seconds']:.1f} s, jackknife (BCa) {t['jackknife_seconds']:.1f} s; "
             f"refit {facts['refit_seconds_per_replicate']:.2f} s per replicate "

@@ -394,7 +394,8 @@ def test_several_leads_one_named_by_lead_org_id_are_reconciled():
     fix = result.fixes.iloc[0]
     assert (fix["fix"], fix["column"], fix["source_row"]) == ("lead_flag_reconciled", "is_lead", 1)
     assert fix["detail"] == (
-        "is_lead set to false: 2 rows flag is_lead in consortium C1 and consortia.lead_org_id names M2"
+        "is_lead set to false: 2 rows flag is_lead in consortium C1 "
+        "and consortia.lead_org_id names M2"
     )
     assert json.loads(fix["record"])["is_lead"] == "1"
     assert result.accounting["members"].fixes == {"lead_flag_reconciled": 1}
@@ -667,7 +668,9 @@ def tasks_table(ends: list[str | None]) -> pd.DataFrame:
 def test_a_task_dated_far_beyond_the_rest_is_quarantined_and_does_not_move_the_cutoff():
     from consortia.measures import build_tasks
 
-    result = clean(tasks=tasks_table(["2020-06-30", "2021-03-01", None, "2099-01-01", "2088-05-05"]))
+    result = clean(
+        tasks=tasks_table(["2020-06-30", "2021-03-01", None, "2099-01-01", "2088-05-05"])
+    )
     rows = quarantined(result, "tasks")
     assert rows["rule"].tolist() == ["date_far_beyond_data"] * 2
     assert rows["source_row"].tolist() == [4, 5]

@@ -19,12 +19,16 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def small_world(tmp_path_factory):
     folder = tmp_path_factory.mktemp("world")
-    world = simulate_to_folder(folder, n_consortia=40, n_years=4, seed=11, truth_overrides=None, fmt="csv")
+    world = simulate_to_folder(
+        folder, n_consortia=40, n_years=4, seed=11, truth_overrides=None, fmt="csv"
+    )
     return folder, world
 
 
 def test_simulate_writes_the_tables_and_the_truth(tmp_path, capsys):
-    assert main(["simulate", str(tmp_path), "--consortia", "25", "--years", "3", "--seed", "4"]) == 0
+    assert (
+        main(["simulate", str(tmp_path), "--consortia", "25", "--years", "3", "--seed", "4"]) == 0
+    )
     truth = json.loads((tmp_path / "truth.json").read_text())
     assert truth["simulator"]["seed"] == 4 and truth["simulator"]["n_consortia"] == 25
     read = truth["mess"]["tables"] if "tables" in truth["mess"] else truth["mess"]
@@ -37,12 +41,16 @@ def test_validate_prints_what_would_be_quarantined(small_world, capsys):
     folder, world = small_world
     assert main(["validate", str(folder), "--show", "5"]) == 0
     out = capsys.readouterr().out
-    injected = world.truth["mess"]["tables"] if "tables" in world.truth["mess"] else world.truth["mess"]
+    injected = (
+        world.truth["mess"]["tables"] if "tables" in world.truth["mess"] else world.truth["mess"]
+    )
     for table in ("consortia", "members", "panel", "tasks"):
         counts = injected[table]
         row = next(line for line in out.splitlines() if line.strip().startswith(table + " "))
-        assert row.split()[1:5] == [str(counts[k]) for k in
-                                    ("rows_read", "rows_kept", "rows_quarantined", "duplicates_collapsed")]
+        assert row.split()[1:5] == [
+            str(counts[k])
+            for k in ("rows_read", "rows_kept", "rows_quarantined", "duplicates_collapsed")
+        ]
     total = sum(injected[t]["rows_quarantined"] for t in injected)
     assert total > 0
     assert f"first 5 of {total} rows that would be set aside:" in out
@@ -87,7 +95,9 @@ def test_validate_reports_every_fault_of_the_folder(small_world, tmp_path, capsy
     assert main(["validate", str(broken)]) == 2
     err = capsys.readouterr().err
     assert "2 faults" in err
-    assert f"{broken / 'members.csv'}: the members table lacks required column(s) member_type" in err
+    assert (
+        f"{broken / 'members.csv'}: the members table lacks required column(s) member_type" in err
+    )
     assert f"{broken / 'panel.csv'}: byte {len(panel) + 11} (line " in err
     assert "is not valid utf-8" in err
 
@@ -112,7 +122,9 @@ def test_validate_names_the_years_a_price_index_lacks(small_world, tmp_path, cap
 
 
 def test_run_passes_what_follows_the_double_dash_to_snakemake():
-    args = build_parser().parse_args(["run", "--results", "out", "--cores", "3", "--", "-n", "--nolock"])
+    args = build_parser().parse_args(
+        ["run", "--results", "out", "--cores", "3", "--", "-n", "--nolock"]
+    )
     assert args.snakemake_args == ["--", "-n", "--nolock"] and args.cores == "3"
     command = runner.snakemake_command(results=args.results, cores=args.cores, extra=["-n"])
     assert command[1:5] == ["-m", "snakemake", "--cores", "3"]
@@ -165,7 +177,9 @@ def test_run_shows_progress_and_the_workflow_messages(tmp_path):
 
 def test_run_redraws_one_line_on_a_terminal(tmp_path):
     out = io.StringIO()
-    runner.run_workflow([sys.executable, "-c", FAKE_SNAKEMAKE, "0"], tmp_path, stream=out, interactive=True)
+    runner.run_workflow(
+        [sys.executable, "-c", FAKE_SNAKEMAKE, "0"], tmp_path, stream=out, interactive=True
+    )
     assert "\r\033[Kconsortia run: [" in out.getvalue()
     assert out.getvalue().count("\n") < 6
 
@@ -175,7 +189,8 @@ def test_failed_run_prints_the_end_of_the_log(tmp_path):
     code = runner.run_workflow([sys.executable, "-c", FAKE_SNAKEMAKE, "3"], tmp_path, stream=out,
                                interactive=False)
     assert code == 3
-    assert "Snakemake failed (exit 3)" in out.getvalue() and "Building DAG of jobs..." in out.getvalue()
+    assert "Snakemake failed (exit 3)" in out.getvalue()
+    assert "Building DAG of jobs..." in out.getvalue()
 
 
 @pytest.mark.workflow

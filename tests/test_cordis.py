@@ -319,8 +319,10 @@ def test_parquet_folder_cleans_exactly_as_the_csv_folder(tmp_path, fixture_clean
     from_parquet = clean_folder(out)
     for table, frame in fixture_cleaned.tables.items():
         pd.testing.assert_frame_equal(from_parquet.tables[table], frame)
-    pd.testing.assert_frame_equal(from_parquet.quarantine.drop(columns="source_file"),
-                                  fixture_cleaned.quarantine.drop(columns="source_file"))  # fmt: skip
+    pd.testing.assert_frame_equal(
+        from_parquet.quarantine.drop(columns="source_file"),
+        fixture_cleaned.quarantine.drop(columns="source_file"),
+    )
     for table, account in fixture_cleaned.accounting.items():
         assert dataclasses.replace(from_parquet.accounting[table], source_file="") == (
             dataclasses.replace(account, source_file="")

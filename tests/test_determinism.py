@@ -41,7 +41,9 @@ def second_run(tmp_path_factory):
     results = tmp_path_factory.mktemp("second_run")
     command = [sys.executable, "-m", "snakemake", "--nolock", "--cores", "2", "--config",
                f"results={results}"]
-    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1800, check=False)
+    run = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=1800, check=False
+    )
     assert run.returncode == 0, run.stderr[-4000:]
     return results
 

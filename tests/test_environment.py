@@ -25,7 +25,9 @@ def test_environment_yml_lists_exactly_the_pyproject_dependencies():
     )
     conda = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda_side = _requirement_map(
-        dep for dep in conda["dependencies"] if isinstance(dep, str) and not dep.startswith(("python", "pip"))
+        dep
+        for dep in conda["dependencies"]
+        if isinstance(dep, str) and not dep.startswith(("python", "pip"))
     )
     assert conda_side == pip_side
 

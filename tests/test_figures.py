@@ -1,4 +1,5 @@
-"""Tests of consortia.render.figure (theme, deterministic files, checks) and the transfer-rate figure (consortia.describe)."""
+"""Tests of consortia.render.figure (theme, deterministic files, checks) and the
+transfer-rate figure (consortia.describe)."""
 
 from __future__ import annotations
 

@@ -141,7 +141,10 @@ def test_every_table_fault_is_reported_in_one_pass(tmp_path):
         discover_dataset(tmp_path, {}, {})
     message = str(error.value)
     assert "3 faults" in message
-    assert f"{tmp_path / 'members.csv'}: the members table lacks required column(s) member_type" in message
+    assert (
+        f"{tmp_path / 'members.csv'}: the members table lacks required column(s) member_type"
+        in message
+    )
     assert f"{tmp_path / 'panel.parquet'}: cannot be read as Parquet" in message
     assert f"{tmp_path / 'tasks.csv'}: a broken symbolic link" in message
 
@@ -165,7 +168,10 @@ def test_read_dataset_reports_faults_found_only_when_reading(tmp_path):
 def test_read_dataset_reads_every_table_it_finds(tmp_path):
     minimal_dataset(tmp_path)
     read = read_dataset(tmp_path, {}, {"members": {"weight": "decision_weight"}})
-    assert read.files == {"consortia": tmp_path / "consortia.csv", "members": tmp_path / "members.csv"}
+    assert read.files == {
+        "consortia": tmp_path / "consortia.csv",
+        "members": tmp_path / "members.csv",
+    }
     assert read.absent_tables == ["panel", "tasks"]
     assert read.tables["members"]["decision_weight"].tolist() == ["1"]
     assert read.tables["consortia"]["consortium_id"].tolist() == ["C1", "C2", "C3"]

@@ -878,7 +878,11 @@ def test_string_dtype_columns_with_pd_na(panel):
 def test_tasks_carry_the_comparison_group_flag_through():
     """`in_consortium` is what makes the organised-research claim testable in the workflow."""
     consortia = pd.DataFrame(
-        {"consortium_id": ["a", "b"], "lead_type": ["enterprise", "university"], "founded_year": [2015, 2016]}
+        {
+            "consortium_id": ["a", "b"],
+            "lead_type": ["enterprise", "university"],
+            "founded_year": [2015, 2016],
+        }
     )
     tasks = pd.DataFrame(
         {
@@ -891,5 +895,11 @@ def test_tasks_carry_the_comparison_group_flag_through():
         }
     )
     out = measures.build_tasks(tasks, consortia, censoring_date="2020-01-01")
-    assert out.set_index("task_id")["in_consortium"].to_dict() == {"1": True, "2": False, "3": False}
-    assert "in_consortium" not in measures.build_tasks(tasks.drop(columns="in_consortium"), consortia)
+    assert out.set_index("task_id")["in_consortium"].to_dict() == {
+        "1": True,
+        "2": False,
+        "3": False,
+    }
+    assert "in_consortium" not in measures.build_tasks(
+        tasks.drop(columns="in_consortium"), consortia
+    )

@@ -32,7 +32,9 @@ def test_sha256_matches_the_fips_test_vector(tmp_path):
     path = tmp_path / "abc.txt"
     path.write_bytes(b"abc")
     expected = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-    assert prov.hash_files([path], relative_to=tmp_path) == {"abc.txt": {"sha256": expected, "bytes": 3}}
+    assert prov.hash_files([path], relative_to=tmp_path) == {
+        "abc.txt": {"sha256": expected, "bytes": 3}
+    }
 
 
 def test_dataset_files_are_the_tables_and_the_known_files_beside_them(tmp_path):
@@ -48,7 +50,9 @@ def test_dataset_files_are_the_tables_and_the_known_files_beside_them(tmp_path):
     files = prov.dataset_files(tmp_path, tables, made_by_workflow=promised)
     assert files == [tmp_path / name for name in (
         "adapter_log.csv", "consortia.csv", "members.parquet", "source.json", "truth.json")]
-    assert prov.not_in_dataset(tmp_path, files) == [".DS_Store", "notes.txt", "out", "tasks.csv.bak"]
+    assert prov.not_in_dataset(tmp_path, files) == [
+        ".DS_Store", "notes.txt", "out", "tasks.csv.bak"
+    ]
 
 
 def test_a_file_that_cannot_be_hashed_is_named(tmp_path, monkeypatch):
@@ -77,7 +81,9 @@ def test_producing_function_is_the_one_call_inside_the_step(tmp_path):
         "    write(Path(snakemake.input[0]))\n"
     )
     assert prov.producing_function(script) == "consortia.render.table_writers.write_table"
-    script.write_text(script.read_text() + "from consortia.render import figure\nfigure.save_figure()\n")
+    script.write_text(
+        script.read_text() + "from consortia.render import figure\nfigure.save_figure()\n"
+    )
     assert prov.producing_function(script) is None
 
 
@@ -113,7 +119,9 @@ def test_trace_outputs_finds_the_job_and_its_siblings():
         }
     ]
     traced = prov.trace_outputs(["r/fits/ols.json", "r/other.csv"], rules)
-    assert traced["r/fits/ols.json"] == {"rule": "fit", "function": "pkg.fit_step", "title": "A fit."}
+    assert traced["r/fits/ols.json"] == {
+        "rule": "fit", "function": "pkg.fit_step", "title": "A fit."
+    }
     assert traced["r/fits/ols.png"]["caption"] == "report/fit.rst"
     assert traced["r/other.csv"] == {"rule": None, "function": None}
 
@@ -178,7 +186,8 @@ def test_git_state_commit_and_dirty_tree(tmp_path):
     git("add", "a.txt")
     git("commit", "-q", "-m", "first")
     clean = prov.git_state(tmp_path)
-    assert clean["available"] and clean["dirty"] is False and re.fullmatch(r"[0-9a-f]{40}", clean["commit"])
+    assert clean["available"] and clean["dirty"] is False
+    assert re.fullmatch(r"[0-9a-f]{40}", clean["commit"])
     (tmp_path / "a.txt").write_text("2")
     assert prov.git_state(tmp_path)["dirty"] is True
 
@@ -197,10 +206,12 @@ def _minimal_provenance(source=None, files=None):
                     "platform": {"description": "Linux"}, "cpu_count": 2, "memory_bytes": 2**30},
         "run": {"cores": 2, "snakemake": "9", "configfiles": ["my.yaml"], "config_overrides": {}},
         "packages": {"project": {"name": "consortia", "version": "0.1"},
-                     "declared": {"runtime": {"pandas": "2"}, "extras": {}}, "installed": {"pandas": "2"}},
+                     "declared": {"runtime": {"pandas": "2"}, "extras": {}},
+                     "installed": {"pandas": "2"}},
         "config": {"dataset": "d", "results": "r", "seed": 1},
         "config_files": {},
-        "dataset": {"folder": "d", "files": files or {"consortia.csv": {"sha256": "0" * 64, "bytes": 1}},
+        "dataset": {"folder": "d",
+                    "files": files or {"consortia.csv": {"sha256": "0" * 64, "bytes": 1}},
                     "source": source, "simulated": None},
         "seeds": {"config": {"seed": 1}, "dataset": {}},
         "runtime": {"measured_by": "benchmarks", "jobs": [], "rules_without_benchmark": []},
@@ -259,10 +270,17 @@ def provenance(demo_run):
 def test_provenance_hashes_every_dataset_file(provenance):
     dataset = ROOT / "data" / "raw" / "demo"
     expected = {
-        path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in dataset.iterdir() if path.is_file()
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in dataset.iterdir()
+        if path.is_file()
     }
-    assert {name: info["sha256"] for name, info in provenance["dataset"]["files"].items()} == expected
-    assert provenance["dataset"]["simulated"]["simulator"]["seed"] == provenance["seeds"]["dataset"]["simulator.seed"]
+    assert {
+        name: info["sha256"] for name, info in provenance["dataset"]["files"].items()
+    } == expected
+    assert (
+        provenance["dataset"]["simulated"]["simulator"]["seed"]
+        == provenance["seeds"]["dataset"]["simulator.seed"]
+    )
 
 
 @pytest.mark.workflow
@@ -289,7 +307,9 @@ def test_provenance_traces_every_table_and_figure_with_its_hash(demo_run, proven
 @pytest.mark.workflow
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_provenance_records_the_checked_out_commit(provenance):
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     if head.returncode != 0:
         assert provenance["git"]["available"] is False
     else:
@@ -299,16 +319,21 @@ def test_provenance_records_the_checked_out_commit(provenance):
 @pytest.mark.workflow
 def test_replication_readme_lists_every_table_and_figure_with_its_rule(demo_run, provenance):
     text = (demo_run.results / "REPLICATION.md").read_text()
-    for heading in ("## Data availability and provenance statements", "## Computational requirements",
+    for heading in ("## Data availability and provenance statements",
+                    "## Computational requirements",
                     "## Description of programs/code", "## Instructions to replicators",
                     "## List of tables, figures and programs"):
         assert heading in text
-    files = [p for folder in ("tables", "figures") for p in sorted((demo_run.results / folder).iterdir())]
+    files = [
+        p for folder in ("tables", "figures") for p in sorted((demo_run.results / folder).iterdir())
+    ]
     assert files
     for path in files:
         relative = f"{path.parent.name}/{path.name}"
         rule = provenance["outputs"][relative]["rule"]
-        assert re.search(rf"^\| `{re.escape(relative)}` \|.*\| `{rule}` \|", text, re.MULTILINE), relative
+        assert re.search(
+            rf"^\| `{re.escape(relative)}` \|.*\| `{rule}` \|", text, re.MULTILINE
+        ), relative
     assert "simulated" in text and "truth.json" in text
     assert provenance["runtime"]["jobs"], "no job was benchmarked"
     for job in provenance["runtime"]["jobs"]:

@@ -29,7 +29,9 @@ def report(demo_run, tmp_path_factory):
     path = tmp_path_factory.mktemp("report") / "report.html"
     command = [sys.executable, "-m", "snakemake", "--nolock", "--config",
                f"results={demo_run.results}", "--report", str(path)]
-    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    run = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+    )
     assert run.returncode == 0, run.stderr[-4000:]
     return path.read_text(encoding="utf-8")
 
@@ -73,7 +75,11 @@ def test_front_page_names_the_dataset_and_the_se_convention(report):
 
 def test_data_items_are_in_the_data_category(demo_run, report):
     provenance = json.loads((demo_run.results / "provenance.json").read_text())
-    data_items = [r for r in provenance["outputs"].values() if r.get("caption", "").startswith("report/data_")]
+    data_items = [
+        r
+        for r in provenance["outputs"].values()
+        if r.get("caption", "").startswith("report/data_")
+    ]
     assert len(data_items) == 6
     assert {r["category"] for r in data_items} == {"Data"}
     assert "Replication" in report and "Data" in report

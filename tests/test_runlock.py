@@ -32,8 +32,13 @@ def test_a_second_holder_is_refused_with_the_first_ones_pid_host_and_start(tmp_p
         # the refused attempt leaves the holder's record as it was
         assert json.loads((results / runlock.LOCK_FILE).read_text()) == record
     message = str(refused.value)
-    assert message.startswith(f"{results.resolve()}: another run is writing into this results folder")
-    assert f"pid {os.getpid()} on host {socket.gethostname()}, started {record['started']}" in message
+    assert message.startswith(
+        f"{results.resolve()}: another run is writing into this results folder"
+    )
+    assert (
+        f"pid {os.getpid()} on host {socket.gethostname()}, started {record['started']}"
+        in message
+    )
     # released with the file: the folder can be taken again
     with runlock.acquire(results):
         pass
@@ -60,7 +65,9 @@ def test_the_lock_goes_with_the_process_that_holds_it_even_when_killed(tmp_path)
 
 def test_a_holder_that_has_not_written_its_record_is_described_as_such():
     assert runlock.describe_holder(b"") == "its process has not yet recorded who it is"
-    recorded = {"pid": 7, "host": "h", "started": "2026-01-01T00:00:00+00:00", "command": ["a", "b"]}
+    recorded = {
+        "pid": 7, "host": "h", "started": "2026-01-01T00:00:00+00:00", "command": ["a", "b"]
+    }
     assert runlock.describe_holder(json.dumps(recorded).encode()) == (
         "pid 7 on host h, started 2026-01-01T00:00:00+00:00 (a b)"
     )

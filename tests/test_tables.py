@@ -1,4 +1,5 @@
-"""Tests of the table layer (consortia.render.table, table_writers) and Table 1 (consortia.describe).
+"""Tests of the table layer (consortia.render.table, table_writers) and Table 1
+(consortia.describe).
 
 Snapshot tests compare rendered text with files in tests/snapshots/. After a
 deliberate change to the output, regenerate them with
@@ -403,7 +404,10 @@ def test_format_number():
 def test_latex_escape_leaves_only_ascii_for_the_symbols_the_tables_use():
     from consortia.render.table_writers import latex_escape
 
-    text = "a → b · c × d ± e ≈ f ≠ g ′ ⌊x⌋ χ² α β σ ρ § ÷ √ ∝ “q” ‘q’ … – — − ≥ ≤ Hervé Schrödinger"
+    text = (
+        "a → b · c × d ± e ≈ f ≠ g ′ ⌊x⌋ χ² α β σ ρ § ÷ √ ∝ "
+        "“q” ‘q’ … – — − ≥ ≤ Hervé Schrödinger"
+    )
     escaped = latex_escape(text)
     assert escaped.isascii(), sorted({ch for ch in escaped if not ch.isascii()})
     assert r"$\rightarrow$" in escaped and r"$\chi$\textsuperscript{2}" in escaped

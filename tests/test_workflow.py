@@ -35,7 +35,9 @@ def run_snakemake(*args, check=True):
 @pytest.fixture(scope="module")
 def small_world(tmp_path_factory):
     dataset = tmp_path_factory.mktemp("dataset")
-    world = simulate_to_folder(dataset, n_consortia=60, n_years=5, seed=7, truth_overrides=None, fmt="csv")
+    world = simulate_to_folder(
+        dataset, n_consortia=60, n_years=5, seed=7, truth_overrides=None, fmt="csv"
+    )
     results = tmp_path_factory.mktemp("results")
     run = run_snakemake("--config", f"dataset={dataset}", f"results={results}")
     return dataset, results, world, run
@@ -56,10 +58,14 @@ def test_dry_run_lists_every_rule(tmp_path):
 def test_quality_report_matches_the_injected_mess(small_world):
     _, results, world, run = small_world
     quality = json.loads((results / "data" / "quality.json").read_text())
-    injected = world.truth["mess"]["tables"] if "tables" in world.truth["mess"] else world.truth["mess"]
+    injected = (
+        world.truth["mess"]["tables"] if "tables" in world.truth["mess"] else world.truth["mess"]
+    )
     for table in ("consortia", "members", "panel", "tasks"):
         got, expected = quality["tables"][table], injected[table]
-        assert got["rows_read"] == got["rows_kept"] + got["rows_quarantined"] + got["duplicates_collapsed"]
+        assert got["rows_read"] == (
+            got["rows_kept"] + got["rows_quarantined"] + got["duplicates_collapsed"]
+        )
         for count in ("rows_read", "rows_kept", "rows_quarantined", "duplicates_collapsed"):
             assert got[count] == expected[count], (table, count)
         assert got["quarantined_by_rule"] == expected["quarantined_by_rule"], table
@@ -79,7 +85,10 @@ def test_panel_covers_every_consortium_with_known_structure(small_world):
     panel = pd.read_parquet(results / "data" / "panel.parquet")
     assert panel["consortium_id"].nunique() == len(world.consortia)
     assert not panel.duplicated(["consortium_id", "year"]).any()
-    shares = panel.filter(like="share_").drop(columns=["share_enterprise"]).sum(axis=1) + panel["share_enterprise"]
+    shares = (
+        panel.filter(like="share_").drop(columns=["share_enterprise"]).sum(axis=1)
+        + panel["share_enterprise"]
+    )
     shares = shares[panel["n_members"] > 0]
     assert shares.sub(1).abs().max() < 1e-12
     rates = panel["transfer_rate"].dropna()
@@ -121,7 +130,9 @@ def test_absent_optional_table_is_reported_and_its_steps_skipped(tmp_path):
     assert not (results / "models").exists()
     assert not list((results / "tables").glob("scp_*"))
     assert "skipped: model sc_collab_ols (variable(s) not available: collab_intensity" in run.stdout
-    claims = {c["id"]: c for c in json.loads((results / "claims" / "claims.json").read_text())["claims"]}
+    claims = {
+        c["id"]: c for c in json.loads((results / "claims" / "claims.json").read_text())["claims"]
+    }
     assert claims["breakthrough_speed"]["verdict"] == "not_testable"
     assert any("end_date" in column or "duration" in column or "tasks" in column
                for column in claims["breakthrough_speed"]["missing_columns"])
@@ -145,7 +156,9 @@ def test_missing_required_column_stops_with_a_named_error(tmp_path):
     simulate_to_folder(dataset, n_consortia=20, n_years=3, seed=5, truth_overrides=None, fmt="csv")
     members = pd.read_csv(dataset / "members.csv").drop(columns=["member_type"])
     members.to_csv(dataset / "members.csv", index=False)
-    run = run_snakemake("--config", f"dataset={dataset}", f"results={tmp_path / 'out'}", check=False)
+    run = run_snakemake(
+        "--config", f"dataset={dataset}", f"results={tmp_path / 'out'}", check=False
+    )
     assert run.returncode != 0
     message = run.stdout + run.stderr
     assert "members.csv" in message and "member_type" in message

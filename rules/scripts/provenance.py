@@ -1,4 +1,7 @@
-"""Snakemake entry point of rule `provenance`: all logic is in consortia.provenance.provenance_step."""
+"""Snakemake entry point of rule `provenance`.
+
+All logic is in consortia.provenance.provenance_step.
+"""
 
 from consortia.provenance import provenance_step
 from consortia.workflow import logged_step

@@ -1,4 +1,7 @@
-"""Snakemake entry point of rule `replication`: all logic is in consortia.replication.replication_step."""
+"""Snakemake entry point of rule `replication`.
+
+All logic is in consortia.replication.replication_step.
+"""
 
 from consortia.replication import replication_step
 from consortia.workflow import logged_step

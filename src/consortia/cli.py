@@ -34,7 +34,10 @@ def _simulate(args: argparse.Namespace) -> int:
         truth_overrides=overrides,
         fmt=args.format,
     )
-    print(f"wrote a simulated dataset of {args.consortia} consortia x {args.years} years to {args.out}")
+    print(
+        f"wrote a simulated dataset of {args.consortia} consortia x {args.years} years "
+        f"to {args.out}"
+    )
     return 0
 
 
@@ -70,7 +73,9 @@ def _validate(args: argparse.Namespace) -> int:
     if len(cleaned.quarantine) and args.show > 0:
         shown = cleaned.quarantine.head(args.show)
         with pd.option_context("display.max_colwidth", 60, "display.width", 200):
-            print(f"\nfirst {len(shown)} of {len(cleaned.quarantine)} rows that would be set aside:")
+            print(
+                f"\nfirst {len(shown)} of {len(cleaned.quarantine)} rows that would be set aside:"
+            )
             print(shown[["table", "source_row", "rule", "column", "detail"]].to_string(index=False))
     if args.json:
         print(json.dumps(quality, indent=2, default=str))
@@ -137,11 +142,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     simulate = commands.add_parser("simulate", help="write a simulated dataset with a known truth")
-    simulate.add_argument("out", type=Path, help="folder to write the four tables and truth.json into")
+    simulate.add_argument(
+        "out", type=Path, help="folder to write the four tables and truth.json into"
+    )
     simulate.add_argument("--consortia", type=int, default=300, help="number of consortia (300)")
     simulate.add_argument("--years", type=int, default=8, help="number of panel years (8)")
     simulate.add_argument("--seed", type=int, default=20251220, help="random seed (20251220)")
-    simulate.add_argument("--truth", help="YAML/JSON file overriding parameters of the default truth")
+    simulate.add_argument(
+        "--truth", help="YAML/JSON file overriding parameters of the default truth"
+    )
     simulate.add_argument("--format", choices=["csv", "parquet", "xlsx"], default="csv")
     simulate.set_defaults(handler=_simulate)
 
@@ -156,7 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(handler=_validate)
 
     run = commands.add_parser("run", help="run the workflow (Snakemake) with a progress display")
-    run.add_argument("--dataset", type=Path, help="dataset folder (default: the config's, the demo)")
+    run.add_argument(
+        "--dataset", type=Path, help="dataset folder (default: the config's, the demo)"
+    )
     run.add_argument("--results", type=Path, help="folder to write into (default: the config's)")
     run.add_argument("--configfile", type=Path, help="study config on top of config/config.yaml")
     run.add_argument("--cores", default="all", help="cores Snakemake may use (all)")

@@ -58,7 +58,10 @@ def conversion_factor(unit: str, currency: str) -> float:
 
 
 def to_currency(values: pd.Series, unit: str, currency: str) -> pd.Series:
-    """Values recorded in ``unit`` expressed in ``currency`` (e.g. 万元 -> CNY multiplies by 1e4)."""
+    """Values recorded in ``unit`` expressed in ``currency``.
+
+    E.g. 万元 -> CNY multiplies by 1e4.
+    """
     return pd.to_numeric(values) * conversion_factor(unit, currency)
 
 

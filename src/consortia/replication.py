@@ -143,8 +143,8 @@ def _availability(provenance: dict) -> list[str]:
                 "The data are **simulated** by this package's own code (`consortia.simulate`): no "
                 "third-party data are used and there are no restrictions on their use or "
                 "redistribution. The simulator's known truth (its parameters, the estimands, and "
-                f"every defect it injected, by table and rule) is `{simulated['truth_file']}` in the "
-                "dataset folder."
+                "every defect it injected, by table and rule) is "
+                f"`{simulated['truth_file']}` in the dataset folder."
             ),
             "",
             (
@@ -166,17 +166,18 @@ def _availability(provenance: dict) -> list[str]:
         lines += [
             (
                 "**No source is recorded for this dataset.** Add a `source:` block to the "
-                "configuration (`citation`, `url`, `licence`, `access`, `accessed`, `notes`) so that "
-                "this statement can say where the data come from and how a replicator obtains them."
+                "configuration (`citation`, `url`, `licence`, `access`, `accessed`, `notes`) "
+                "so that this statement can say where the data come from and how a replicator "
+                "obtains them."
             ),
             "",
         ]
         if SOURCE_NOTE in dataset["files"]:
             lines += [
                 (
-                    f"The dataset folder holds `{SOURCE_NOTE}`, written by the tool that assembled it "
-                    "(e.g. `consortia ingest`): it records where the files come from; copy its "
-                    "citation and terms into the `source:` block."
+                    f"The dataset folder holds `{SOURCE_NOTE}`, written by the tool that "
+                    "assembled it (e.g. `consortia ingest`): it records where the files come "
+                    "from; copy its citation and terms into the `source:` block."
                 ),
                 "",
             ]
@@ -215,7 +216,8 @@ def _requirements(provenance: dict) -> list[str]:
         f"- Python {machine['python']['version']} ({machine['python']['implementation']})",
         f"- Snakemake {run.get('snakemake') or 'unknown'}",
         (
-            f"- {packages['project']['name']} {packages['project']['version'] or '(not installed)'} "
+            f"- {packages['project']['name']} "
+            f"{packages['project']['version'] or '(not installed)'} "
             "and its declared dependencies, at the versions installed for this run:"
         ),
         "",
@@ -305,9 +307,9 @@ def _programs(provenance: dict) -> list[str]:
             "`rules/*.smk`, one file per stage."
         ),
         (
-            "- Each rule calls one function of the package `consortia` (`src/consortia/`) through a "
-            "few-line entry point in `rules/scripts/`; all logic is in the package, unit-tested "
-            "under `tests/`."
+            "- Each rule calls one function of the package `consortia` (`src/consortia/`) "
+            "through a few-line entry point in `rules/scripts/`; all logic is in the package, "
+            "unit-tested under `tests/`."
         ),
         (
             "- `config/config.yaml` is the study configuration; `notebooks/` only display what the "
@@ -469,10 +471,10 @@ def replication_readme(
         "",
         (
             f"The workflow reads the dataset folder {_code(provenance['dataset']['folder'])}, "
-            "sets aside "
-            "(quarantines) rows that break the data contract, builds a clean consortium-year panel, "
-            "and writes descriptive tables and figures, the structure-conduct-performance models "
-            "and verdicts on the review's quantitative claims. This run wrote "
+            "sets aside (quarantines) rows that break the data contract, builds a clean "
+            "consortium-year panel, and writes descriptive tables and figures, the "
+            "structure-conduct-performance models and verdicts on the review's quantitative "
+            "claims. This run wrote "
             f"{len(tables)} table files and {len(figures)} figure files "
             f"({len(provenance['outputs'])} output files in all). One command runs everything."
         ),

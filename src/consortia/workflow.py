@@ -164,7 +164,9 @@ def panel_step(clean_paths: dict[str, str], panel_path: str, measures_path: str)
     panel.to_parquet(panel_path, index=False)
     built = measures.panel_metadata(panel, tables)
     _write_json(built, measures_path)
-    log.info("panel: %d consortium-years, %d consortia", len(panel), panel["consortium_id"].nunique())
+    log.info(
+        "panel: %d consortium-years, %d consortia", len(panel), panel["consortium_id"].nunique()
+    )
 
 
 def tasks_step(
@@ -248,7 +250,9 @@ def figure_transfer_rate_step(panel_path: str, outputs: list[str], seed: int) ->
     from consortia.describe import transfer_rate_by_lead_type
     from consortia.render.figure import draw_or_placeholder
 
-    panel = read_parquet_columns(panel_path, {"consortium_id", "lead_type", "year", "transfer_rate"})
+    panel = read_parquet_columns(
+        panel_path, {"consortium_id", "lead_type", "year", "transfer_rate"}
+    )
     return draw_or_placeholder(
         lambda: transfer_rate_by_lead_type(panel, seed=seed),
         shared_stem(outputs),

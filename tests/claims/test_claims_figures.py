@@ -153,6 +153,7 @@ def test_km_caption_says_unbounded_for_an_interval_end_stored_as_null(demo_table
     from consortia.render.figure import caption
 
     ratio = {"test": "Median ratio", "label": "enterprise vs university", "estimate": 0.8,
-             "ci_lower": 0.5, "ci_upper": None, "claimed_text": "0.75", "verdict": "inconclusive"}  # fmt: skip
+             "ci_lower": 0.5, "ci_upper": None, "claimed_text": "0.75",
+             "verdict": "inconclusive"}  # fmt: skip
     text = caption(km_curves(demo_tables["tasks"], time_ratio=ratio))
     assert "0.800 (95% CI 0.500–unbounded)" in text

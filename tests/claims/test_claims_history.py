@@ -35,7 +35,9 @@ def test_a_rule_changed_after_results_exist_leaves_both_hashes_and_both_verdicts
     tmp_path, registry_raw, demo_tables
 ):
     registry_raw = copy.deepcopy(registry_raw)
-    registry_raw["claims"] = [c for c in registry_raw["claims"] if c["id"] == "enterprise_led_share"]
+    registry_raw["claims"] = [
+        c for c in registry_raw["claims"] if c["id"] == "enterprise_led_share"
+    ]
     first = run(tmp_path, registry_raw, demo_tables, "registry")
     again = run(tmp_path, registry_raw, demo_tables, "registry")  # same rules: no new entry
     history_path = tmp_path / "claims" / HISTORY_FILE

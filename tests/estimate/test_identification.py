@@ -85,7 +85,9 @@ def test_age_is_collinear_with_consortium_and_year_effects_together():
 def test_the_dropped_collinear_column_is_the_one_pyfixest_drops():
     data = panel()
     ours = fit(twfe(["x1", "x2", "x3"]), data)
-    theirs = pf.feols("y ~ x1 + x2 + x3 | consortium_id + year", data=data, vcov={"CRV1": "consortium_id"})
+    theirs = pf.feols(
+        "y ~ x1 + x2 + x3 | consortium_id + year", data=data, vcov={"CRV1": "consortium_id"}
+    )
     kept = list(theirs._coefnames)
     assert kept == ["x1", "x2"] and ours.terms == kept
     assert ours.dropped_terms == ["x3"]

@@ -119,7 +119,8 @@ def sim_run(sim_panel, sim_plan, tmp_path_factory):
         equations = [sim_plan.models[e] for e in entry["equations"]]
         steps.system_step(entry, equations, sim_plan.derived, panel_path, systems[name])
     return {"out": out, "fits": fits, "tests": tests, "mediation": meds, "systems": systems,
-            "manifest": manifest, "panel": steps.read_panel(panel_path, sim_plan.derived)}  # fmt: skip
+            "manifest": manifest,
+            "panel": steps.read_panel(panel_path, sim_plan.derived)}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +149,10 @@ def test_shipped_models_config_plans_every_entry_on_the_demo_dataset():
     cfg = models_config.load_models_config(MODELS_YAML)
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     plan = planning.plan_models(
-        cfg, planning.panel_availability(plan_dataset(str(DEMO), config["tables"], config["columns"]))
+        cfg,
+        planning.panel_availability(
+            plan_dataset(str(DEMO), config["tables"], config["columns"])
+        ),
     )
     assert plan.skipped == []
     assert list(plan.models) == list(cfg.models)
@@ -174,7 +178,9 @@ def test_no_panel_table_means_no_model_and_every_skip_names_its_inputs():
         columns={t: list(TABLES[t].columns) for t in ("consortia", "members")},
         absent_tables=["panel", "tasks"],
     )
-    plan = planning.plan_models(models_config.load_models_config(MODELS_YAML), planning.panel_availability(plan_data))
+    plan = planning.plan_models(
+        models_config.load_models_config(MODELS_YAML), planning.panel_availability(plan_data)
+    )
     assert plan.models == {} and plan.mediation == {} and plan.tables == {}
     assert plan.system == {} and plan.figures == {} and plan.path_diagram is None
     record = next(r for r in plan.skipped if r["name"] == "sc_collab_ols")
@@ -488,9 +494,11 @@ def test_each_test_pair_reads_the_mundlak_fit_of_its_re_spec(sim_plan):
     config = copy.deepcopy(SIM_CONFIG)
     config["models"] = [m for m in config["models"] if m["name"] != "rd_mundlak"]
     config["tables"][0]["models"].remove("rd_mundlak")
-    plan = planning.plan_models(models_config.load_models_config(config), sim_plan.models["rd_re"].keys()
-                           | {"consortium_id", "year", "rd_per_member", "type_diversity",
-                              "lead_type", "n_members", "patents_filed", "transfer_rate"})  # fmt: skip
+    plan = planning.plan_models(models_config.load_models_config(config),
+                                sim_plan.models["rd_re"].keys()
+                                | {"consortium_id", "year", "rd_per_member", "type_diversity",
+                                   "lead_type", "n_members", "patents_filed",
+                                   "transfer_rate"})  # fmt: skip
     added = plan.tests["rd"]["mundlak"]
     assert added == "rd_re__mundlak" and plan.models[added]["estimator"] == "mundlak"
     assert planning.mundlak_model_of(plan.models["rd_re"], plan.models) == added

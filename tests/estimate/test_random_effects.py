@@ -24,7 +24,8 @@ GRUNFELD = {"name": "g", "outcome": "invest", "regressors": ["value", "capital"]
             "estimator": "re"}  # fmt: skip
 SIMULATED = {"name": "s", "outcome": "rd_per_member", "estimator": "re",
              "regressors": ["type_diversity", "lead_type", "n_members"],
-             "fixed_effects": ["year"], "reference_levels": {"lead_type": "enterprise"}}  # fmt: skip
+             "fixed_effects": ["year"],
+             "reference_levels": {"lead_type": "enterprise"}}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

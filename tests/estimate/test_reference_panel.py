@@ -177,4 +177,6 @@ def test_hausman_sigmamore_uses_the_re_error_variance_for_both(grunfeld):
     more = hausman(dict(G, estimator="re"), grunfeld, sigmamore=True)
     assert more.name == "Hausman (classical, sigmamore)" and more.df == 2
     assert more.statistic == pytest.approx(expected, rel=1e-6)
-    assert more.statistic != pytest.approx(hausman(dict(G, estimator="re"), grunfeld).statistic, rel=1e-3)
+    assert more.statistic != pytest.approx(
+        hausman(dict(G, estimator="re"), grunfeld).statistic, rel=1e-3
+    )

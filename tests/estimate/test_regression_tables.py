@@ -163,7 +163,10 @@ def test_fixed_effect_rows_are_yes_or_no(table, fits):
 def test_r2_rows_fit_the_estimator(table, fits):
     body = table.body
     by = {r.name: j for j, r in enumerate(fits)}
-    col = lambda name: body.columns[by[name]]
+
+    def col(name):
+        return body.columns[by[name]]
+
     assert body.loc["stat::r2", col("pooled")] == format_number(fits[by["pooled"]].r2["overall"], 3)
     assert body.loc["stat::r2", col("within")] == ""
     assert body.loc["stat::r2_within", col("within")] == format_number(

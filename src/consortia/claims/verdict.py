@@ -47,8 +47,8 @@ threshold.
 A claim's verdict combines its ``primary`` tests (:func:`combine`): contradicted if
 any is (each at α/m, so the chance of a false contradiction stays ≤ α), supported
 if all are (intersection–union: a primary test that could not be run leaves the claim
-at most inconclusive, since the part it tests is unchecked), otherwise inconclusive. ``secondary`` and
-``cross_check`` tests are reported beside it at α and do not change it.
+at most inconclusive, since the part it tests is unchecked), otherwise inconclusive.
+``secondary`` and ``cross_check`` tests are reported beside it at α and do not change it.
 """
 
 from __future__ import annotations

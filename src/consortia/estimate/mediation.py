@@ -232,7 +232,9 @@ def _weights(draws: Sequence[np.ndarray], G: int) -> np.ndarray:
 
 
 def _analytic(
-    P: MediationSample, opts: VcovOptions, crossproducts: tuple[np.ndarray, np.ndarray] | None = None
+    P: MediationSample,
+    opts: VcovOptions,
+    crossproducts: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Coefficients and cluster-robust covariances of the a-, b- and total equations.
 

@@ -140,6 +140,8 @@ def mediation_refit(
         "bootstrap_seconds": t2 - t1,
         "jackknife_seconds": t3 - t2,
     }
-    res = assemble_result(P, spec.vcov, name, n_boot, int(seed), ci, boot, jack, 0, timings, "refit")
+    res = assemble_result(
+        P, spec.vcov, name, n_boot, int(seed), ci, boot, jack, 0, timings, "refit"
+    )
     res.timings["total_seconds"] = _time.perf_counter() - t0
     return res

@@ -167,7 +167,9 @@ def _test_rows(
                 negative.append(col)
                 cells[col], p_cells[col] = MISSING, MISSING
             else:
-                cells[col] = f"{format_statistic(stat, 2)} ({t['df']})" if math.isfinite(stat) else MISSING
+                cells[col] = (
+                    f"{format_statistic(stat, 2)} ({t['df']})" if math.isfinite(stat) else MISSING
+                )
                 p_cells[col] = format_statistic(p, 3)
             records.append(
                 {

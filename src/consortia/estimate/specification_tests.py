@@ -115,7 +115,9 @@ def hausman_from_fit(re_fit: FitResult, sigmamore: bool = False) -> Specificatio
     )
 
 
-def hausman(spec: ModelSpec | dict, data: pd.DataFrame, sigmamore: bool = False) -> SpecificationTest:
+def hausman(
+    spec: ModelSpec | dict, data: pd.DataFrame, sigmamore: bool = False
+) -> SpecificationTest:
     """Classical Hausman test of RE against FE for the spec's regressors (fits the RE model)."""
     from . import fit
 
@@ -159,7 +161,9 @@ def mundlak_test(spec: ModelSpec | dict, data: pd.DataFrame) -> SpecificationTes
     return mundlak_test_from_fit(fit(_as_spec(spec, "mundlak"), data))
 
 
-def re_vs_fe_tests_from_fits(re_fit: FitResult, mundlak_fit: FitResult) -> dict[str, SpecificationTest]:
+def re_vs_fe_tests_from_fits(
+    re_fit: FitResult, mundlak_fit: FitResult
+) -> dict[str, SpecificationTest]:
     """Both tests from the stored RE fit and the Mundlak fit of the same specification.
 
     A negative classical Hausman statistic says nothing; it is then replaced

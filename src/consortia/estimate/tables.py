@@ -1,6 +1,6 @@
 """Regression and mediation tables, built from stored results (no refitting).
 
-Both functions return a :class:`consortia.tables.Table`; ``write_table`` then
+Both functions return a :class:`consortia.render.table.Table`; ``write_table`` then
 writes LaTeX (booktabs), HTML, Markdown and CSV (the CSV is the long,
 machine-readable ``Table.data``).
 
@@ -542,8 +542,8 @@ def mediation_table(
     all_details = [
         (
             "a: coefficient of X in the conduct (M) equation; b and c': coefficients of M and X in "
-            "the performance (Y) equation; both equations with the same controls, fixed effects and "
-            "sample; total effect c' + a·b (equal to the coefficient of X without M)."
+            "the performance (Y) equation; both equations with the same controls, fixed effects "
+            "and sample; total effect c' + a·b (equal to the coefficient of X without M)."
         ),
         (
             "Parentheses: cluster-robust standard errors (for the indirect effect the Sobel "

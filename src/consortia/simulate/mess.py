@@ -193,15 +193,17 @@ class _Messer:
         self._cells.pop(column, None)
 
     def set(self, i: int, column: str, value):
+        # `dtype` is a numpy/pandas dtype, not a type: `==` compares it with the dtype
+        # that `bool` (or `object`) stands for, where `is` would always be False (E721)
         dtype = self._dtypes[column]
         if value is None or (isinstance(value, float) and np.isnan(value)):
             if dtype == np.int64:
                 self._retype(column, "Int64")
-            elif dtype == bool:
+            elif dtype == bool:  # noqa: E721 (dtype comparison, see above)
                 self._retype(column, object)
-            value = None if self._dtypes[column] == object else pd.NA
-        elif dtype == bool or (dtype == np.int64 and isinstance(value, float)):
-            self._retype(column, object if dtype == bool else float)
+            value = None if self._dtypes[column] == object else pd.NA  # noqa: E721 (dtype)
+        elif dtype == bool or (dtype == np.int64 and isinstance(value, float)):  # noqa: E721 (dtype)
+            self._retype(column, object if dtype == bool else float)  # noqa: E721 (dtype)
         self.pending.setdefault(column, []).append((int(i), value))
 
     def _apply_pending(self) -> None:
