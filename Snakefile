@@ -30,6 +30,7 @@ envvars:
     "OMP_NUM_THREADS",
     "MKL_NUM_THREADS",
 
+
 min_version("9.0")
 
 
@@ -62,6 +63,7 @@ include: "rules/montecarlo.smk"
 
 
 rule all:
+    # fmt: off[sort]  # snakefmt 2.1 sorts default_target above the docstring, then fails to parse
     """Everything the dataset allows: panel, tasks, quality report, tables, figures."""
     input:
         final_outputs(),

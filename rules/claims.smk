@@ -7,12 +7,12 @@ rule claims:
         unpack(claims_inputs),
     output:
         json=results_path("claims", "claims.json"),
-    params:
-        seed=config["seed"],
     log:
         log_path("claims"),
     conda:
         "../environment.yml"
+    params:
+        seed=config["seed"],
     script:
         "scripts/claims.py"
 
@@ -61,12 +61,12 @@ rule claims_km:
         ),
         pdf=figure_stem("claims_km") + ".pdf",
         caption=figure_stem("claims_km") + ".txt",
-    params:
-        labels=config["labels"],
     log:
         log_path("claims_km"),
     conda:
         "../environment.yml"
+    params:
+        labels=config["labels"],
     script:
         "scripts/claims_km.py"
 
@@ -84,12 +84,12 @@ rule claims_transfer_rate:
         ),
         pdf=figure_stem("claims_transfer_rate") + ".pdf",
         caption=figure_stem("claims_transfer_rate") + ".txt",
-    params:
-        seed=config["seed"],
     log:
         log_path("claims_transfer_rate"),
     conda:
         "../environment.yml"
+    params:
+        seed=config["seed"],
     script:
         "scripts/claims_transfer_rate.py"
 

@@ -17,13 +17,13 @@ if config.get("adapter") == "cordis":
             base=CORDIS.get("claims_base", "config/claims.yaml"),
         output:
             registry=config["claims"],
-        params:
-            overrides=CORDIS.get("claims_overrides", {}),
-            config_block="cordis",
         log:
             log_path("cordis_claims_registry"),
         conda:
             "../environment.yml"
+        params:
+            overrides=CORDIS.get("claims_overrides", {}),
+            config_block="cordis",
         script:
             "scripts/cordis_claims_registry.py"
 
@@ -60,15 +60,15 @@ if config.get("adapter") == "cordis":
                 caption="../report/cordis_enterprise_share.rst",
                 category="Data",
             ),
-        params:
-            history_years=CORDIS["findings"]["history_years"],
-            figure_stem=CORDIS_SHARE_FIGURE,
         log:
             log_path("cordis_findings"),
         benchmark:
-            benchmark_path("cordis_findings"),
+            benchmark_path("cordis_findings")
         conda:
             "../environment.yml"
+        params:
+            history_years=CORDIS["findings"]["history_years"],
+            figure_stem=CORDIS_SHARE_FIGURE,
         script:
             "scripts/cordis_findings.py"
 

@@ -17,6 +17,12 @@ rule clean:
             caption="../report/data_quality.rst",
             category="Data",
         ),
+    log:
+        log_path("clean"),
+    benchmark:
+        benchmark_path("clean")
+    conda:
+        "../environment.yml"
     params:
         tables_cfg=config.get("tables", {}),
         columns_cfg=config.get("columns", {}),
@@ -25,12 +31,6 @@ rule clean:
         money=config["money"],
         censoring_date=config.get("censoring_date"),
         absent_tables=PLAN.absent_tables,
-    log:
-        log_path("clean"),
-    benchmark:
-        benchmark_path("clean"),
-    conda:
-        "../environment.yml"
     script:
         "scripts/clean.py"
 
@@ -45,7 +45,7 @@ rule panel:
     log:
         log_path("panel"),
     benchmark:
-        benchmark_path("panel"),
+        benchmark_path("panel")
     conda:
         "../environment.yml"
     script:
@@ -59,14 +59,14 @@ rule tasks:
         consortia=results_path("data", "clean", "consortia.parquet"),
     output:
         tasks=results_path("data", "tasks.parquet"),
-    params:
-        censoring_date=config.get("censoring_date"),
     log:
         log_path("tasks"),
     benchmark:
-        benchmark_path("tasks"),
+        benchmark_path("tasks")
     conda:
         "../environment.yml"
+    params:
+        censoring_date=config.get("censoring_date"),
     script:
         "scripts/tasks.py"
 
@@ -81,16 +81,16 @@ rule metadata:
             caption="../report/data_metadata.rst",
             category="Data",
         ),
+    log:
+        log_path("metadata"),
+    benchmark:
+        benchmark_path("metadata")
+    conda:
+        "../environment.yml"
     params:
         dataset=config["dataset"],
         money=config["money"],
         censoring_date=config.get("censoring_date"),
-    log:
-        log_path("metadata"),
-    benchmark:
-        benchmark_path("metadata"),
-    conda:
-        "../environment.yml"
     script:
         "scripts/metadata.py"
 

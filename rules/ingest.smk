@@ -11,12 +11,12 @@ if ADAPTER is not None:
         output:
             **PLAN.files,
             **adapters.sidecars(ADAPTER, config),
-        params:
-            # a change of the adapter's settings re-ingests
-            settings=adapters.settings(config),
         log:
             log_path("ingest"),
         conda:
             "../environment.yml"
+        params:
+            # a change of the adapter's settings re-ingests
+            settings=adapters.settings(config),
         script:
             "scripts/ingest.py"

@@ -9,6 +9,7 @@
 # table. Without any panel outcome (e.g. CORDIS data), nothing here runs.
 import re
 
+
 include: "models_helpers.smk"
 
 
@@ -21,19 +22,19 @@ if SCP.models:
         output:
             fits=scp_fits(),
             manifest=scp_path("manifest.json"),
-        params:
-            specs=list(SCP.models.values()),
-            derived=SCP.derived,
-            planned_skips=SCP.skipped,
-        # the longest job and on the critical path (clean → panel → fit_models → tables):
-        # started first once the panel exists, the shorter jobs fill the other cores
-        priority: 10
         log:
             log_path("fit_models"),
         benchmark:
             benchmark_path("fit_models")
+        # the longest job and on the critical path (clean → panel → fit_models → tables):
+        # started first once the panel exists, the shorter jobs fill the other cores
+        priority: 10
         conda:
             "../environment.yml"
+        params:
+            specs=list(SCP.models.values()),
+            derived=SCP.derived,
+            planned_skips=SCP.skipped,
         script:
             "scripts/models_fit.py"
 
@@ -49,14 +50,14 @@ if SCP.tests:
             mundlak=scp_test_fits("mundlak"),
         output:
             scp_tests(),
-        params:
-            pairs=SCP.tests,
         log:
             log_path("specification_tests"),
         benchmark:
             benchmark_path("specification_tests")
         conda:
             "../environment.yml"
+        params:
+            pairs=SCP.tests,
         script:
             "scripts/models_tests.py"
 
@@ -69,18 +70,18 @@ if SCP.mediation:
             panel=results_path("data", "panel.parquet"),
         output:
             scp_path("mediation", "{mediation}.json"),
-        wildcard_constraints:
-            mediation="|".join(re.escape(name) for name in SCP.mediation),
-        params:
-            entries=lambda wildcards: [SCP.mediation[wildcards.mediation]],
-            derived=SCP.derived,
-            seed=config["seed"],
         log:
             log_path("mediation_{mediation}"),
         benchmark:
             benchmark_path("mediation_{mediation}")
+        wildcard_constraints:
+            mediation="|".join(re.escape(name) for name in SCP.mediation),
         conda:
             "../environment.yml"
+        params:
+            entries=lambda wildcards: [SCP.mediation[wildcards.mediation]],
+            derived=SCP.derived,
+            seed=config["seed"],
         script:
             "scripts/models_mediation.py"
 
@@ -93,16 +94,16 @@ if SCP.system:
             panel=results_path("data", "panel.parquet"),
         output:
             scp_systems(),
-        params:
-            systems=list(SCP.system.values()),
-            equations=scp_system_equations(),
-            derived=SCP.derived,
         log:
             log_path("system_fit"),
         benchmark:
             benchmark_path("system_fit")
         conda:
             "../environment.yml"
+        params:
+            systems=list(SCP.system.values()),
+            equations=scp_system_equations(),
+            derived=SCP.derived,
         script:
             "scripts/models_system.py"
 
@@ -118,6 +119,12 @@ if SCP.tables or SCP.mediation_table or SCP.system:
             systems=scp_systems(),
         output:
             **scp_table_outputs(),
+        log:
+            log_path("scp_tables"),
+        benchmark:
+            benchmark_path("scp_tables")
+        conda:
+            "../environment.yml"
         params:
             fit_names=list(SCP.models),
             test_names=list(SCP.tests),
@@ -127,12 +134,6 @@ if SCP.tables or SCP.mediation_table or SCP.system:
             tests=SCP.tests,
             mediation_table=SCP.mediation_table,
             labels=SCP.labels,
-        log:
-            log_path("scp_tables"),
-        benchmark:
-            benchmark_path("scp_tables")
-        conda:
-            "../environment.yml"
         script:
             "scripts/models_tables.py"
 
@@ -147,20 +148,22 @@ if SCP.figures:
             fits=scp_fits(),
         output:
             **scp_figure_outputs(SCP.figures, "coefficient_plot", "Coefficient plots"),
-        params:
-            fit_names=list(SCP.models),
-            figures=SCP.figures,
-            labels=SCP.labels,
         log:
             log_path("scp_coefficient_plots"),
         benchmark:
             benchmark_path("scp_coefficient_plots")
         conda:
             "../environment.yml"
+        params:
+            fit_names=list(SCP.models),
+            figures=SCP.figures,
+            labels=SCP.labels,
         script:
             "scripts/models_coefficient_plots.py"
 
-    EXTRA_OUTPUTS += [figure_stem(name) + ext for name in SCP.figures for ext in wf.FIGURE_EXTENSIONS]
+    EXTRA_OUTPUTS += [
+        figure_stem(name) + ext for name in SCP.figures for ext in wf.FIGURE_EXTENSIONS
+    ]
 
 
 if SCP.path_diagram:
@@ -171,15 +174,15 @@ if SCP.path_diagram:
             scp_mediations(SCP.path_diagram["mediation"]),
         output:
             **scp_figure_outputs([SCP.path_diagram["name"]], "path_diagram", "Path diagram"),
-        params:
-            title=SCP.path_diagram.get("title"),
-            labels=SCP.labels,
         log:
             log_path("scp_path_diagram"),
         benchmark:
             benchmark_path("scp_path_diagram")
         conda:
             "../environment.yml"
+        params:
+            title=SCP.path_diagram.get("title"),
+            labels=SCP.labels,
         script:
             "scripts/models_path_diagram.py"
 

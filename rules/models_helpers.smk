@@ -34,7 +34,9 @@ def scp_test_fits(kind):
 
 def scp_system_equations():
     """{system: the specifications of its equations}."""
-    return {name: [SCP.models[eq] for eq in entry["equations"]] for name, entry in SCP.system.items()}
+    return {
+        name: [SCP.models[eq] for eq in entry["equations"]] for name, entry in SCP.system.items()
+    }
 
 
 def scp_systems():

@@ -10,27 +10,27 @@ rule montecarlo_batch:
         registry=MONTECARLO["registry"],
     output:
         results_path("{study}", "batches", "{truth}", "n{size}", "batch{batch}.parquet"),
+    log:
+        results_path("logs", "{study}", "{truth}_n{size}_batch{batch}.log"),
+    benchmark:
+        results_path("{study}", "benchmarks", "{truth}_n{size}_batch{batch}.tsv")
     wildcard_constraints:
         study=MONTECARLO_STUDY_PATTERN,
         truth="|".join(MONTECARLO["truths"]),
         size=r"\d+",
         batch=r"\d{3}",
+    conda:
+        "../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=montecarlo_batch_runtime,
     params:
         overrides=montecarlo_overrides,
         claims=montecarlo_claims,
         n_worlds=montecarlo_n_worlds,
         world=montecarlo_world,
         seed=montecarlo_seed,
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=montecarlo_batch_runtime,
-    log:
-        results_path("logs", "{study}", "{truth}_n{size}_batch{batch}.log"),
-    benchmark:
-        results_path("{study}", "benchmarks", "{truth}_n{size}_batch{batch}.tsv")
-    conda:
-        "../environment.yml"
     script:
         "scripts/montecarlo_batch.py"
 
@@ -43,19 +43,19 @@ rule montecarlo_summary:
     output:
         table=multiext(results_path("{study}", "coverage"), *wf.TABLE_EXTENSIONS),
         figure=multiext(figure_stem("{study}_error_rates"), *wf.FIGURE_EXTENSIONS),
+    log:
+        results_path("logs", "{study}", "summary.log"),
     wildcard_constraints:
         study=MONTECARLO_STUDY_PATTERN,
-    params:
-        study=montecarlo_study,
-        truths=montecarlo_truths,
+    conda:
+        "../environment.yml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=15,
-    log:
-        results_path("logs", "{study}", "summary.log"),
-    conda:
-        "../environment.yml"
+    params:
+        study=montecarlo_study,
+        truths=montecarlo_truths,
     script:
         "scripts/montecarlo_summary.py"
 

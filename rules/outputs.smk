@@ -10,14 +10,14 @@ rule table1:
             caption="../report/data_table1.rst",
             category="Data",
         ),
-    params:
-        labels=config["labels"],
     log:
         log_path("table1"),
     benchmark:
-        benchmark_path("table1"),
+        benchmark_path("table1")
     conda:
         "../environment.yml"
+    params:
+        labels=config["labels"],
     script:
         "scripts/table1.py"
 
@@ -34,13 +34,13 @@ rule figure_transfer_rate:
             caption="../report/data_transfer_rate.rst",
             category="Data",
         ),
-    params:
-        seed=config["seed"],
     log:
         log_path("figure_transfer_rate"),
     benchmark:
-        benchmark_path("figure_transfer_rate"),
+        benchmark_path("figure_transfer_rate")
     conda:
         "../environment.yml"
+    params:
+        seed=config["seed"],
     script:
         "scripts/figure_transfer_rate.py"

@@ -12,14 +12,14 @@ rule provenance:
         unpack(provenance_inputs),
     output:
         report(PROVENANCE, caption="../report/replication_provenance.rst", category="Replication"),
-    params:
-        resolved_config=config,
-        rule_records=rule_records,
-        run=run_record,
     log:
         log_path("provenance"),
     conda:
         "../environment.yml"
+    params:
+        resolved_config=config,
+        rule_records=rule_records,
+        run=run_record,
     script:
         "scripts/provenance.py"
 

@@ -58,9 +58,12 @@ def rule_records(wildcards):
         prov.rule_record(
             name=rule.name,
             description=rule.docstring,
-            script=rule.basedir.join(rule.script).get_path_or_uri(secret_free=True)
-            if rule.script
-            else None,
+            # condition first: a line that begins with `rule` is a rule keyword to Snakemake
+            script=(
+                None
+                if not rule.script
+                else rule.basedir.join(rule.script).get_path_or_uri(secret_free=True)
+            ),
             outputs=[output_record(output) for output in rule.output],
             inputs=[str(item) for item in rule.input if not is_callable(item)],
             benchmarks=[str(rule.benchmark)] if rule.benchmark else [],
