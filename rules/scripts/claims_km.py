@@ -1,6 +1,6 @@
-"""Snakemake entry point of rule `claims_km`: logic in consortia.claims.figures.km_figure_step."""
+"""Snakemake entry point of rule `claims_km`: logic in consortia.claims.steps.km_figure_step."""
 
-from consortia.claims.figures import km_figure_step
+from consortia.claims.steps import km_figure_step
 from consortia.workflow import logged_step
 
 with logged_step(snakemake.log[0]):  # noqa: F821 (injected by Snakemake)

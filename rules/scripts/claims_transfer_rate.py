@@ -1,7 +1,7 @@
 """Snakemake entry point of rule `claims_transfer_rate`: logic in
-consortia.claims.figures.transfer_figure_step."""
+consortia.claims.steps.transfer_figure_step."""
 
-from consortia.claims.figures import transfer_figure_step
+from consortia.claims.steps import transfer_figure_step
 from consortia.workflow import logged_step
 
 with logged_step(snakemake.log[0]):  # noqa: F821 (injected by Snakemake)

@@ -11,12 +11,11 @@ import pytest
 from consortia.claims import load_registry
 from consortia.claims.figures import (
     km_curves,
-    km_figure_step,
     pooled_rates,
     time_ratio_summary,
-    transfer_figure_step,
     transfer_rate_vs_claim,
 )
+from consortia.claims.steps import km_figure_step, transfer_figure_step
 from consortia.contract import LEAD_TYPE_LABELS
 
 

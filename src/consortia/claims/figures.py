@@ -17,7 +17,8 @@
 
 Both are drawn under the project theme and saved with
 :func:`consortia.render.figure.draw_or_placeholder` by the workflow steps
-:func:`km_figure_step` and :func:`transfer_figure_step` (a placeholder naming the
+:func:`consortia.claims.steps.km_figure_step` and
+:func:`~consortia.claims.steps.transfer_figure_step` (a placeholder naming the
 reason when the data hold nothing to draw).
 """
 
@@ -32,10 +33,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from consortia.contract import LEAD_TYPE_LABELS, LEAD_TYPE_ORDER
-from consortia.files import read_parquet_columns
 from consortia.render.figure import (
     NothingToDraw,
-    draw_or_placeholder,
     lead_type_colour,
     set_caption,
     theme,
@@ -45,7 +44,6 @@ from .catalogue import CID, wald
 from .cr2 import CR2Fit
 from .outputs import headline_test, read_results, test_label
 from .records import Registry
-from .registry import load_registry
 
 KM_COLUMNS = ("lead_type", "duration_years", "event")
 # what transfer_rate_vs_claim draws and pools (year: consortium-year level only)
@@ -285,7 +283,7 @@ def transfer_rate_vs_claim(
     )
 
 
-# --------------------------------------------------------------------------- workflow steps
+# --------------------------------------------------------------------------- for the steps
 
 
 def time_ratio_summary(json_path: str | Path | None) -> dict | None:
@@ -312,40 +310,3 @@ def time_ratio_summary(json_path: str | Path | None) -> dict | None:
             else ""
         ),
     }
-
-
-def km_figure_step(
-    tasks_path: str | Path,
-    figure_stem: str | Path,
-    json_path: str | Path | None = None,
-    labels: dict | None = None,
-) -> str | None:
-    """Read ``tasks.parquet`` (and the claims JSON for the speed test); write the KM figure,
-    or a placeholder naming why it cannot be drawn (the reason is returned). ``labels``:
-    the config's, whose ``task_time`` and ``task_survival`` word the axes."""
-    labels = labels or {}
-    tasks = read_parquet_columns(tasks_path, KM_COLUMNS)
-    return draw_or_placeholder(
-        lambda: km_curves(
-            tasks,
-            time_ratio=time_ratio_summary(json_path),
-            time_label=labels.get("task_time", TASK_TIME),
-            survival_label=labels.get("task_survival", TASK_SURVIVAL),
-        ),
-        figure_stem,
-        "Kaplan–Meier curves by lead type",
-    )
-
-
-def transfer_figure_step(
-    registry_path: str | Path, panel_path: str | Path, figure_stem: str | Path, seed: int = 0
-) -> str | None:
-    """Read the registry and ``panel.parquet``; write the transfer-rate-vs-claim figure, or
-    a placeholder naming why it cannot be drawn (the reason is returned)."""
-    panel = read_parquet_columns(panel_path, TRANSFER_FIGURE_COLUMNS)
-    registry = load_registry(registry_path)
-    return draw_or_placeholder(
-        lambda: transfer_rate_vs_claim(panel, registry, seed),
-        figure_stem,
-        "Technology-transfer rate against the claim",
-    )
