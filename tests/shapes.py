@@ -48,8 +48,12 @@ import pandas as pd
 from hypothesis import strategies as st
 
 from consortia import workflow as wf
-from consortia.claims.figures import km_figure_step, transfer_figure_step
-from consortia.claims.steps import claims_step, claims_tables_step
+from consortia.claims.steps import (
+    claims_step,
+    claims_tables_step,
+    km_figure_step,
+    transfer_figure_step,
+)
 from consortia.config import load_config
 from consortia.contract import CHAIN_POSITIONS, ORG_TYPES, TABLES
 from consortia.estimate import models_config, planning
