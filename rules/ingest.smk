@@ -16,7 +16,6 @@ if ADAPTER is not None:
         conda:
             "../environment.yml"
         params:
-            # a change of the adapter's settings re-ingests
-            settings=adapters.settings(config),
+            adapter_config=adapters.adapter_config(config),
         script:
             "scripts/ingest.py"

@@ -131,12 +131,13 @@ def test_the_schema_checks_the_adapter_key():
 def test_the_workflows_ingest_rule_needs_nothing_of_the_adapter_but_its_module(toy_config):
     """rules/ingest.smk runs any adapter: its inputs, outputs and params come from the
     module (the optional sources and sidecars default to none) and the settings block
-    named like it, and its script calls adapters.ingest with the run's config."""
+    named like it, and its script calls adapters.ingest with those params."""
     adapter = adapters.adapter_for(toy_config)
     assert adapters.sources(adapter, toy_config) == {}
     assert adapters.sidecars(adapter, toy_config) == {}
     assert adapters.settings(toy_config) == toy_config["toy"]
-    assert adapters.ingest(toy_config) == {"consortia": 3, "members": 9}
+    assert adapters.adapter_config({**toy_config, "seed": 1}) == toy_config  # the rule's params
+    assert adapters.ingest(adapters.adapter_config(toy_config)) == {"consortia": 3, "members": 9}
     promised = adapters.plan_for(toy_config)
     assert all(Path(path).is_file() for path in promised.files.values())
     rule = (ROOT / "rules" / "ingest.smk").read_text(encoding="utf-8")

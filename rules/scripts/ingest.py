@@ -4,4 +4,4 @@ from consortia import adapters
 from consortia.workflow import logged_step
 
 with logged_step(snakemake.log[0]):  # noqa: F821 (injected by Snakemake)
-    adapters.ingest(snakemake.config)  # noqa: F821
+    adapters.ingest(snakemake.params.adapter_config)  # noqa: F821

@@ -77,9 +77,24 @@ def sidecars(adapter: ModuleType, config: Mapping) -> dict[str, str]:
     return dict(adapter.sidecars(config)) if hasattr(adapter, "sidecars") else {}
 
 
+def settings_key(config: Mapping) -> str:
+    """The key of the selected adapter's own settings: its module's last name."""
+    return config["adapter"].rsplit(".", 1)[-1]
+
+
 def settings(config: Mapping) -> Mapping:
     """The selected adapter's own settings: the config's block named like the adapter."""
-    return config.get(config["adapter"].rsplit(".", 1)[-1], {})
+    return config.get(settings_key(config), {})
+
+
+def adapter_config(config: Mapping) -> dict:
+    """What an adapter reads of the run's config (its name, the dataset folder, its own
+    settings): the ingest rule's params, so that a change of any of them re-ingests."""
+    return {
+        "adapter": config["adapter"],
+        "dataset": config["dataset"],
+        settings_key(config): settings(config),
+    }
 
 
 def ingest(config: Mapping) -> dict:

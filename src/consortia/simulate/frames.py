@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from consortia.contract import ORG_TYPES
+from consortia.contract import ORG_TYPES, TABLES, Kind
 from consortia.simulate.structure import price_factor
+
+PANEL_COUNTS = [c for c, kind in TABLES["panel"].columns.items() if kind is Kind.COUNT]
 
 
 def build_frames(truth, cons, mem, pan, perf, first_year):
@@ -77,18 +79,7 @@ def build_frames(truth, cons, mem, pan, perf, first_year):
             "standards": perf["standards"],
         }
     )
-    for col in [
-        "collab_events",
-        "personnel_exchange",
-        "tasks_total",
-        "tasks_industrial",
-        "patents_filed",
-        "patents_granted",
-        "publications",
-        "achievements",
-        "achievements_transferred",
-        "standards",
-    ]:
+    for col in PANEL_COUNTS:
         panel[col] = panel[col].astype(np.int64)
     latent_panel = pd.DataFrame(
         {
